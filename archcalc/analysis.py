@@ -1,0 +1,204 @@
+"""The result of a walk: one row per layer, totals, and the conventions that give them meaning."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .formula import Formula
+from .shape import Shape
+
+if TYPE_CHECKING:
+    from .graph import Graph, Node
+
+SCHEMA_VERSION = 1
+
+CONVENTIONS: dict[str, str] = {
+    "shapes": "H x W x C (height, width, channels), or a flat length; batch not shown",
+    "macs": "multiply-accumulates of conv and dense kernels only, bias excluded "
+            "(the case-study notes' 'multiplications'; torchvision's 'GFLOPS', fvcore, thop)",
+    "flops": "2 x MACs",
+    "other_ops": "operations that are not kernel MACs, by category, never folded into MACs",
+    "params": "trainable + non-trainable; BatchNorm: 2C trainable (gamma, beta) + "
+              "2C non-trainable (running mean, variance)",
+    "counts": "totals over the batch",
+    "activation_bytes": "every layer's output (the input included) held at once, times the dtype size",
+}
+
+
+@dataclass(slots=True)
+class Row:
+    """One layer's figures (or, folded, one block's)."""
+
+    name: str
+    kind: str
+    index: int
+    inputs: tuple[str, ...]
+    input_shapes: tuple[Shape, ...]
+    output_shape: Shape
+    trainable: int
+    non_trainable: int
+    macs: int
+    other: dict[str, int]
+    params_formula: Formula | None = None
+    macs_formula: Formula | None = None
+    other_formulas: dict[str, Formula] = field(default_factory=dict)
+    node: Node | None = None
+    layers: int = 1                # layers folded into this row
+    activation_elems: int = 0      # output elements held by this row's layers (per sample)
+
+    @property
+    def params(self) -> int:
+        return self.trainable + self.non_trainable
+
+    def __post_init__(self) -> None:
+        if not self.activation_elems:
+            self.activation_elems = math.prod(self.output_shape)
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    params: int
+    trainable_params: int
+    non_trainable_params: int
+    macs: int
+    flops: int
+    other_ops: dict[str, int]
+    param_bytes: int
+    activation_bytes: int
+    layers: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"params": self.params, "trainable_params": self.trainable_params,
+                "non_trainable_params": self.non_trainable_params, "macs": self.macs,
+                "flops": self.flops, "other_ops": dict(self.other_ops),
+                "param_bytes": self.param_bytes, "activation_bytes": self.activation_bytes,
+                "layers": self.layers}
+
+
+@dataclass
+class Analysis:
+    """Rows and totals of one spec under one setting (variables, input, batch, dtype)."""
+
+    graph: Graph
+    rows: list[Row]
+    dtype: str = "float32"
+    bytes_per_value: int = 4
+    _totals: Totals | None = None
+
+    @property
+    def batch(self) -> int:
+        return self.graph.batch
+
+    @property
+    def name(self) -> str:
+        return self.graph.spec.name
+
+    @property
+    def input_shape(self) -> Shape:
+        return self.rows[0].output_shape
+
+    @property
+    def outputs(self) -> list[Row]:
+        return [self.rows[i] for i in self.graph.outputs]
+
+    @property
+    def totals(self) -> Totals:
+        """Sums over the layers, each counted once (folded rows are never summed again)."""
+        if self._totals is None:
+            tr = nt = macs = act = 0
+            other: dict[str, int] = {}
+            for r in self.rows:
+                tr += r.trainable
+                nt += r.non_trainable
+                macs += r.macs
+                act += r.activation_elems
+                for k, v in r.other.items():
+                    other[k] = other.get(k, 0) + v
+            from .kinds import OTHER_OPS
+            other = {k: other[k] for k in OTHER_OPS if k in other}
+            self._totals = Totals(tr + nt, tr, nt, macs, 2 * macs, other,
+                                  (tr + nt) * self.bytes_per_value,
+                                  act * self.batch * self.bytes_per_value, len(self.rows))
+        return self._totals
+
+    def folded(self, depth: int | None) -> list[Row]:
+        """Rows with every block instance deeper than `depth` levels folded into one row."""
+        if depth is None:
+            return self.rows
+        instances = self.graph.instances
+        out: list[Row] = []
+        groups: dict[str, Row] = {}
+        for r in self.rows:
+            parts = r.name.split("/")
+            if len(parts) <= depth:
+                out.append(r)
+                continue
+            key = "/".join(parts[:depth])
+            inst = instances.get(key)
+            if inst is None:  # pragma: no cover - nested names always come from blocks
+                out.append(r)
+                continue
+            g = groups.get(key)
+            if g is None:
+                outshape = self.rows[inst.output].output_shape
+                g = Row(name=key, kind=inst.block, index=r.index, inputs=r.inputs,
+                        input_shapes=r.input_shapes, output_shape=outshape, trainable=0,
+                        non_trainable=0, macs=0, other={}, layers=0, activation_elems=0)
+                groups[key] = g
+                out.append(g)
+            g.trainable += r.trainable
+            g.non_trainable += r.non_trainable
+            g.macs += r.macs
+            g.layers += 1
+            g.activation_elems += r.activation_elems
+            for k, v in r.other.items():
+                g.other[k] = g.other.get(k, 0) + v
+        return out
+
+    def to_dict(self, depth: int | None = None, formulas: bool = False) -> dict[str, Any]:
+        """A JSON-ready dict (schema_version 1); integers stay integers."""
+        t = self.totals
+        spec = self.graph.spec
+        layers = []
+        for r in self.folded(depth):
+            d: dict[str, Any] = {
+                "name": r.name, "kind": r.kind, "inputs": list(r.inputs),
+                "input_shapes": [list(s) for s in r.input_shapes],
+                "output_shape": list(r.output_shape), "params": r.params,
+                "trainable_params": r.trainable, "non_trainable_params": r.non_trainable,
+                "macs": r.macs, "flops": 2 * r.macs, "other_ops": dict(r.other),
+            }
+            if r.layers != 1:
+                d["layers"] = r.layers
+            if formulas and r.macs_formula is not None:
+                d["macs_formula"] = r.macs_formula.explain()
+                d["params_formula"] = r.params_formula.explain() if r.params_formula else "0"
+            layers.append(d)
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "spec": {"name": spec.name, "path": spec.path},
+            "conventions": dict(CONVENTIONS, batch=self.batch, dtype=self.dtype,
+                                bytes_per_value=self.bytes_per_value),
+            "variables": {k: _jsonable(v) for k, v in self.graph.env.items()},
+            "input_shape": list(self.input_shape),
+            "batch": self.batch,
+            "outputs": [{"name": r.name, "shape": list(r.output_shape)} for r in self.outputs],
+            "output_shape": list(self.outputs[-1].output_shape),
+            "totals": t.to_dict(),
+            "layers": layers,
+        }
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from .render import table
+        yield from table(self).__rich_console__(console, options)
+
+
+def _jsonable(v: Any) -> Any:
+    from fractions import Fraction
+    if isinstance(v, Fraction):
+        return int(v) if v.denominator == 1 else float(v)
+    if isinstance(v, list):
+        return [_jsonable(x) for x in v]
+    return v

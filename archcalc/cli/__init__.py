@@ -1,0 +1,63 @@
+"""The `archcalc` command: a thin layer over the library. The only package that prints or exits.
+
+Each command is a module of this package exposing `command`; it is imported only when
+run, so `archcalc summarize` never pays for another command's imports.
+"""
+
+from __future__ import annotations
+
+import os
+import pkgutil
+import sys
+import traceback
+from importlib import import_module
+from typing import Any
+
+import click
+
+from ..errors import ArchcalcError, render
+from ..source import TEXTS
+
+INTERNAL_ERROR = 70
+
+
+class LazyGroup(click.Group):
+    """Finds commands as modules of this package, and turns library errors into exit codes."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")
+                      and m.name != "common")
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.list_commands(ctx):
+            return None
+        return import_module(f"{__name__}.{name}").command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ArchcalcError as e:
+            click.echo(render(e, TEXTS), err=True)
+            ctx.exit(e.exit_code)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+            raise
+        except BrokenPipeError:  # `archcalc summarize x | head`
+            sys.stderr.close()
+            ctx.exit(0)
+        except Exception as e:  # noqa: BLE001 - the last line of defence: never a bare traceback
+            if os.environ.get("ARCHCALC_DEBUG"):
+                traceback.print_exc()
+            click.echo(f"internal error: {type(e).__name__}: {e}\n"
+                       "This is a bug in archcalc, not in your spec. Please report it with the spec; "
+                       "set ARCHCALC_DEBUG=1 to see the traceback.", err=True)
+            ctx.exit(INTERNAL_ERROR)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="archcalc")
+def cli() -> None:
+    """What does this network cost? Shapes, parameters and MACs of a CNN from a YAML spec."""
+
+
+def main() -> None:
+    cli(prog_name="archcalc")

@@ -1,0 +1,81 @@
+"""Options shared by the commands that analyse a spec (summarize, compare, sweep, check, ...)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from ..errors import SpecError
+
+_SHAPE = re.compile(r"^\s*(\d+)\s*[x×X,]\s*(\d+)\s*[x×X,]\s*(\d+)\s*$|^\s*(\d+)\s*$")
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    """`224x224x3` (H x W x C) or `784` (a flat length)."""
+    m = _SHAPE.match(text)
+    if not m:
+        raise SpecError(f"--input takes H x W x C such as 224x224x3, received {text!r}")
+    dims = tuple(int(g) for g in m.groups() if g is not None)
+    if any(d < 1 for d in dims):
+        raise SpecError(f"--input sizes must be positive, received {text!r}")
+    return dims
+
+
+def parse_sets(values: tuple[str, ...]) -> dict[str, Any]:
+    from ..graph import parse_override
+    out: dict[str, Any] = {}
+    for v in values:
+        k, val = parse_override(v)
+        out[k] = val
+    return out
+
+
+def spec_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--set, --input, --batch, --dtype, --max-nodes."""
+    from ..walk import DTYPE_BYTES
+    for opt in reversed([
+        click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+                     help="Override a spec variable (repeatable), e.g. --set alpha=0.5."),
+        click.option("--input", "input_", metavar="HxWxC", help="Override the input shape, e.g. 160x160x3."),
+        click.option("--batch", type=click.IntRange(min=1), help="Batch size (counts are totals over it)."),
+        click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="float32", show_default=True,
+                     help="Value type for memory figures."),
+        click.option("--max-nodes", type=click.IntRange(min=1), default=None,
+                     help="Refuse specs that expand past this many layers (default 2,000,000)."),
+    ]):
+        f = opt(f)
+    return f
+
+
+def analyze_cli(path: str, sets: tuple[str, ...] = (), input_: str | None = None, batch: int | None = None,
+                dtype: str = "float32", max_nodes: int | None = None, **_: Any) -> Any:
+    """Load and analyse one spec with the shared options."""
+    from .. import analyze, load
+    from ..graph import Limits
+    limits = Limits(max_nodes=max_nodes) if max_nodes else None
+    return analyze(load(path), overrides=parse_sets(sets), input_shape=parse_shape(input_) if input_ else None,
+                   batch=batch, dtype=dtype, limits=limits)
+
+
+def format_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    from ..render import FORMATS
+    return click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+                        help="Output format.")(f)
+
+
+def depth_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--depth", "-d", type=click.IntRange(min=1), default=None,
+                        help="Fold blocks nested deeper than this into one row each.")(f)
+
+
+def print_renderable(obj: Any) -> None:
+    """Print a rich renderable to stdout at the terminal's width (no colour when piped)."""
+    import sys
+
+    from rich.console import Console
+    # A pipe or file gets the table's natural width (no wrapping); a terminal its own width.
+    width = None if sys.stdout.isatty() else 400
+    Console(width=width).print(obj)

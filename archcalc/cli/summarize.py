@@ -1,0 +1,34 @@
+"""`archcalc summarize SPEC`: every layer's shape, parameters and MACs, with totals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from .common import analyze_cli, depth_option, format_option, print_renderable, spec_options
+
+
+@click.command()
+@click.argument("spec", metavar="SPEC")
+@spec_options
+@format_option
+@depth_option
+@click.option("--explain", is_flag=True, help="Print every layer's formulas with their numbers.")
+@click.option("--other", is_flag=True, help="Add a column per category of other (non-MAC) operations.")
+def command(spec: str, fmt: str, depth: int | None, explain: bool, other: bool, **opts: Any) -> None:
+    """Summarise SPEC (a YAML file, or - for standard input): one row per layer, then totals."""
+    from .. import render
+    an = analyze_cli(spec, **opts)
+    if fmt == "json":
+        click.echo(render.to_json(an, depth, explain), nl=False)
+    elif fmt == "csv":
+        click.echo(render.to_csv(an, depth), nl=False)
+    elif fmt == "markdown":
+        click.echo(render.to_markdown(an, depth, other), nl=False)
+        if explain:
+            click.echo("\n```\n" + render.explain(an) + "```")
+    elif explain:
+        click.echo(render.explain(an), nl=False)
+    else:
+        print_renderable(render.table(an, depth, other))

@@ -1,0 +1,359 @@
+"""Spec -> Graph: evaluate variables, expand blocks and repeats, resolve inputs.
+
+A node may take input only from layers above it (or its scope's `input`), so a graph
+is always in topological order and a cycle cannot be written. Expansion is bounded
+(nodes, block nesting) so that a hostile spec fails fast with a clear error.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .calc import CONSTANTS, CalcError, to_number
+from .errors import Location, SpecError
+from .kinds import REGISTRY, FieldError, Kind
+from .kinds.base import Field
+from .kinds.reshape import Input
+from .shape import Shape
+from .source import LList, LMap
+from .spec import LayerSpec, Spec
+
+_HWC = re.compile(r"^\s*(\d+)\s*[x×X]\s*(\d+)\s*[x×X]\s*(\d+)\s*$")
+_INT0 = Field("int", min=0, name="repeat")
+_POS = Field("int", min=1, name="dimension")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on what a spec may expand to; raise them for legitimately huge graphs."""
+
+    max_nodes: int = 2_000_000
+    max_depth: int = 64
+
+
+@dataclass(slots=True)
+class Node:
+    """One layer of the expanded graph."""
+
+    path: str                  # hierarchical name, e.g. "stage3/block2/conv1"
+    kind: Kind
+    inputs: tuple[int, ...]    # indices of earlier nodes
+    loc: Location
+    item: LMap | None = None   # the spec item, for the location of a field
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    """A block instance: where its nodes are, for folding rows with --depth."""
+
+    path: str
+    block: str
+    loc: Location
+    output: int
+
+
+@dataclass
+class Graph:
+    spec: Spec
+    nodes: list[Node]
+    outputs: list[int]
+    instances: dict[str, Instance]
+    batch: int
+    env: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def input_shape(self) -> Shape:
+        return self.nodes[0].kind.shape  # type: ignore[attr-defined]
+
+
+def _err(msg: str, loc: Location, hint: str | None = None) -> SpecError:
+    return SpecError(msg, loc, hint)
+
+
+def _literal(raw: Any, env: dict[str, Any]) -> Any:
+    """A block argument or variable: a number, an expression, a list, or a bare word kept as text."""
+    if isinstance(raw, list):
+        return [_literal(x, env) for x in raw]
+    if isinstance(raw, str):
+        s = raw.strip()
+        if s.isidentifier() and s not in env and s not in CONSTANTS:
+            return s
+        from .calc import compile_expr
+        return compile_expr(s)(env)
+    return to_number(raw)
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """`name=value` from the command line: the value is a number, an expression or a word."""
+    if "=" not in text:
+        raise SpecError(f"--set takes name=value, received {text!r}", hint="e.g. --set alpha=0.5")
+    name, _, value = text.partition("=")
+    name = name.strip()
+    if not name.isidentifier():
+        raise SpecError(f"--set: {name!r} is not a variable name")
+    value = value.strip()
+    try:
+        return name, _literal(value, {})
+    except CalcError as e:
+        raise SpecError(f"--set {name}: {e.message}", hint=e.hint) from None
+
+
+class _Builder:
+    def __init__(self, spec: Spec, limits: Limits) -> None:
+        self.spec, self.limits = spec, limits
+        self.nodes: list[Node] = []
+        self.instances: dict[str, Instance] = {}
+        self.paths: dict[str, int] = {}
+
+    def add(self, node: Node) -> int:
+        if len(self.nodes) >= self.limits.max_nodes:
+            raise _err(f"the graph expands past {self.limits.max_nodes:,} nodes", node.loc,
+                       "check `repeat:` counts; raise the limit with --max-nodes if this is intended")
+        self.nodes.append(node)
+        self.paths[node.path] = len(self.nodes) - 1
+        return len(self.nodes) - 1
+
+    # -- values -----------------------------------------------------------------------------
+    def value(self, fld: Field, item: LMap, key: str, env: dict[str, Any], path: str, kind: str) -> Any:
+        try:
+            return fld.convert(item[key], env)
+        except (FieldError, CalcError) as e:
+            raise _err(f"layer '{path}' ({kind}): {key}: {e.message}", item.at(key), e.hint) from None
+
+    # -- expansion --------------------------------------------------------------------------
+    def expand(self, layers: tuple[LayerSpec, ...], prefix: str, env: dict[str, Any],
+               input_idx: int, stack: tuple[str, ...]) -> tuple[dict[str, int], int]:
+        names: dict[str, int] = {"input": input_idx}
+        declared = {ls.name for ls in layers if ls.name}
+        counters: dict[str, int] = {}
+        prev = input_idx
+        for ls in layers:
+            item = ls.item
+            ins = self.inputs(ls, names, declared, prefix, prev)
+            if ls.when is not None:
+                try:
+                    cond = _when(ls.when, env)
+                except (FieldError, CalcError) as e:
+                    raise _err(f"when: {e.message}", item.at("when"), e.hint) from None
+                if not cond:  # a skipped layer passes its (first) input through
+                    if ls.name:
+                        names[ls.name] = ins[0]
+                    prev = ins[0]
+                    continue
+            count = None
+            if ls.repeat is not None:
+                count = self.value(_INT0, item, "repeat", env, prefix + (ls.name or ls.kind), ls.kind)
+                if count > self.limits.max_nodes:
+                    raise _err(f"repeat: {count:,} copies exceed the limit of {self.limits.max_nodes:,} nodes",
+                               item.at("repeat"), "raise the limit with --max-nodes if this is intended")
+                if count == 0:
+                    if ls.name:
+                        names[ls.name] = ins[0]
+                    prev = ins[0]
+                    continue
+            for index in range(1, (count or 1) + 1):
+                if ls.name:
+                    name = f"{ls.name}{index}" if count is not None else ls.name
+                else:
+                    name = self.autoname(ls.kind, counters, declared, names)
+                if name in names and name != "input":
+                    raise _err(f"two layers are named '{prefix}{name}'", item.at("name") if ls.name else item.loc,
+                               "give each layer its own name")
+                ienv = env if count is None else {**env, "index": index}
+                idx = self.instantiate(ls, prefix + name, ienv, ins if index == 1 else (prev,), stack)
+                names[name] = idx
+                prev = idx
+            if ls.name and count is not None:
+                names.setdefault(ls.name, prev)
+        return names, prev
+
+    def autoname(self, kind: str, counters: dict[str, int], declared: set[str | None],
+                 names: dict[str, int]) -> str:
+        k = counters.get(kind, 0)
+        while True:
+            k += 1
+            cand = f"{kind}{k}"
+            if cand not in declared and cand not in names:
+                counters[kind] = k
+                return cand
+
+    def inputs(self, ls: LayerSpec, names: dict[str, int], declared: set[str | None], prefix: str,
+               prev: int) -> tuple[int, ...]:
+        if ls.inputs is None:
+            return (prev,)
+        out = []
+        for i, ref in enumerate(ls.inputs):
+            loc = ls.item.val_locs.get("from", ls.loc)
+            if isinstance(ls.item.get("from"), LList):
+                loc = ls.item["from"].at(i)
+            if ref in names:
+                out.append(names[ref])
+            elif prefix + ref in self.paths and "/" in ref:
+                out.append(self.paths[prefix + ref])
+            elif ref in declared or ref == ls.name:
+                raise _err(f"'{ref}' is not defined above this layer", loc,
+                           "a layer takes input only from layers above it (so no cycle can form): "
+                           "move this layer below it")
+            else:
+                known = [n for n in names if n != "input"] + ["input"]
+                close = difflib.get_close_matches(ref, known, n=1)
+                raise _err(f"no layer named '{ref}' in {'block ' + repr(prefix.rstrip('/')) if prefix else 'the spec'}",
+                           loc, f"did you mean '{close[0]}'?" if close else
+                           f"known here: {', '.join(known[-8:])}")
+        return tuple(out)
+
+    def instantiate(self, ls: LayerSpec, path: str, env: dict[str, Any], ins: tuple[int, ...],
+                    stack: tuple[str, ...]) -> int:
+        item = ls.item
+        if ls.is_block:
+            return self.block(ls, path, env, ins, stack)
+        cls = REGISTRY[ls.kind]
+        lo, hi = cls.arity
+        if len(ins) < lo or (hi is not None and len(ins) > hi):
+            want = f"{lo}" if lo == hi else f"at least {lo}" if hi is None else f"{lo} to {hi}"
+            raise _err(f"layer '{path}' ({ls.kind}) takes {want} input{'s' if want != '1' else ''}, "
+                       f"received {len(ins)}", item.at("from") if "from" in item else item.loc,
+                       "list its inputs: `from: [a, b]`" if lo > 1 else "give `from:` one name")
+        values = dict(_defaults(cls))
+        for key, fld in cls.fields.items():
+            if key in item:
+                values[key] = self.value(fld, item, key, env, path, ls.kind)
+        return self.add(Node(path, cls(**values), ins, item.loc, item))
+
+    def block(self, ls: LayerSpec, path: str, env: dict[str, Any], ins: tuple[int, ...],
+              stack: tuple[str, ...]) -> int:
+        b = self.spec.blocks[ls.kind]
+        item = ls.item
+        if ls.kind in stack:
+            chain = " -> ".join((*stack[stack.index(ls.kind):], ls.kind))
+            raise _err(f"block '{ls.kind}' instantiates itself ({chain})", item.at("kind"),
+                       "a block may use other blocks, but not itself")
+        if len(stack) >= self.limits.max_depth:
+            raise _err(f"blocks nest more than {self.limits.max_depth} levels deep", item.loc)
+        if len(ins) != 1:
+            raise _err(f"block '{ls.kind}' takes one input, received {len(ins)}", item.at("from"),
+                       "concatenate or add the inputs first")
+        benv = dict(self.global_env)
+        for a, default in b.args.items():
+            try:
+                if a in item:
+                    benv[a] = _literal(item[a], env)
+                elif default is not None:
+                    benv[a] = _literal(default, benv)
+            except CalcError as e:
+                loc = item.at(a) if a in item else b.args.at(a)
+                raise _err(f"block '{ls.kind}' argument {a}: {e.message}", loc, e.hint) from None
+        names, last = self.expand(b.layers, path + "/", benv, ins[0], (*stack, ls.kind))
+        out = last
+        if b.output is not None:
+            if b.output not in names:
+                raise _err(f"block '{b.name}' has no layer '{b.output}' to output", b.loc)
+            out = names[b.output]
+        self.instances[path] = Instance(path, ls.kind, item.loc, out)
+        self.paths[path] = out
+        return out
+
+
+_DEFAULTS: dict[type, dict[str, Any]] = {}
+
+
+def _defaults(cls: type[Kind]) -> dict[str, Any]:
+    d = _DEFAULTS.get(cls)
+    if d is None:
+        d = {k: (f.convert(f.default, {}) if f.type in ("pair", "padding") and f.default is not None
+                 else f.default) for k, f in cls.fields.items() if not f.required}
+        _DEFAULTS[cls] = d
+    return d
+
+
+def _when(raw: Any, env: dict[str, Any]) -> bool:
+    v = _literal(raw, env) if isinstance(raw, str) else raw
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int):
+        return v != 0
+    raise FieldError(f"expected true, false or a condition, received {v!r}")
+
+
+def _env(spec: Spec, overrides: dict[str, Any]) -> dict[str, Any]:
+    raw = spec.vars
+    unknown = [k for k in overrides if k not in raw]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], list(raw), n=1)
+        raise SpecError(f"--set {unknown[0]}: the spec has no variable '{unknown[0]}'",
+                        hint=f"did you mean '{close[0]}'?" if close else
+                        (f"its variables: {', '.join(raw)}" if raw else "it defines no `vars:`"))
+    env: dict[str, Any] = {}
+    for k, v in raw.items():
+        if k in overrides:
+            env[k] = overrides[k]
+            continue
+        try:
+            env[k] = _literal(v, env)
+        except CalcError as e:
+            raise _err(f"variable {k}: {e.message}", raw.at(k), e.hint) from None
+    return env
+
+
+def _input_shape(spec: Spec, env: dict[str, Any], override: Shape | None) -> Shape:
+    if override is not None:
+        return override
+    root = spec.root
+    raw, loc = root["input"], root.at("input")
+    if isinstance(raw, str):
+        m = _HWC.match(raw)
+        if m:
+            return tuple(int(g) for g in m.groups())
+        raw = [raw]
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        raw = [raw]
+    if not isinstance(raw, list) or len(raw) not in (1, 3):
+        raise _err("`input` is H x W x C (e.g. 32x32x1 or [224, 224, 3]) or a flat length [n]", loc,
+                   "write input: 32x32x1")
+    dims = []
+    for i, r in enumerate(raw):
+        try:
+            dims.append(_POS.convert(r, env))
+        except (FieldError, CalcError) as e:
+            raise _err(f"input: {e.message}", raw.at(i) if isinstance(raw, LList) else loc, e.hint) from None
+    return tuple(dims)
+
+
+def build(spec: Spec, *, overrides: dict[str, Any] | None = None, input_shape: Shape | None = None,
+          batch: int | None = None, limits: Limits | None = None) -> Graph:
+    """Expand a spec into a graph under the given variable overrides (no YAML is re-read)."""
+    limits = limits or Limits()
+    env = _env(spec, overrides or {})
+    shape = _input_shape(spec, env, input_shape)
+    if batch is None:
+        batch = 1
+        if "batch" in spec.root:
+            try:
+                batch = _POS.convert(spec.root["batch"], env)
+            except (FieldError, CalcError) as e:
+                raise _err(f"batch: {e.message}", spec.root.at("batch"), e.hint) from None
+    b = _Builder(spec, limits)
+    b.global_env = env
+    b.add(Node("input", Input(shape), (), spec.root.key_at("input")))
+    names, last = b.expand(spec.layers, "", env, 0, ())
+    outs_raw = spec.root.get("outputs")
+    if outs_raw is not None:
+        if isinstance(outs_raw, str):
+            outs_raw = [outs_raw]
+        if not isinstance(outs_raw, list) or not all(isinstance(o, str) for o in outs_raw):
+            raise _err("`outputs` is a list of layer names", spec.root.at("outputs"))
+        outputs = []
+        for i, o in enumerate(outs_raw):
+            idx = names.get(o, b.paths.get(o))
+            if idx is None:
+                close = difflib.get_close_matches(o, list(b.paths), n=1)
+                loc = outs_raw.at(i) if isinstance(outs_raw, LList) else spec.root.at("outputs")
+                raise _err(f"outputs: no layer named '{o}'", loc, f"did you mean '{close[0]}'?" if close else None)
+            outputs.append(idx)
+    else:
+        used = {i for n in b.nodes for i in n.inputs}
+        outputs = [i for i in range(len(b.nodes)) if i not in used and i != 0] or [last]
+    return Graph(spec, b.nodes, outputs, b.instances, batch, env)

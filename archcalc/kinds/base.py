@@ -1,0 +1,289 @@
+"""The `Kind` contract: everything one layer kind knows, in one class.
+
+A kind declares its fields (which drive spec validation, `archcalc kinds` and the JSON
+Schema), and answers, for given input shapes: the output shape, the weight tensors
+(parameters are derived from them), the MACs as a `Formula`, and other operations by
+category. Defining a subclass with a `name` registers it: adding a kind is one class.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, ClassVar
+
+from ..calc import CalcError, compile_expr, to_number
+from ..errors import KindError
+from ..formula import ZERO, Formula, prod, q
+from ..shape import Shape, fmt
+
+#: Categories of operations that are not kernel MACs, reported in their own columns.
+OTHER_OPS: dict[str, str] = {
+    "bias_adds": "one add per output element of a conv or dense layer with bias",
+    "comparisons": "max pooling (K - 1 per output), ReLU (1 per element), ReLU6 (2 per element)",
+    "elementwise_adds": "residual adds ((inputs - 1) per element), average-pool sums (K - 1 per output)",
+    "multiplies": "non-kernel multiplies and divides: average pooling's 1/K, bilinear weights",
+    "normalization": "BatchNorm (2 per element: x·a + b once folded), LRN (2·size + 3 per element)",
+    "activations": "function evaluations: sigmoid, tanh, hard-swish, softmax (1 per element)",
+}
+
+REQUIRED: Any = object()
+
+
+class FieldError(Exception):
+    """A field value of the wrong type or range; the caller adds the location."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
+def _describe(v: Any) -> str:
+    if isinstance(v, bool):
+        return f"{str(v).lower()} (a boolean)"
+    if isinstance(v, float):
+        return f"{v!r} (a decimal number)"
+    if isinstance(v, str):
+        return f"'{v}' (text)"
+    if isinstance(v, list):
+        return f"a list of {len(v)}"
+    if isinstance(v, dict):
+        return "a mapping"
+    if v is None:
+        return "nothing (null)"
+    return repr(v)
+
+
+def resolve(raw: Any, env: Any, *, words: tuple[str, ...] = ()) -> Any:
+    """A raw YAML value -> a value: text is an expression over the spec's variables,
+    except the given keywords (`same`, `max`, ...) and bare words naming no variable."""
+    if isinstance(raw, str):
+        s = raw.strip()
+        if s in words:
+            return s
+        try:
+            expr = compile_expr(s)
+        except CalcError as e:
+            raise FieldError(e.message, e.hint) from None
+        if s.isidentifier() and s not in env:
+            if words:
+                close = difflib.get_close_matches(s, words, n=1)
+                raise FieldError(f"received '{s}'", f"did you mean '{close[0]}'?" if close
+                                 else f"expected one of: {', '.join(words)}")
+            return expr(env) if not words else s  # raises "unknown variable"
+        try:
+            return expr(env)
+        except CalcError as e:
+            raise FieldError(e.message, e.hint) from None
+    return to_number(raw)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a kind: its type, default and meaning."""
+
+    type: str            # int | pair | padding | bool | real | choice
+    default: Any = REQUIRED
+    doc: str = ""
+    min: int | Fraction = 1
+    max: int | Fraction | None = None
+    choices: tuple[str, ...] = ()
+    name: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    def convert(self, raw: Any, env: Any) -> Any:
+        """Validate one raw value against this field, evaluating expressions in `env`."""
+        return _CONVERT[self.type](self, raw, env)
+
+    def describe_type(self) -> str:
+        return {
+            "int": f"integer >= {self.min}",
+            "pair": f"integer >= {self.min} or [h, w]",
+            "padding": "valid | same | int | [h, w] | [top, bottom, left, right]",
+            "bool": "true | false",
+            "real": f"number in [{self.min}, {self.max}]" if self.max is not None else f"number >= {self.min}",
+            "choice": " | ".join(self.choices),
+        }[self.type]
+
+
+def _int(f: Field, raw: Any, env: Any, what: str | None = None) -> int:
+    v = resolve(raw, env) if isinstance(raw, str) else raw
+    if isinstance(v, bool) or v is None or isinstance(v, (str, list, dict)):
+        raise FieldError(f"expected an integer, received {_describe(raw)}",
+                         "write a whole number such as 3" + (", or [h, w]" if f.type == "pair" else ""))
+    if isinstance(raw, float):
+        raise FieldError(f"expected an integer, received {_describe(raw)}",
+                         f"write {int(raw)}" if raw == int(raw) else "use round(), floor() or ceil()")
+    if isinstance(v, Fraction):
+        if v.denominator != 1:
+            raise FieldError(f"expected an integer, but {raw!r} is {v} (= {float(v):.6g})",
+                             f"wrap it: round({raw}), floor({raw}) or ceil({raw})")
+        v = int(v)
+    if not isinstance(v, int):
+        raise FieldError(f"expected an integer, received {_describe(raw)}")
+    if v < f.min:
+        raise FieldError(f"must be at least {f.min}, received {v}")
+    if f.max is not None and v > f.max:
+        raise FieldError(f"must be at most {f.max}, received {v}")
+    return v
+
+
+def _pair(f: Field, raw: Any, env: Any) -> tuple[int, int]:
+    if isinstance(raw, str) and raw.strip().isidentifier():
+        v = resolve(raw, env)
+        if isinstance(v, (list, tuple)):  # a variable holding [h, w]
+            raw = list(v)
+    if isinstance(raw, (list, tuple)):
+        if len(raw) != 2:
+            raise FieldError(f"expected one integer or [h, w], received a list of {len(raw)}")
+        return (_int(f, raw[0], env), _int(f, raw[1], env))
+    v = _int(f, raw, env)
+    return (v, v)
+
+
+def _padding(f: Field, raw: Any, env: Any) -> Any:
+    zero = Field("int", min=0)
+    if isinstance(raw, list):
+        if len(raw) not in (2, 4):
+            raise FieldError(f"padding lists are [h, w] or [top, bottom, left, right], received {len(raw)} values")
+        return tuple(_int(zero, x, env) for x in raw)
+    v = resolve(raw, env, words=("valid", "same")) if isinstance(raw, str) else raw
+    if v in ("valid", "same"):
+        return v
+    if isinstance(v, (list, tuple)):
+        return _padding(f, list(v), env)
+    try:
+        return _int(zero, v, env)
+    except FieldError as e:
+        raise FieldError(e.message.replace("expected an integer", "expected valid, same or an integer"),
+                         "padding: valid | same | p | [p_h, p_w] | [top, bottom, left, right]") from None
+
+
+def _bool(f: Field, raw: Any, env: Any) -> bool:
+    v = resolve(raw, env) if isinstance(raw, str) else raw
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int) and v in (0, 1) and isinstance(raw, str):
+        return bool(v)
+    raise FieldError(f"expected true or false, received {_describe(raw)}")
+
+
+def _real(f: Field, raw: Any, env: Any) -> Fraction:
+    v = resolve(raw, env) if isinstance(raw, str) else to_number(raw)
+    if isinstance(v, bool) or not isinstance(v, (int, Fraction)):
+        raise FieldError(f"expected a number, received {_describe(raw)}")
+    v = Fraction(v)
+    if v < f.min or (f.max is not None and v > f.max):
+        hi = f", at most {f.max}" if f.max is not None else ""
+        raise FieldError(f"must be at least {f.min}{hi}, received {float(v):g}")
+    return v
+
+
+def _choice(f: Field, raw: Any, env: Any) -> str:
+    v = resolve(raw, env, words=f.choices) if isinstance(raw, str) else raw
+    if v not in f.choices:
+        raise FieldError(f"expected one of {', '.join(f.choices)}, received {_describe(raw)}")
+    return v
+
+
+_CONVERT: dict[str, Callable[[Field, Any, Any], Any]] = {
+    "int": _int, "pair": _pair, "padding": _padding, "bool": _bool, "real": _real, "choice": _choice,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Weight:
+    """A weight tensor: its dimensions as named quantities, so the count explains itself."""
+
+    name: str
+    dims: tuple[Formula, ...]
+    trainable: bool = True
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(d.value for d in self.dims)
+
+    @property
+    def count(self) -> Formula:
+        return prod(*self.dims)
+
+
+REGISTRY: dict[str, type[Kind]] = {}
+
+
+class Kind:
+    """Base class of layer kinds. Subclasses set `name`, `fields` and override the methods."""
+
+    name: ClassVar[str] = ""
+    fields: ClassVar[dict[str, Field]] = {}
+    #: (fewest, most) inputs; most None = any number
+    arity: ClassVar[tuple[int, int | None]] = (1, 1)
+    #: kinds the spec author may not write (the graph's input)
+    internal: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        for fname, fld in cls.fields.items():
+            if not fld.name:
+                object.__setattr__(fld, "name", fname)
+        if "name" in cls.__dict__ and cls.name:
+            if cls.name in REGISTRY:
+                raise RuntimeError(f"layer kind {cls.name!r} defined twice")
+            REGISTRY[cls.name] = cls
+
+    def __init__(self, **values: Any) -> None:
+        for k, v in values.items():
+            setattr(self, k, v)
+
+    def values(self) -> dict[str, Any]:
+        """The field values, for JSON and the executor."""
+        return {k: getattr(self, k) for k in self.fields}
+
+    # --- the contract -------------------------------------------------------------------
+    def out_shape(self, ins: list[Shape]) -> Shape:
+        raise NotImplementedError(f"{self.name}: out_shape")
+
+    def weights(self, ins: list[Shape], out: Shape) -> list[Weight]:
+        return []
+
+    def macs(self, ins: list[Shape], out: Shape) -> Formula:
+        """Multiply-accumulates of conv and dense kernels (bias excluded); 0 for other kinds."""
+        return ZERO
+
+    def other_ops(self, ins: list[Shape], out: Shape) -> dict[str, Formula]:
+        """Operations that are not kernel MACs, keyed by a category of OTHER_OPS."""
+        return {}
+
+    def shape_text(self, ins: list[Shape], out: Shape) -> str:
+        """How the output shape follows from the input (for --explain)."""
+        return f"{' , '.join(fmt(s) for s in ins)} -> {fmt(out)}"
+
+    # --- helpers for subclasses ---------------------------------------------------------
+    @staticmethod
+    def elements(shape: Shape, prime: bool = True) -> Formula:
+        """H'·W'·C' of an output (or H·W·C of an input), as a formula."""
+        p = "'" if prime else ""
+        if len(shape) == 3:
+            return prod(q(f"H{p}", shape[0]), q(f"W{p}", shape[1]), q(f"C{p}", shape[2]))
+        return q(f"n{p}", shape[0])
+
+
+def lookup(name: str) -> type[Kind]:
+    """The kind class for a name, or a KindError with a did-you-mean."""
+    cls = REGISTRY.get(name)
+    if cls is None or cls.internal:
+        names = sorted(k for k, c in REGISTRY.items() if not c.internal)
+        close = difflib.get_close_matches(name, names, n=1)
+        raise KindError(f"unknown layer kind '{name}'",
+                        hint=f"did you mean '{close[0]}'?" if close else "see `archcalc kinds` for the list")
+    return cls
+
+
+def count(dims: tuple[int, ...]) -> int:
+    return math.prod(dims)

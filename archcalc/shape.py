@@ -1,0 +1,93 @@
+"""Shapes as the notes write them, H x W x C (or a flat length), and the one window formula.
+
+Convolution and pooling share `window()`; DESIGN.md's lesson from Netscope is that two
+copies of this arithmetic drift apart (floor in one, ceil in the other).
+"""
+
+from __future__ import annotations
+
+import math
+
+from .errors import KindError
+
+Shape = tuple[int, ...]  # (H, W, C) or (n,)
+
+
+def fmt(shape: Shape) -> str:
+    """`28 x 28 x 6`, or `400` for a flat vector."""
+    return " x ".join(str(d) for d in shape)
+
+
+def numel(shape: Shape) -> int:
+    return math.prod(shape)
+
+
+def need_hwc(shape: Shape, what: str) -> tuple[int, int, int]:
+    if len(shape) != 3:
+        raise KindError(f"{what} needs an H x W x C input, received a flat vector of {fmt(shape)}",
+                        hint="place it before `flatten`, or use `dense` on vectors")
+    return shape  # type: ignore[return-value]
+
+
+def need_vector(shape: Shape, what: str) -> int:
+    if len(shape) != 1:
+        raise KindError(f"{what} needs a flat vector, received {fmt(shape)}",
+                        hint="add `- kind: flatten` (or `globalavgpool`) before it")
+    return shape[0]
+
+
+def same_padding(n: int, f: int, s: int, d: int = 1) -> tuple[int, int]:
+    """TensorFlow's 'same': output ceil(n/s); the odd pixel of padding goes after (bottom/right)."""
+    out = -(-n // s)
+    need = max((out - 1) * s + (f - 1) * d + 1 - n, 0)
+    return need // 2, need - need // 2
+
+
+def resolve_padding(padding: object, h: int, w: int, kh: int, kw: int, sh: int, sw: int,
+                    dh: int = 1, dw: int = 1) -> tuple[int, int, int, int]:
+    """Any accepted padding value -> (top, bottom, left, right)."""
+    if padding == "valid":
+        return (0, 0, 0, 0)
+    if padding == "same":
+        return same_padding(h, kh, sh, dh) + same_padding(w, kw, sw, dw)
+    if isinstance(padding, int):
+        return (padding, padding, padding, padding)
+    if len(padding) == 2:  # type: ignore[arg-type]
+        ph, pw = padding  # type: ignore[misc]
+        return (ph, ph, pw, pw)
+    return tuple(padding)  # type: ignore[arg-type,return-value]
+
+
+def window(n: int, f: int, s: int, lo: int, hi: int, d: int = 1, ceil: bool = False,
+           axis: str = "H") -> int:
+    """Output positions of a window of size f (dilation d) sliding with stride s over n + lo + hi.
+
+    floor((n + lo + hi - d(f-1) - 1)/s) + 1, the notes' floor((n + 2p - f)/s) + 1. With
+    `ceil` (Caffe, PyTorch ceil_mode) the last partial window counts, unless it would start
+    in the padding only (PyTorch's rule).
+    """
+    span = n + lo + hi
+    eff = d * (f - 1) + 1
+    if eff > span:
+        dil = f" (dilated to {eff})" if d > 1 else ""
+        raise KindError(f"kernel {f}{dil} is larger than its padded input along {axis}: {n}"
+                        + (f" + {lo} + {hi} padding" if lo or hi else ""),
+                        field="kernel",
+                        hint=f"use `padding: same`, or a kernel of at most {span}")
+    if ceil:
+        out = -(-(span - eff) // s) + 1
+        if (out - 1) * s >= n + lo:
+            out -= 1
+    else:
+        out = (span - eff) // s + 1
+    return out
+
+
+def window_text(n: int, f: int, s: int, lo: int, hi: int, d: int = 1, ceil: bool = False,
+                sym: str = "H") -> str:
+    """The same computation written out: `H' = floor((32 + 0 - 5)/1) + 1 = 28`."""
+    out = window(n, f, s, lo, hi, d, ceil)
+    pad = f" + {lo + hi}" if lo + hi else ""
+    eff = f"{d}·({f} - 1) - 1" if d > 1 else f"{f}"
+    rnd = "ceil" if ceil else "floor"
+    return f"{sym}' = {rnd}(({n}{pad} - {eff})/{s}) + 1 = {out}"

@@ -1,0 +1,229 @@
+"""YAML text -> a located tree: plain Python values plus a `Location` for every key and item.
+
+We compose (not construct) the document so every node keeps its line and column, then
+build the values ourselves. That lets us reject what PyYAML lets through silently
+(duplicate keys, Python-specific tags) and bound what it would expand without limit
+(alias "billion laughs" documents). Only the safe loaders are ever used.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import Location, SpecError
+
+try:  # libyaml: 4-8x faster and keeps line/column marks (without snippets)
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - pure-Python PyYAML
+    _Loader = yaml.SafeLoader
+
+#: The most values a document may hold once aliases are expanded.
+MAX_VALUES = 2_000_000
+
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+#: Texts read so far, by display path, so an error can show its offending line.
+TEXTS: dict[str, str] = {}
+_T = "tag:yaml.org,2002:"
+
+
+class LMap(dict):
+    """A mapping that remembers where it, each key and each value stand."""
+
+    __slots__ = ("loc", "key_locs", "val_locs")
+
+    def __init__(self, loc: Location) -> None:
+        super().__init__()
+        self.loc = loc
+        self.key_locs: dict[Any, Location] = {}
+        self.val_locs: dict[Any, Location] = {}
+
+    def at(self, key: Any) -> Location:
+        """Where the value of `key` stands (the mapping itself when the key is absent)."""
+        return self.val_locs.get(key) or self.key_locs.get(key) or self.loc
+
+    def key_at(self, key: Any) -> Location:
+        return self.key_locs.get(key) or self.loc
+
+
+class LList(list):
+    """A sequence that remembers where it and each item stand."""
+
+    __slots__ = ("loc", "item_locs")
+
+    def __init__(self, loc: Location) -> None:
+        super().__init__()
+        self.loc = loc
+        self.item_locs: list[Location] = []
+
+    def at(self, i: int) -> Location:
+        return self.item_locs[i] if 0 <= i < len(self.item_locs) else self.loc
+
+
+@dataclass(frozen=True)
+class Source:
+    """A spec's text and its located tree; the text is kept to print offending lines."""
+
+    path: str
+    text: str
+    root: Any
+
+
+def _loc(path: str, node: yaml.Node) -> Location:
+    m = node.start_mark
+    return Location(path, m.line + 1, m.column + 1)
+
+
+def read_text(path: str | Path) -> tuple[str, str]:
+    """Read a spec file (or standard input for '-') as UTF-8; return (display path, text)."""
+    name = str(path)
+    if name == "-":
+        data = sys.stdin.buffer.read()
+        name = "<stdin>"
+    else:
+        p = Path(path)
+        if p.is_dir():
+            raise SpecError(f"{name} is a directory, not a spec file",
+                            hint="name a .yaml file inside it")
+        try:
+            data = p.read_bytes()
+        except FileNotFoundError:
+            raise SpecError(f"no such file: {name}", hint="check the path") from None
+        except OSError as e:
+            raise SpecError(f"cannot read {name}: {e.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise SpecError(f"byte 0x{data[e.start]:02x} is not valid UTF-8",
+                        Location(name, line, col),
+                        hint="save the file as UTF-8") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return name, text
+
+
+def parse(text: str, path: str = "<text>") -> Source:
+    """Compose YAML text into a located tree, raising `SpecError` with a location on any fault."""
+    TEXTS[path] = text
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        loc = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path, 1)
+        problem = e.problem or e.context or "malformed YAML"
+        hint = None
+        if "\t" in problem or "'\\t'" in problem:
+            hint = "YAML does not allow tabs for indentation: use spaces"
+        elif "expected a single document" in str(e):
+            hint = "a spec is one YAML document: remove the '---' separators"
+        raise SpecError(f"YAML syntax error: {problem}", loc, hint) from None
+    except yaml.YAMLError as e:
+        raise SpecError(f"YAML error: {e}", Location(path, 1)) from None
+    except RecursionError:
+        raise SpecError("YAML nesting is too deep", Location(path, 1)) from None
+    if node is None:
+        raise SpecError("the spec is empty", Location(path, 1),
+                        hint="start from a shipped spec, e.g. specs/lenet5.yaml")
+    sizes: dict[int, int] = {}
+    total = _size(node, sizes, 0)
+    if total > MAX_VALUES:
+        raise SpecError(f"the document expands to {total:,} values or more "
+                        f"(limit {MAX_VALUES:,}); YAML aliases that repeat aliases?",
+                        _loc(path, node), hint="write the repeated part as a block with `repeat:`")
+    return Source(path, text, _build(node, path, {}))
+
+
+def _size(node: yaml.Node, memo: dict[int, int], depth: int) -> int:
+    """Count values as if aliases were expanded, stopping early past the limit."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    if depth > 200:
+        raise SpecError("YAML nesting is deeper than 200 levels", Location("<yaml>", node.start_mark.line + 1))
+    n = 1
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            n += _size(k, memo, depth + 1) + _size(v, memo, depth + 1)
+            if n > MAX_VALUES:
+                break
+    elif isinstance(node, yaml.SequenceNode):
+        for v in node.value:
+            n += _size(v, memo, depth + 1)
+            if n > MAX_VALUES:
+                break
+    memo[key] = n
+    return n
+
+
+def _scalar(node: yaml.ScalarNode, path: str) -> Any:
+    tag = node.tag
+    if tag in (_T + "str", _T + "int", _T + "float", _T + "bool", _T + "null"):
+        return _CONSTRUCTOR.construct_object(node)
+    if tag == _T + "timestamp":
+        return node.value  # dates are text to us
+    raise SpecError(f"unsupported YAML tag {tag!r}", _loc(path, node),
+                    hint="specs hold plain numbers, strings, lists and mappings")
+
+
+def _build(node: yaml.Node, path: str, memo: dict[int, Any]) -> Any:
+    key = id(node)
+    if key in memo:  # an alias: share the built value (its size was bounded above)
+        return memo[key]
+    if isinstance(node, yaml.ScalarNode):
+        out = _scalar(node, path)
+    elif isinstance(node, yaml.SequenceNode):
+        if node.tag != _T + "seq":
+            raise SpecError(f"unsupported YAML tag {node.tag!r}", _loc(path, node))
+        out = LList(_loc(path, node))
+        for item in node.value:
+            out.append(_build(item, path, memo))
+            out.item_locs.append(_loc(path, item))
+    elif isinstance(node, yaml.MappingNode):
+        if node.tag != _T + "map":
+            raise SpecError(f"unsupported YAML tag {node.tag!r}", _loc(path, node))
+        out = LMap(_loc(path, node))
+        merges: list[yaml.Node] = []
+        for k, v in node.value:
+            if k.tag == _T + "merge":
+                merges.append(v)
+                continue
+            if not isinstance(k, yaml.ScalarNode):
+                raise SpecError("a mapping key must be a plain word, not a list or mapping",
+                                _loc(path, k))
+            kv = _scalar(k, path)
+            if kv in out:
+                first = out.key_locs[kv]
+                raise SpecError(f"duplicate key {kv!r} (first at line {first.line})",
+                                _loc(path, k),
+                                hint="YAML would silently keep only the last one: remove one")
+            out[kv] = _build(v, path, memo)
+            out.key_locs[kv] = _loc(path, k)
+            out.val_locs[kv] = _loc(path, v)
+        for m in merges:  # `<<: *anchor` fills in keys not written explicitly
+            sources = m.value if isinstance(m, yaml.SequenceNode) else [m]
+            for s in sources:
+                built = _build(s, path, memo)
+                if not isinstance(built, LMap):
+                    raise SpecError("`<<` merges a mapping (an anchored `&name` mapping)",
+                                    _loc(path, s))
+                for kk, vv in built.items():
+                    if kk not in out:
+                        out[kk] = vv
+                        out.key_locs[kk] = built.key_locs[kk]
+                        out.val_locs[kk] = built.val_locs[kk]
+    else:  # pragma: no cover - composer yields only the three node kinds
+        raise SpecError("unsupported YAML node", _loc(path, node))
+    memo[key] = out
+    return out
+
+
+def load_source(path: str | Path) -> Source:
+    """Read and compose a spec file ('-' for standard input)."""
+    name, text = read_text(path)
+    return parse(text, name)
