@@ -1,0 +1,51 @@
+"""Shared fixtures: the repository root, a CLI runner, and spec-from-text helpers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, settings
+
+import archcalc
+from archcalc.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT / "specs"
+
+settings.register_profile("ci", derandomize=True, max_examples=50, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=200, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def run(*args: str, input: str | None = None) -> Result:
+    """Invoke the CLI in-process; stdout and stderr stay separate (click >= 8.2)."""
+    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+def run_process(*args: str, input: str | None = None, env: dict[str, str] | None = None
+                ) -> subprocess.CompletedProcess[str]:
+    """Run `python -m archcalc` in a fresh process from the repository root."""
+    e = dict(os.environ, PYTHONPATH=str(ROOT), **(env or {}))
+    return subprocess.run([sys.executable, "-m", "archcalc", *args], input=input, text=True,
+                          capture_output=True, cwd=ROOT, env=e, timeout=120)
+
+
+def analyze_text(text: str, **kw: Any) -> archcalc.Analysis:
+    return archcalc.analyze(archcalc.load(text=text, path="test.yaml"), **kw)
+
+
+@pytest.fixture
+def write(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """write(text, name='spec.yaml') -> path of a spec file holding text."""
+    def _write(text: str, name: str = "spec.yaml") -> Path:
+        p = tmp_path / name
+        p.write_text(text, encoding="utf-8")
+        return p
+    return _write
