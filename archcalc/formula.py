@@ -66,7 +66,8 @@ class Prod(Formula):
         out = []
         for f in self.factors:
             s = getattr(f, attr)()
-            out.append(f"({s})" if isinstance(f, (Prod, Sum)) and len(getattr(f, "factors", getattr(f, "terms", ()))) > 1 else s)
+            nested = isinstance(f, (Prod, Sum))  # both always hold two or more parts
+            out.append(f"({s})" if nested else s)
         return "·".join(out)
 
     def symbolic(self) -> str:
@@ -114,3 +115,10 @@ def total(*terms: Formula) -> Formula:
     if len(kept) == 1:
         return kept[0]
     return Sum(kept)
+
+
+def scaled(factor: Formula, f: Formula) -> Formula:
+    """`factor·f` with f's own factors kept at the same level: N·H'·W'·... rather than N·(H'·W'·...)."""
+    if isinstance(f, Prod):
+        return Prod((factor, *f.factors))
+    return prod(factor, f)

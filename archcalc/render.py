@@ -86,7 +86,7 @@ def table(an: Analysis, depth: int | None = None, other: bool = False) -> Any:
     tot = an.totals
     footer = ["total", "", "", f"{tot.params:,}", f"{tot.macs:,}", "100.0%" if tot.macs else "-"]
     footer += [f"{tot.other_ops.get(k, 0):,}" for k in _other_cats(an)] if other else []
-    for i, (c, f) in enumerate(zip(cols, footer)):
+    for i, (c, f) in enumerate(zip(cols, footer, strict=True)):
         t.add_column(c, footer=f, justify="left" if i < 3 else "right", no_wrap=i != 1)
     for r in an.folded(depth):
         t.add_row(*(escape(c) for c in _cells(an, r, other)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .analysis import Analysis, Row
 from .errors import KindError, SpecError
-from .formula import ZERO, Formula, prod, q, total
+from .formula import ZERO, Formula, q, scaled, total
 from .graph import Graph
 from .shape import Shape, fmt
 
@@ -43,8 +43,8 @@ def walk(graph: Graph, *, dtype: str = "float32") -> Analysis:
         shapes.append(out)
         if n_sym is not None:
             if macs is not ZERO:
-                macs = prod(n_sym, macs)
-            other = {k: prod(n_sym, v) for k, v in other.items()}
+                macs = scaled(n_sym, macs)
+            other = {k: scaled(n_sym, v) for k, v in other.items()}
         tw = [w for w in weights if w.trainable]
         nw = [w for w in weights if not w.trainable]
         rows.append(Row(
