@@ -126,8 +126,11 @@ def _parse_item(raw: Any, loc: Location, blocks: dict[str, LMap], c: _Collector)
             continue
         if k not in allowed:
             what = f"block '{kind}' has no argument" if is_block else f"'{kind}' has no field"
-            c.add(f"{what} '{k}'", raw.key_at(k),
-                  _did_you_mean(k, allowed + list(ITEM_KEYS), "it takes"))
+            hint = _did_you_mean(k, allowed + list(ITEM_KEYS), "it takes")
+            if not str(k).isidentifier():  # `{filters: max(8, 4)}`: YAML split the value at the comma
+                hint = "inside { } a comma ends the value: quote an expression with commas, "\
+                       "e.g. filters: \"max(8, 4)\""
+            c.add(f"{what} '{k}'", raw.key_at(k), hint)
             ok = False
     for f in required:
         if f not in raw:
