@@ -49,3 +49,27 @@ def write(tmp_path: Path):  # type: ignore[no-untyped-def]
         p.write_text(text, encoding="utf-8")
         return p
     return _write
+
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true",
+                     help="Rewrite tests/golden/* from the current output (review the diff!).")
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """golden(name, text): compare text with tests/golden/name, or rewrite it with --update-golden."""
+    update = request.config.getoption("--update-golden")
+
+    def check(name: str, text: str) -> None:
+        path = GOLDEN / name
+        if update:
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            return
+        assert path.exists(), f"missing golden file {name}: run pytest --update-golden"
+        assert text == path.read_text(encoding="utf-8"), f"output differs from tests/golden/{name}"
+    return check

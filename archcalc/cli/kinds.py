@@ -17,7 +17,7 @@ def _default(f) -> str:  # type: ignore[no-untyped-def]
     if isinstance(d, bool):
         return str(d).lower()
     if f.name == "stride" and d == 0:
-        return "= size"
+        return "size"
     return str(d)
 
 
@@ -26,8 +26,8 @@ def _default(f) -> str:  # type: ignore[no-untyped-def]
 def command(name: str | None) -> None:
     """List the layer kinds, or describe NAME: fields, defaults and formulas."""
     from .. import KINDS
-    from ..errors import SpecError
-    from ..kinds import OTHER_OPS, KindError, lookup
+    from ..errors import KindError, SpecError
+    from ..kinds import OTHER_OPS, lookup
     if name:
         try:
             cls = lookup(name)
