@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ArchcalcError, Location, SpecError
-from .source import LList, LMap
+from .source import LMap
 
 #: expect key -> what it compares (a `Totals` attribute, or the last output's shape)
 EXPECT_KEYS: dict[str, str] = {
