@@ -296,6 +296,8 @@ def is_spec_text(root: Any) -> bool:
 
 def check_paths(paths: Iterable[str | Path], *, skip_non_specs: bool = False, **kw: Any) -> list[CheckResult]:
     """Check every spec under `paths`; an invalid spec becomes a result with `error`, never an exception."""
+    from .source import load_source
+    from .spec import from_source
     results: list[CheckResult] = []
     files: list[str] = []
     for given in paths:
@@ -305,15 +307,10 @@ def check_paths(paths: Iterable[str | Path], *, skip_non_specs: bool = False, **
             results.append(CheckResult(str(given), error=e))
     for p in files:
         try:
-            if skip_non_specs:
-                from .source import load_source
-                from .spec import from_source
-                src = load_source(p)
-                if not is_spec_text(src.root):
-                    continue
-                results.append(check_spec(from_source(src), **kw))
-            else:
-                results.append(check_spec(p, **kw))
+            src = load_source(p)  # always a path (or '-'), never YAML text
+            if skip_non_specs and not is_spec_text(src.root):
+                continue
+            results.append(check_spec(from_source(src), **kw))
         except ArchcalcError as e:
             results.append(CheckResult(p if p != "-" else "<stdin>", error=e))
     return results
