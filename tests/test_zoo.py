@@ -1,0 +1,65 @@
+"""Every shipped spec holds its published figures: `archcalc check` over specs/, one test per spec.
+
+Specs are discovered by glob, so a spec added by anyone is held to its `expect:` block.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, SPECS, run
+
+from archcalc.check import PASS, check_spec, parse_expect
+from archcalc.spec import load
+
+ZOO = sorted(p for p in SPECS.rglob("*") if p.suffix in (".yaml", ".yml"))
+
+
+def _id(p: Path) -> str:
+    return str(p.relative_to(SPECS))
+
+
+@pytest.mark.parametrize("path", ZOO, ids=_id)
+def test_spec_holds_its_figures(path: Path) -> None:
+    r = check_spec(path)
+    assert r.status == PASS, "\n".join(f.describe() for f in r.failures)
+
+
+@pytest.mark.parametrize("path", ZOO, ids=_id)
+def test_spec_declares_sourced_figures(path: Path) -> None:
+    spec = load(path)
+    expected = parse_expect(spec.root)  # raises when an entry has no source
+    assert expected, f"{_id(path)} has no `expect:` block"
+    assert all(e.source for e in expected)
+
+
+def test_check_command_over_the_zoo() -> None:
+    res = run("check", str(SPECS))
+    assert res.exit_code == 0, res.output
+    assert f"{len(ZOO)} specs: {len(ZOO)} passed" in res.output
+
+
+def test_pre_commit_hook_is_declared() -> None:
+    import yaml
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    hook = next(h for h in hooks if h["id"] == "archcalc-check")
+    assert hook["entry"].startswith("archcalc check")
+
+
+def test_variants_reachable_by_variables() -> None:
+    import archcalc
+    # AlexNet as in the 2012 paper / the notes (no GPU grouping), arithmetic in specs/alexnet.yaml:
+    # convs 34,944 + 614,656 + 885,120 + 1,327,488 + 884,992 = 3,747,200; fc 58,631,144 -> 62,378,344
+    paper = archcalc.analyze(SPECS / "alexnet.yaml", overrides={"paper": True})
+    assert paper.totals.params == 62_378_344
+    assert paper.input_shape == (227, 227, 3) and "lrn" in {r.kind for r in paper.rows}
+    # ResNet-50 V1 (stride on the first 1x1): same parameters, fewer MACs than V1.5
+    v1 = archcalc.analyze(SPECS / "resnet50.yaml", overrides={"stride_on_3x3": False})
+    assert v1.totals.trainable_params == 25_557_032  # torchvision num_params
+    assert v1.totals.macs < 4_089_184_256
+    # plain-34 without BatchNorm: each BN of C channels holds 2C trainable + 2C running statistics;
+    # 4·(64 + 6·64 + 8·128 + 12·256 + 6·512) = 4·7,616 = 30,464 parameters disappear
+    with_bn = archcalc.analyze(SPECS / "plain34.yaml")
+    no_bn = archcalc.analyze(SPECS / "plain34.yaml", overrides={"bn": False})
+    assert with_bn.totals.params - no_bn.totals.params == 2 * 2 * (64 + 6 * 64 + 8 * 128 + 12 * 256 + 6 * 512)
