@@ -160,9 +160,9 @@ def _mermaid_node(n: DNode) -> str:
 
 
 def to_mermaid(d: Diagram, direction: str = "TD") -> str:
-    out = [f"%% {mermaid_escape(d.title)}: layers with output shape and cost "
-           "(MACs = conv/dense kernel multiply-accumulates)",
-           f"flowchart {direction}"]
+    out = [f"flowchart {direction}",
+           f"  %% {mermaid_escape(d.title)}: layers with output shape and cost "
+           "(MACs = conv/dense kernel multiply-accumulates)"]
 
     def emit(items: list[DNode | Cluster], indent: str) -> None:
         for it in items:
@@ -199,6 +199,7 @@ def _dot_node(n: DNode) -> str:
 def to_dot(d: Diagram, direction: str = "TB") -> str:
     out = [f'digraph "{dot_escape(d.title)}" {{',
            f"  rankdir={direction};",
+           '  graph [fontname="Helvetica", fontsize=10];',
            '  node [shape=box, fontname="Helvetica", fontsize=10];',
            '  edge [arrowsize=0.7];']
 
