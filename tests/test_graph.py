@@ -19,6 +19,7 @@ _M_NODE = re.compile(r'^\s*(n\d+)(\(\[|\[\[|\[)"([^"]*)"(\]\)|\]\]|\])$')
 _M_EDGE = re.compile(r"^\s*(n\d+) --> (n\d+)$")
 _D_NODE = re.compile(r'^\s*(n\d+) \[label="((?:[^"\\]|\\.)*)"(.*)\];$')
 _D_EDGE = re.compile(r"^\s*(n\d+) -> (n\d+);$")
+_D_ATTR = re.compile(r'^\s*(rankdir=\w+|(graph|node|edge) \[.*\]|label="(?:[^"\\]|\\.)*"|style=\w+);$')
 
 
 def parse_mermaid(text: str) -> tuple[dict[str, str], list[tuple[str, str]]]:
@@ -62,7 +63,7 @@ def parse_dot(text: str) -> tuple[dict[str, str], list[tuple[str, str]]]:
         elif line.strip() == "}":
             depth -= 1
             assert depth >= 0
-        elif not re.match(r'^\s*(rankdir=\w+|graph \[.*\]|node \[.*\]|edge \[.*\]|label="(?:[^"\\]|\\.)*"|style=\w+);$', line):
+        elif not _D_ATTR.match(line):
             raise AssertionError(f"unexpected DOT line: {line!r}")
     assert depth == 0
     return nodes, edges
