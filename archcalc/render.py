@@ -110,6 +110,8 @@ def table(an: Analysis, depth: int | None = None, other: bool = False,
     for i, (c, f) in enumerate(zip(cols, footer)):
         t.add_column(c, footer=f, justify="left" if i < 3 else "right", no_wrap=i != 1)
     for b in bars:
+        if b not in BARS:
+            raise ValueError(f"unknown bar {b!r}: one of {', '.join(BARS)}")
         t.add_column(f"{'MACs' if b == 'macs' else b} share", footer="", justify="left", no_wrap=True)
     for r in an.folded(depth):
         shares = [bar(r.macs, tot.macs) if b == "macs" else bar(r.params, tot.params) for b in bars]
