@@ -74,8 +74,29 @@ def _cells(an: Analysis, r: Row, other: bool) -> list[str]:
 COLUMNS = ["layer", "kind", "output", "params", "MACs", "% MACs"]
 
 
-def table(an: Analysis, depth: int | None = None, other: bool = False) -> Any:
-    """A rich renderable: conventions, one row per layer (or folded block), totals."""
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+BAR_WIDTH = 8
+BARS = ("macs", "params")
+
+
+def bar(part: int, whole: int, width: int = BAR_WIDTH) -> str:
+    """`part / whole` as a bar of at most `width` characters, in eighths of a character.
+
+    Exact integer rounding (deterministic); a non-zero share never rounds away to nothing.
+    """
+    if whole <= 0 or part <= 0:
+        return ""
+    eighths = max(1, min(width * 8, (2 * part * width * 8 + whole) // (2 * whole)))
+    full, rest = divmod(eighths, 8)
+    return "█" * full + (_EIGHTHS[rest] if rest else "")
+
+
+def table(an: Analysis, depth: int | None = None, other: bool = False,
+          bars: tuple[str, ...] = ()) -> Any:
+    """A rich renderable: conventions, one row per layer (or folded block), totals.
+
+    `bars` adds a column per figure in it ("macs", "params"): each row's share as a bar.
+    """
     from rich.console import Group
     from rich.markup import escape
     from rich.table import Table
@@ -88,8 +109,13 @@ def table(an: Analysis, depth: int | None = None, other: bool = False) -> Any:
     footer += [f"{tot.other_ops.get(k, 0):,}" for k in _other_cats(an)] if other else []
     for i, (c, f) in enumerate(zip(cols, footer, strict=True)):
         t.add_column(c, footer=f, justify="left" if i < 3 else "right", no_wrap=i != 1)
+    for b in bars:
+        if b not in BARS:
+            raise ValueError(f"unknown bar {b!r}: one of {', '.join(BARS)}")
+        t.add_column(f"{'MACs' if b == 'macs' else b} share", footer="", justify="left", no_wrap=True)
     for r in an.folded(depth):
-        t.add_row(*(escape(c) for c in _cells(an, r, other)))
+        shares = [bar(r.macs, tot.macs) if b == "macs" else bar(r.params, tot.params) for b in bars]
+        t.add_row(*(escape(c) for c in _cells(an, r, other)), *shares)
     w = max(len(k) for k, _ in totals_lines(an))
     tt = Text("\n".join(f"{k:<{w}}  {v}" for k, v in totals_lines(an)))
     return Group(Text(header(an), style="dim"), Text(""), t, Text(""), tt)

@@ -16,7 +16,10 @@ from .common import analyze_cli, depth_option, format_option, print_renderable, 
 @depth_option
 @click.option("--explain", is_flag=True, help="Print every layer's formulas with their numbers.")
 @click.option("--other", is_flag=True, help="Add a column per category of other (non-MAC) operations.")
-def command(spec: str, fmt: str, depth: int | None, explain: bool, other: bool, **opts: Any) -> None:
+@click.option("--bars", type=click.Choice(["macs", "params", "both", "none"]), default="macs", show_default=True,
+              help="Table only: a bar per row showing the layer's share of MACs, of parameters, or both.")
+def command(spec: str, fmt: str, depth: int | None, explain: bool, other: bool, bars: str,
+            **opts: Any) -> None:
     """Summarise SPEC (a YAML file, or - for standard input): one row per layer, then totals."""
     from .. import render
     an = analyze_cli(spec, **opts)
@@ -31,4 +34,5 @@ def command(spec: str, fmt: str, depth: int | None, explain: bool, other: bool, 
     elif explain:
         click.echo(render.explain(an), nl=False)
     else:
-        print_renderable(render.table(an, depth, other))
+        shown = {"macs": ("macs",), "params": ("params",), "both": ("macs", "params"), "none": ()}[bars]
+        print_renderable(render.table(an, depth, other, bars=shown))
