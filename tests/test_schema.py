@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jsonschema  # in the test extra
 import pytest
 import yaml
 from conftest import SPECS, analyze_text, run
@@ -12,8 +13,6 @@ from conftest import SPECS, analyze_text, run
 import archcalc
 from archcalc.errors import ArchcalcError
 from archcalc.schema import DRAFT, spec_schema
-
-jsonschema = pytest.importorskip("jsonschema")
 
 ALL_SPECS = sorted(SPECS.glob("**/*.yaml"))
 
