@@ -140,7 +140,7 @@ class Comparison:
         """How many names (the input excluded) every spec has."""
         return sum(1 for a in self.aligned(depth) if a.name != "input" and all(r is not None for r in a.rows))
 
-    def to_dict(self, depth: int | None = None) -> dict[str, Any]:
+    def to_dict(self, depth: int | None = None, layers: bool = True) -> dict[str, Any]:
         """A JSON-ready dict (schema_version 1); integers stay integers, ratios are exact fractions."""
         first = self.analyses[0]
         specs = []
@@ -163,9 +163,9 @@ class Comparison:
             ids = [self.identity(key, i) for i in range(len(self.entries))]
             if any(ids):
                 totals[key]["identities"] = ids
-        layers = []
-        for a in self.aligned(depth):
-            layers.append({"name": a.name, "specs": [None if r is None else {
+        rows = []
+        for a in self.aligned(depth) if layers else []:
+            rows.append({"name": a.name, "specs": [None if r is None else {
                 "kind": r.kind, "output_shape": list(r.output_shape), "params": r.params,
                 "macs": r.macs, **({"layers": r.layers} if r.layers != 1 else {})} for r in a.rows]})
         return {
@@ -175,7 +175,7 @@ class Comparison:
                                 bytes_per_value=first.bytes_per_value),
             "specs": specs,
             "totals": totals,
-            "layers": layers,
+            **({"layers": rows} if layers else {}),
         }
 
 
@@ -224,6 +224,8 @@ def separable_identity(standard: Analysis, separable: Analysis) -> str | None:
 
 
 def _show(v: Any) -> str:
+    if isinstance(v, bool):
+        return str(v).lower()
     if isinstance(v, Fraction):
         return str(float(v)) if v.denominator != 1 else str(v.numerator)
     if isinstance(v, (list, tuple)):
@@ -279,7 +281,7 @@ def layers_grid(c: Comparison, depth: int | None) -> tuple[list[str], list[list[
     return cols, cells
 
 
-def notes(c: Comparison) -> list[str]:
+def notes(c: Comparison, layers: bool = True) -> list[str]:
     out = []
     for i in range(1, len(c.entries)):
         ident = c.identity("macs", i)
@@ -287,12 +289,12 @@ def notes(c: Comparison) -> list[str]:
             n, f2 = ident.split(" + ")
             out.append(f"[{c.entries[i].label}] is [{c.entries[0].label}]'s convolution made depthwise "
                        f"separable: MACs ratio 1/n_c' + 1/f^2 = {ident} (n_c' = {n[2:]}, f^2 = {f2[2:]}).")
-    if len(c.entries) > 1 and not c.shared_names(None):
+    if layers and len(c.entries) > 1 and not c.shared_names(None):
         out.append("The specs share no layer names: the layers are listed one spec after the other.")
     return out
 
 
-def table(c: Comparison, depth: int | None = None) -> Any:
+def table(c: Comparison, depth: int | None = None, layers: bool = True) -> Any:
     """A rich renderable: headers, the totals with ratios, then the layers aligned by name."""
     from rich.console import Group
     from rich.markup import escape
@@ -313,17 +315,18 @@ def table(c: Comparison, depth: int | None = None) -> Any:
     tot = grid(tcols, tcells, 1)
     for col in tot.columns[1 + len(c.entries):]:
         col.justify = "left"
-    parts: list[Any] = [Text("\n".join(header_lines(c)), style="dim"), Text(""), tot, Text(""),
-                        grid(lcols, lcells, 1)]
-    n = notes(c)
+    parts: list[Any] = [Text("\n".join(header_lines(c)), style="dim"), Text(""), tot]
+    if layers:
+        parts += [Text(""), grid(lcols, lcells, 1)]
+    n = notes(c, layers)
     if n:
         parts += [Text(""), Text("\n".join(n))]
     return Group(*parts)
 
 
-def to_json(c: Comparison, depth: int | None = None) -> str:
+def to_json(c: Comparison, depth: int | None = None, layers: bool = True) -> str:
     import json
-    return json.dumps(c.to_dict(depth), indent=2) + "\n"
+    return json.dumps(c.to_dict(depth, layers), indent=2) + "\n"
 
 
 def to_csv(c: Comparison, depth: int | None = None, layers: bool = False) -> str:
@@ -353,7 +356,7 @@ def to_csv(c: Comparison, depth: int | None = None, layers: bool = False) -> str
     return buf.getvalue()
 
 
-def to_markdown(c: Comparison, depth: int | None = None) -> str:
+def to_markdown(c: Comparison, depth: int | None = None, layers: bool = True) -> str:
     def esc(s: str) -> str:
         return s.replace("|", "\\|")
 
@@ -366,8 +369,10 @@ def to_markdown(c: Comparison, depth: int | None = None) -> str:
     lines = [esc(x) + "  " for x in header_lines(c)]
     lines[-1] = lines[-1].rstrip()
     tcols, tcells = totals_grid(c)
-    lines += ["", *md(tcols, tcells, 1), "", *md(*layers_grid(c, depth), 1)]
-    n = notes(c)
+    lines += ["", *md(tcols, tcells, 1)]
+    if layers:
+        lines += ["", *md(*layers_grid(c, depth), 1)]
+    n = notes(c, layers)
     if n:
         lines += ["", *n]
     return "\n".join(lines) + "\n"

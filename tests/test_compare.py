@@ -137,3 +137,18 @@ def test_cli_every_format(fmt: str) -> None:
     r = run("compare", str(SPECS / "lenet5.yaml"), str(SPECS / "lenet5.yaml"), "-f", fmt, "--depth", "1")
     assert r.exit_code == 0, r.output
     assert r.stdout
+
+
+def test_cli_totals_only() -> None:
+    args = ("compare", str(SPECS / "vgg16.yaml"), str(SPECS / "mobilenet_v1.yaml"), "--totals")
+    r = run(*args)
+    assert r.exit_code == 0, r.output
+    assert "[A] output" not in r.stdout and "15,470,264,320" in r.stdout
+    assert "layers" not in json.loads(run(*args, "-f", "json").stdout)
+    assert "| layer |" not in run(*args, "-f", "markdown").stdout
+
+
+def test_bool_override_label() -> None:
+    r = run("compare", str(SPECS / "mobilenet_v1.yaml") + "@separable=false", str(SPECS / "mobilenet_v1.yaml"),
+            "--totals")
+    assert "[A] MobileNet-v1 (separable=false)" in r.stdout

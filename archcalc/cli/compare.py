@@ -59,9 +59,11 @@ def build(args: tuple[str, ...], sets: tuple[str, ...] = (), input_: str | None 
 @spec_options
 @format_option
 @depth_option
+@click.option("--totals", "totals_only", is_flag=True, help="Only the totals: no layer table.")
 @click.option("--layers", "csv_layers", is_flag=True,
               help="With --format csv: one row per layer and spec instead of one row per spec.")
-def command(specs: tuple[str, ...], fmt: str, depth: int | None, csv_layers: bool, **opts: Any) -> None:
+def command(specs: tuple[str, ...], fmt: str, depth: int | None, totals_only: bool, csv_layers: bool,
+            **opts: Any) -> None:
     """Compare specs: totals side by side, each with its exact ratio to the first, and their
     layers aligned by name.
 
@@ -75,13 +77,13 @@ def command(specs: tuple[str, ...], fmt: str, depth: int | None, csv_layers: boo
                                "compares one network under two settings)")
     c = build(specs, **opts)
     if fmt == "json":
-        click.echo(cmp.to_json(c, depth), nl=False)
+        click.echo(cmp.to_json(c, depth, not totals_only), nl=False)
     elif fmt == "csv":
         click.echo(cmp.to_csv(c, depth, csv_layers), nl=False)
     elif fmt == "markdown":
-        click.echo(cmp.to_markdown(c, depth), nl=False)
+        click.echo(cmp.to_markdown(c, depth, not totals_only), nl=False)
     else:
-        print_plain(cmp.table(c, depth))
+        print_plain(cmp.table(c, depth, not totals_only))
 
 
 def print_plain(obj: Any) -> None:

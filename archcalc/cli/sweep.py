@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..walk import DTYPE_BYTES
 from .common import format_option
 
 
@@ -53,7 +54,7 @@ def parse_inputs(values: tuple[str, ...]) -> list[tuple[int, ...]]:
 @click.option("--input", "inputs", multiple=True, metavar="HxWxC[,HxWxC...]",
               help="Input shapes to sweep, e.g. --input 224x224x3,160x160x3 (repeatable).")
 @click.option("--batch", "batches", metavar="N[,N...]", help="Batch sizes to sweep, e.g. --batch 1,8,32.")
-@click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16", "float64", "int8"]),
+@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)),
               default="float32", show_default=True, help="Value type for memory figures.")
 @click.option("--max-nodes", type=click.IntRange(min=1), default=None,
               help="Refuse specs that expand past this many layers (default 2,000,000).")
