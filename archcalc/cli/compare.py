@@ -1,0 +1,97 @@
+"""`archcalc compare A B [C ...]`: totals side by side with exact ratios, layers aligned by name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from .common import depth_option, format_option, spec_options
+
+
+def split_spec(arg: str) -> tuple[str, list[str]]:
+    """`specs/mobilenet_v1.yaml@alpha=0.5,resolution=160` -> (path, ["alpha=0.5", "resolution=160"]).
+
+    An argument naming an existing file is a path even if it holds '@'. Commas inside
+    parentheses (`make_divisible(32 * 0.5, 8)`) do not split.
+    """
+    from pathlib import Path
+    if "@" not in arg or Path(arg).exists():
+        return arg, []
+    path, _, rest = arg.rpartition("@")
+    parts, depth, cur = [], 0, ""
+    for ch in rest:
+        if ch == "," and depth == 0:
+            parts.append(cur)
+            cur = ""
+            continue
+        depth += (ch == "(") - (ch == ")")
+        cur += ch
+    parts.append(cur)
+    return path, [p.strip() for p in parts if p.strip()]
+
+
+def build(args: tuple[str, ...], sets: tuple[str, ...] = (), input_: str | None = None,
+          batch: int | None = None, dtype: str = "float32", max_nodes: int | None = None) -> Any:
+    """Load each spec file once and analyse it under the shared options and its own overrides."""
+    from .. import analyze, load
+    from ..compare import Entry, compare, label
+    from ..graph import Limits
+    from .common import parse_sets, parse_shape
+    limits = Limits(max_nodes=max_nodes) if max_nodes else None
+    shape = parse_shape(input_) if input_ else None
+    shared = parse_sets(sets)
+    loaded: dict[str, Any] = {}
+    entries = []
+    for i, arg in enumerate(args):
+        path, own = split_spec(arg)
+        if path not in loaded:
+            loaded[path] = load(path)
+        mine = parse_sets(tuple(own))
+        an = analyze(loaded[path], overrides={**shared, **mine}, input_shape=shape, batch=batch,
+                     dtype=dtype, limits=limits)
+        entries.append(Entry(label(i), an, mine))
+    return compare(entries)
+
+
+@click.command()
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC[@NAME=VALUE,...]...")
+@spec_options
+@format_option
+@depth_option
+@click.option("--totals", "totals_only", is_flag=True, help="Only the totals: no layer table.")
+@click.option("--layers", "csv_layers", is_flag=True,
+              help="With --format csv: one row per layer and spec instead of one row per spec.")
+def command(specs: tuple[str, ...], fmt: str, depth: int | None, totals_only: bool, csv_layers: bool,
+            **opts: Any) -> None:
+    """Compare specs: totals side by side, each with its exact ratio to the first, and their
+    layers aligned by name.
+
+    A spec may carry its own variable settings after '@':
+    `archcalc compare specs/mobilenet_v1.yaml specs/mobilenet_v1.yaml@alpha=0.5,resolution=160`.
+    --set, --input, --batch and --dtype apply to every spec (an '@' setting wins over --set).
+    """
+    from .. import compare as cmp
+    if len(specs) < 2:
+        raise click.UsageError("compare needs at least two specs (the same file twice with '@' settings "
+                               "compares one network under two settings)")
+    c = build(specs, **opts)
+    if fmt == "json":
+        click.echo(cmp.to_json(c, depth, not totals_only), nl=False)
+    elif fmt == "csv":
+        click.echo(cmp.to_csv(c, depth, csv_layers), nl=False)
+    elif fmt == "markdown":
+        click.echo(cmp.to_markdown(c, depth, not totals_only), nl=False)
+    else:
+        print_plain(cmp.table(c, depth, not totals_only))
+
+
+def print_plain(obj: Any) -> None:
+    """Print a rich renderable like `print_renderable`, without the padding after each line's text."""
+    import sys
+
+    from rich.console import Console
+    console = Console(width=None if sys.stdout.isatty() else 400)
+    with console.capture() as cap:
+        console.print(obj)
+    click.echo("\n".join(line.rstrip() for line in cap.get().split("\n")), nl=False)

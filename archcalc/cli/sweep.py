@@ -1,0 +1,89 @@
+"""`archcalc sweep SPEC --set alpha=1,0.75 --set resolution=224,192`: one row per grid point."""
+
+from __future__ import annotations
+
+import click
+
+from ..walk import DTYPE_BYTES
+from .common import format_option
+
+
+def split_top(text: str) -> list[str]:
+    """Split on commas outside parentheses: `1, make_divisible(24, 8)` -> ['1', 'make_divisible(24, 8)']."""
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        if ch == "," and depth == 0:
+            parts.append(cur.strip())
+            cur = ""
+            continue
+        depth += (ch == "(") - (ch == ")")
+        cur += ch
+    parts.append(cur.strip())
+    return parts
+
+
+def parse_axes(sets: tuple[str, ...]) -> dict[str, list[str]]:
+    from ..errors import SpecError
+    axes: dict[str, list[str]] = {}
+    for s in sets:
+        if "=" not in s:
+            raise SpecError(f"--set takes name=v1,v2,..., received {s!r}", hint="e.g. --set alpha=1,0.75,0.5")
+        name, _, values = s.partition("=")
+        name = name.strip()
+        vals = [v for v in split_top(values) if v]
+        if not vals:
+            raise SpecError(f"--set {name}: no values given", hint=f"e.g. --set {name}=1,2,3")
+        axes.setdefault(name, []).extend(vals)
+    return axes
+
+
+def parse_inputs(values: tuple[str, ...]) -> list[tuple[int, ...]]:
+    """`--input 224x224x3,160x160x3` or repeated --input; a value without 'x' is one shape."""
+    from .common import parse_shape
+    out = []
+    for v in values:
+        parts = v.split(",") if any(c in v for c in "xX×") else [v]
+        out += [parse_shape(p) for p in parts if p.strip()]
+    return out
+
+
+@click.command()
+@click.argument("spec", metavar="SPEC")
+@click.option("--set", "sets", multiple=True, metavar="NAME=V1,V2,...",
+              help="A variable and the values to sweep (repeatable: the grid is every combination).")
+@click.option("--input", "inputs", multiple=True, metavar="HxWxC[,HxWxC...]",
+              help="Input shapes to sweep, e.g. --input 224x224x3,160x160x3 (repeatable).")
+@click.option("--batch", "batches", metavar="N[,N...]", help="Batch sizes to sweep, e.g. --batch 1,8,32.")
+@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)),
+              default="float32", show_default=True, help="Value type for memory figures.")
+@click.option("--max-nodes", type=click.IntRange(min=1), default=None,
+              help="Refuse specs that expand past this many layers (default 2,000,000).")
+@format_option
+def command(spec: str, sets: tuple[str, ...], inputs: tuple[str, ...], batches: str | None, dtype: str,
+            max_nodes: int | None, fmt: str) -> None:
+    """Evaluate SPEC over a grid of variable values (and input shapes, batch sizes): one row per
+    combination with parameters, MACs, FLOPs and memory. The first --set varies slowest.
+
+    The spec is read once; each point re-expands it, so a sweep of thousands of points is quick.
+    """
+    from .. import load
+    from .. import sweep as sw
+    from ..errors import SpecError
+    from ..graph import Limits
+    bs = None
+    if batches:
+        try:
+            bs = [int(b) for b in split_top(batches) if b]
+        except ValueError:
+            raise SpecError(f"--batch takes whole numbers, received {batches!r}") from None
+    s = sw.sweep(load(spec), parse_axes(sets), inputs=parse_inputs(inputs) or None, batches=bs, dtype=dtype,
+                 limits=Limits(max_nodes=max_nodes) if max_nodes else None)
+    if fmt == "json":
+        click.echo(sw.to_json(s), nl=False)
+    elif fmt == "csv":
+        click.echo(sw.to_csv(s), nl=False)
+    elif fmt == "markdown":
+        click.echo(sw.to_markdown(s, sw.conventions(s)), nl=False)
+    else:
+        from .compare import print_plain
+        print_plain(sw.table(s, sw.conventions(s)))

@@ -1,0 +1,378 @@
+"""Several analyses side by side: totals with exact ratios to the first, and layers aligned by name.
+
+    from archcalc import analyze
+    from archcalc.compare import compare
+    c = compare([analyze("specs/examples/conv_standard.yaml"),
+                 analyze("specs/examples/conv_separable.yaml")])
+    c.ratio("macs", 1)            # Fraction(14, 45): 672 / 2160
+    c.ratio_text("macs", 1)       # '672 / 2,160 = 14/45 = 1/5 + 1/9 = 0.311 (3.21x fewer)'
+
+Ratios are `fractions.Fraction`s, exact; a float appears only in the text, beside the fraction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from .analysis import CONVENTIONS, SCHEMA_VERSION, Analysis, Row, _jsonable
+
+#: (key, label) of the totals compared, in display order.
+METRICS: tuple[tuple[str, str], ...] = (
+    ("params", "params"),
+    ("trainable_params", "trainable params"),
+    ("macs", "MACs"),
+    ("flops", "FLOPs (2 x MACs)"),
+    ("param_bytes", "param memory (B)"),
+    ("activation_bytes", "activation memory (B)"),
+)
+#: A ratio whose reduced denominator is below this is also shown as a fraction (14/45).
+SMALL_DENOMINATOR = 1000
+
+
+def ratio(num: int, den: int) -> Fraction | None:
+    """num / den exactly, or None when den is 0."""
+    return Fraction(num, den) if den else None
+
+
+def ratio_text(num: int, den: int, identity: str | None = None) -> str:
+    """`12,443,648 / 120,422,400 = 0.103 (9.68x fewer)`; `672 / 2,160 = 14/45 = 0.311 (3.21x fewer)`."""
+    if den == 0:
+        return "-" if num == 0 else f"{num:,} / 0 (first is 0)"
+    f = Fraction(num, den)
+    parts = [f"{num:,} / {den:,}"]
+    if f.denominator == 1:
+        parts.append(f"{f.numerator}")
+    else:
+        if f.denominator < SMALL_DENOMINATOR:
+            parts.append(f"{f.numerator}/{f.denominator}")
+        if identity:
+            parts.append(identity)
+        parts.append(f"{float(f):.3g}")
+    if f == 1:
+        saving = "same"
+    elif f == 0:
+        saving = "none"
+    elif f < 1:
+        saving = f"{float(1 / f):.3g}x fewer"
+    else:
+        saving = f"{float(f):.3g}x more"
+    return " = ".join(parts) + f" ({saving})"
+
+
+def fraction_json(f: Fraction | None) -> Any:
+    """A ratio for JSON: {"fraction": "14/45", "value": 0.3111}, or null."""
+    if f is None:
+        return None
+    return {"fraction": f"{f.numerator}/{f.denominator}", "value": float(f)}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One side of a comparison: an analysis and how the user named it."""
+
+    label: str                 # "A", "B", ...
+    analysis: Analysis
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        """`MobileNet-v1 (alpha=0.5)`: the spec's name and the variables set for it."""
+        sets = ", ".join(f"{k}={_show(v)}" for k, v in self.overrides.items())
+        return self.analysis.name + (f" ({sets})" if sets else "")
+
+
+@dataclass(frozen=True)
+class Aligned:
+    """One layer (or folded block) name and each spec's row of that name (None where absent)."""
+
+    name: str
+    rows: tuple[Row | None, ...]
+
+
+@dataclass
+class Comparison:
+    """Analyses side by side; the first is the reference every ratio is taken against."""
+
+    entries: list[Entry]
+
+    @property
+    def analyses(self) -> list[Analysis]:
+        return [e.analysis for e in self.entries]
+
+    def value(self, metric: str, i: int) -> int:
+        return int(getattr(self.entries[i].analysis.totals, metric))
+
+    def ratio(self, metric: str, i: int) -> Fraction | None:
+        """Spec i's total over the first spec's, exactly (None when the first's is 0)."""
+        return ratio(self.value(metric, i), self.value(metric, 0))
+
+    def identity(self, metric: str, i: int) -> str | None:
+        """`1/5 + 1/9` when spec i is the depthwise separable form of the first's one convolution."""
+        if metric not in ("macs", "flops") or i == 0:
+            return None
+        return separable_identity(self.entries[0].analysis, self.entries[i].analysis)
+
+    def ratio_text(self, metric: str, i: int) -> str:
+        return ratio_text(self.value(metric, i), self.value(metric, 0), self.identity(metric, i))
+
+    def aligned(self, depth: int | None = None) -> list[Aligned]:
+        """Rows matched by name across the specs, in the first spec's order; names the first
+        lacks are placed after the nearest name before them in their own spec."""
+        per = [{r.name: r for r in an.folded(depth)} for an in self.analyses]
+        order: list[str] = []
+        seen: set[str] = set()
+        for an, names in zip(self.analyses, per, strict=True):
+            at = 0
+            for r in an.folded(depth):
+                if r.name in seen:
+                    at = order.index(r.name) + 1
+                    continue
+                while at < len(order) and order[at] not in names:  # after the other specs' own rows
+                    at += 1
+                order.insert(at, r.name)
+                seen.add(r.name)
+                at += 1
+        return [Aligned(n, tuple(p.get(n) for p in per)) for n in order]
+
+    def shared_names(self, depth: int | None = None) -> int:
+        """How many names (the input excluded) every spec has."""
+        return sum(1 for a in self.aligned(depth) if a.name != "input" and all(r is not None for r in a.rows))
+
+    def to_dict(self, depth: int | None = None, layers: bool = True) -> dict[str, Any]:
+        """A JSON-ready dict (schema_version 1); integers stay integers, ratios are exact fractions."""
+        first = self.analyses[0]
+        specs = []
+        for e in self.entries:
+            an = e.analysis
+            specs.append({
+                "label": e.label, "name": an.name, "path": an.graph.spec.path,
+                "overrides": {k: _jsonable(v) for k, v in e.overrides.items()},
+                "variables": {k: _jsonable(v) for k, v in an.graph.env.items()},
+                "input_shape": list(an.input_shape), "batch": an.batch, "dtype": an.dtype,
+                "output_shape": list(an.outputs[-1].output_shape),
+                "totals": an.totals.to_dict(),
+            })
+        totals = {}
+        for key, _ in METRICS:
+            totals[key] = {
+                "values": [self.value(key, i) for i in range(len(self.entries))],
+                "ratios": [fraction_json(self.ratio(key, i)) for i in range(len(self.entries))],
+            }
+            ids = [self.identity(key, i) for i in range(len(self.entries))]
+            if any(ids):
+                totals[key]["identities"] = ids
+        rows = []
+        for a in self.aligned(depth) if layers else []:
+            rows.append({"name": a.name, "specs": [None if r is None else {
+                "kind": r.kind, "output_shape": list(r.output_shape), "params": r.params,
+                "macs": r.macs, **({"layers": r.layers} if r.layers != 1 else {})} for r in a.rows]})
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "conventions": dict(CONVENTIONS, ratios="each spec's total over the first spec's, "
+                                "as an exact fraction and its float value", dtype=first.dtype,
+                                bytes_per_value=first.bytes_per_value),
+            "specs": specs,
+            "totals": totals,
+            **({"layers": rows} if layers else {}),
+        }
+
+
+def compare(analyses: list[Analysis] | list[Entry], labels: list[str] | None = None) -> Comparison:
+    """Compare analyses (or entries); the first is the reference. Labels default to A, B, C, ..."""
+    if not analyses:
+        raise ValueError("compare() needs at least one analysis")
+    entries = []
+    for i, a in enumerate(analyses):
+        if isinstance(a, Entry):
+            entries.append(a)
+        else:
+            entries.append(Entry(labels[i] if labels else label(i), a))
+    return Comparison(entries)
+
+
+def label(i: int) -> str:
+    """A, B, ..., Z, A2, B2, ..."""
+    return chr(ord("A") + i % 26) + (str(i // 26 + 1) if i >= 26 else "")
+
+
+def _mac_rows(an: Analysis) -> list[Row]:
+    return [r for r in an.rows if r.macs]
+
+
+def separable_identity(standard: Analysis, separable: Analysis) -> str | None:
+    """`1/n_c' + 1/f^2` written out (`1/5 + 1/9`) when `standard` is one f x f convolution and
+    `separable` is an f x f depthwise convolution then a 1 x 1 convolution giving the same output
+    from the same input, and the MACs ratio is exactly that sum (the notes' MobileNet identity)."""
+    a, b = _mac_rows(standard), _mac_rows(separable)
+    if len(a) != 1 or len(b) != 2 or a[0].node is None or b[0].node is None or b[1].node is None:
+        return None
+    conv, dw, pw = a[0].node.kind, b[0].node.kind, b[1].node.kind
+    if (a[0].kind, b[0].kind, b[1].kind) != ("conv", "depthwise", "conv"):
+        return None
+    fh, fw = conv.kernel
+    if (fh != fw or conv.groups != 1 or dw.kernel != conv.kernel or dw.multiplier != 1
+            or pw.kernel != (1, 1) or pw.groups != 1):
+        return None
+    if a[0].input_shapes != b[0].input_shapes or a[0].output_shape != b[1].output_shape:
+        return None
+    n = a[0].output_shape[-1]
+    if Fraction(separable.totals.macs, standard.totals.macs) != Fraction(1, n) + Fraction(1, fh * fh):
+        return None
+    return f"1/{n} + 1/{fh * fh}"
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, Fraction):
+        return str(float(v)) if v.denominator != 1 else str(v.numerator)
+    if isinstance(v, (list, tuple)):
+        return "x".join(map(str, v))
+    return str(v)
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+def header_lines(c: Comparison) -> list[str]:
+    """One line per spec (as summarize's header), then the conventions and what ratios mean."""
+    from .render import header
+    out = []
+    for e in c.entries:
+        an = e.analysis
+        out.append(f"[{e.label}] {e.title} ({an.graph.spec.path}): input {_fmt(an.input_shape)}, "
+                   f"batch {an.batch}, {an.dtype}.")
+    h = header(c.analyses[0])
+    out.append(h[h.index("MACs = "):] + f" Ratios are to [{c.entries[0].label}].")
+    return out
+
+
+def _fmt(shape: tuple[int, ...]) -> str:
+    from .shape import fmt
+    return fmt(shape)
+
+
+def totals_grid(c: Comparison) -> tuple[list[str], list[list[str]]]:
+    """Columns and cells of the totals table: metric, each spec's value, each ratio to the first."""
+    labels = [e.label for e in c.entries]
+    cols = ["total", *(f"[{x}]" for x in labels), *(f"[{x}] / [{labels[0]}]" for x in labels[1:])]
+    cells = []
+    for key, name in METRICS:
+        cells.append([name, *(f"{c.value(key, i):,}" for i in range(len(labels))),
+                      *(c.ratio_text(key, i) for i in range(1, len(labels)))])
+    return cols, cells
+
+
+def layers_grid(c: Comparison, depth: int | None) -> tuple[list[str], list[list[str]]]:
+    """Columns and cells of the aligned-layers table: per spec its output, params and MACs."""
+    cols = ["layer"]
+    for e in c.entries:
+        cols += [f"[{e.label}] output", f"[{e.label}] params", f"[{e.label}] MACs"]
+    cells = []
+    for a in c.aligned(depth):
+        row = [a.name]
+        for r in a.rows:
+            if r is None:
+                row += ["-", "-", "-"]
+            else:
+                row += [_fmt(r.output_shape), f"{r.params:,}", f"{r.macs:,}"]
+        cells.append(row)
+    return cols, cells
+
+
+def notes(c: Comparison, layers: bool = True) -> list[str]:
+    out = []
+    for i in range(1, len(c.entries)):
+        ident = c.identity("macs", i)
+        if ident:
+            n, f2 = ident.split(" + ")
+            out.append(f"[{c.entries[i].label}] is [{c.entries[0].label}]'s convolution made depthwise "
+                       f"separable: MACs ratio 1/n_c' + 1/f^2 = {ident} (n_c' = {n[2:]}, f^2 = {f2[2:]}).")
+    if layers and len(c.entries) > 1 and not c.shared_names(None):
+        out.append("The specs share no layer names: the layers are listed one spec after the other.")
+    return out
+
+
+def table(c: Comparison, depth: int | None = None, layers: bool = True) -> Any:
+    """A rich renderable: headers, the totals with ratios, then the layers aligned by name."""
+    from rich.console import Group
+    from rich.markup import escape
+    from rich.table import Table
+    from rich.text import Text
+
+    def grid(cols: list[str], cells: list[list[str]], left: int) -> Table:
+        t = Table(box=None, header_style="bold", pad_edge=False)
+        for i, col in enumerate(cols):
+            t.add_column(escape(col), justify="left" if i < left else "right", no_wrap=True)
+        for row in cells:
+            t.add_row(*(escape(x) for x in row))
+        return t
+
+    tcols, tcells = totals_grid(c)
+    lcols, lcells = layers_grid(c, depth)
+    # ratio columns read left to right, as a sentence
+    tot = grid(tcols, tcells, 1)
+    for col in tot.columns[1 + len(c.entries):]:
+        col.justify = "left"
+    parts: list[Any] = [Text("\n".join(header_lines(c)), style="dim"), Text(""), tot]
+    if layers:
+        parts += [Text(""), grid(lcols, lcells, 1)]
+    n = notes(c, layers)
+    if n:
+        parts += [Text(""), Text("\n".join(n))]
+    return Group(*parts)
+
+
+def to_json(c: Comparison, depth: int | None = None, layers: bool = True) -> str:
+    import json
+    return json.dumps(c.to_dict(depth, layers), indent=2) + "\n"
+
+
+def to_csv(c: Comparison, depth: int | None = None, layers: bool = False) -> str:
+    """One row per spec with its totals and exact ratios; with `layers`, one row per layer and spec."""
+    import csv
+    import io
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    if layers:
+        w.writerow(["layer", "label", "spec", "kind", "output_shape", "params", "macs"])
+        for a in c.aligned(depth):
+            for e, r in zip(c.entries, a.rows, strict=True):
+                if r is not None:
+                    w.writerow([a.name, e.label, e.title, r.kind, "x".join(map(str, r.output_shape)),
+                                r.params, r.macs])
+        return buf.getvalue()
+    keys = [k for k, _ in METRICS]
+    w.writerow(["label", "spec", "path", "input_shape", "batch", "dtype", *keys,
+                *(f"{k}_ratio" for k in keys), *(f"{k}_ratio_value" for k in keys)])
+    for i, e in enumerate(c.entries):
+        an = e.analysis
+        rs = [c.ratio(k, i) for k in keys]
+        w.writerow([e.label, e.title, an.graph.spec.path, "x".join(map(str, an.input_shape)), an.batch, an.dtype,
+                    *(c.value(k, i) for k in keys),
+                    *("" if r is None else f"{r.numerator}/{r.denominator}" for r in rs),
+                    *("" if r is None else f"{float(r):.6g}" for r in rs)])
+    return buf.getvalue()
+
+
+def to_markdown(c: Comparison, depth: int | None = None, layers: bool = True) -> str:
+    def esc(s: str) -> str:
+        return s.replace("|", "\\|")
+
+    def md(cols: list[str], cells: list[list[str]], left: int) -> list[str]:
+        lines = ["| " + " | ".join(esc(x) for x in cols) + " |",
+                 "|" + "|".join("---" if i < left else "---:" for i in range(len(cols))) + "|"]
+        lines += ["| " + " | ".join(esc(x) for x in row) + " |" for row in cells]
+        return lines
+
+    lines = [esc(x) + "  " for x in header_lines(c)]
+    lines[-1] = lines[-1].rstrip()
+    tcols, tcells = totals_grid(c)
+    lines += ["", *md(tcols, tcells, 1)]
+    if layers:
+        lines += ["", *md(*layers_grid(c, depth), 1)]
+    n = notes(c, layers)
+    if n:
+        lines += ["", *n]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,255 @@
+"""A grid of variable values (and input shapes, batch sizes) evaluated on one parsed spec.
+
+    import archcalc
+    from archcalc.sweep import sweep
+    s = sweep(archcalc.load("specs/mobilenet_v1.yaml"),
+              {"alpha": [1, 0.75, 0.5, 0.25], "resolution": [224, 192, 160, 128]})
+    [(p.values, p.macs) for p in s.points]
+
+The YAML is read once: each point re-expands the parsed spec with `graph.build(spec,
+overrides=...)` and counts it with a lean pass that keeps only the totals (no per-layer rows,
+no formula text, no other-op counts). A point whose graph is invalid is re-walked by
+`walk.walk` so the error carries the usual file, line and hint.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from .errors import KindError, SpecError
+from .graph import Graph, Limits, build, parse_override
+from .shape import Shape
+from .spec import Spec
+from .walk import DTYPE_BYTES, walk
+
+#: The totals a sweep reports per point, (key, column label).
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("params", "params"),
+    ("trainable_params", "trainable"),
+    ("macs", "MACs"),
+    ("flops", "FLOPs"),
+    ("param_bytes", "param memory (B)"),
+    ("activation_bytes", "activation memory (B)"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One combination of the grid and its totals (the same figures as `Analysis.totals`)."""
+
+    values: dict[str, Any]          # variable -> value set at this point
+    input_shape: Shape
+    batch: int
+    output_shape: Shape
+    params: int
+    trainable_params: int
+    non_trainable_params: int
+    macs: int
+    param_bytes: int
+    activation_bytes: int
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs
+
+    def to_dict(self) -> dict[str, Any]:
+        from .analysis import _jsonable
+        return {"variables": {k: _jsonable(v) for k, v in self.values.items()},
+                "input_shape": list(self.input_shape), "batch": self.batch,
+                "output_shape": list(self.output_shape), "params": self.params,
+                "trainable_params": self.trainable_params, "non_trainable_params": self.non_trainable_params,
+                "macs": self.macs, "flops": self.flops, "param_bytes": self.param_bytes,
+                "activation_bytes": self.activation_bytes}
+
+
+@dataclass
+class Sweep:
+    """Every point of a grid, in order: the first axis varies slowest."""
+
+    spec: Spec
+    axes: list[tuple[str, list[Any]]]   # variable axes, then "input" and "batch" when swept
+    points: list[Point]
+    dtype: str = "float32"
+
+    def ratio(self, metric: str, i: int) -> Fraction | None:
+        """Point i's figure over the first point's, exactly (None when the first's is 0)."""
+        base = getattr(self.points[0], metric)
+        return Fraction(getattr(self.points[i], metric), base) if base else None
+
+    def to_dict(self) -> dict[str, Any]:
+        from .analysis import CONVENTIONS, SCHEMA_VERSION, _jsonable
+        from .compare import fraction_json
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "spec": {"name": self.spec.name, "path": self.spec.path},
+            "conventions": dict(CONVENTIONS, dtype=self.dtype, bytes_per_value=DTYPE_BYTES[self.dtype]),
+            "axes": {k: [list(v) if isinstance(v, tuple) else _jsonable(v) for v in vs] for k, vs in self.axes},
+            "points": [dict(p.to_dict(), macs_ratio_to_first=fraction_json(self.ratio("macs", i)))
+                       for i, p in enumerate(self.points)],
+        }
+
+
+def grid(axes: Sequence[tuple[str, Sequence[Any]]]) -> Iterator[dict[str, Any]]:
+    """Every combination of the axes' values, the first axis varying slowest."""
+    names = [n for n, _ in axes]
+    for combo in itertools.product(*(vs for _, vs in axes)):
+        yield dict(zip(names, combo, strict=True))
+
+
+def parse_values(name: str, values: Sequence[Any]) -> list[Any]:
+    """Command-line text values (`0.75`, `224`, `make_divisible(24, 8)`) -> exact numbers."""
+    out = []
+    for v in values:
+        if isinstance(v, str):
+            _, v = parse_override(f"{name}={v}")
+        elif isinstance(v, float):
+            v = Fraction(repr(v))
+        out.append(v)
+    return out
+
+
+def sweep(spec: Spec, variables: dict[str, Sequence[Any]] | None = None, *,
+          inputs: Sequence[Shape] | None = None, batches: Sequence[int] | None = None,
+          dtype: str = "float32", limits: Limits | None = None) -> Sweep:
+    """Evaluate `spec` at every combination of `variables` (name -> values), input shapes and
+    batch sizes. Values may be numbers or command-line text."""
+    if dtype not in DTYPE_BYTES:
+        raise SpecError(f"unknown dtype {dtype!r}", hint=f"one of: {', '.join(DTYPE_BYTES)}")
+    axes: list[tuple[str, list[Any]]] = []
+    for name, values in (variables or {}).items():
+        vals = parse_values(name, values)
+        if not vals:
+            raise SpecError(f"--set {name}: no values given", hint=f"e.g. --set {name}=1,2,3")
+        axes.append((name, vals))
+    if inputs:
+        axes.append(("input", [tuple(s) for s in inputs]))
+    if batches:
+        for b in batches:
+            if isinstance(b, bool) or not isinstance(b, int) or b < 1:
+                raise SpecError(f"batch must be a whole number >= 1, received {b!r}")
+        axes.append(("batch", list(batches)))
+    nbytes = DTYPE_BYTES[dtype]
+    points = []
+    for combo in grid(axes):
+        shape = combo.pop("input", None)
+        batch = combo.pop("batch", None)
+        graph = build(spec, overrides=combo, input_shape=shape, batch=batch, limits=limits)
+        points.append(_point(graph, combo, nbytes, dtype))
+    return Sweep(spec, axes, points, dtype)
+
+
+def _point(graph: Graph, values: dict[str, Any], nbytes: int, dtype: str) -> Point:
+    """Totals of one graph: the walker's sums without its rows (same kinds, same formulas)."""
+    shapes: list[Shape] = []
+    tr = nt = macs = act = 0
+    try:
+        for node in graph.nodes:
+            ins = [shapes[i] for i in node.inputs]
+            kind = node.kind
+            out = kind.out_shape(ins)
+            for w in kind.weights(ins, out):
+                n = math.prod(d.value for d in w.dims)
+                if w.trainable:
+                    tr += n
+                else:
+                    nt += n
+            macs += kind.macs(ins, out).value
+            act += math.prod(out)
+            shapes.append(out)
+    except KindError:
+        walk(graph, dtype=dtype)  # raises the located SpecError
+        raise  # pragma: no cover - walk raises first
+    b = graph.batch
+    return Point(values, shapes[0], b, shapes[graph.outputs[-1]], tr + nt, tr, nt, macs * b,
+                 (tr + nt) * nbytes, act * b * nbytes)
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+def _show(v: Any) -> str:
+    from .compare import _show as show
+    from .shape import fmt
+    return fmt(v) if isinstance(v, tuple) else show(v)
+
+
+def header(s: Sweep, conventions: str) -> str:
+    """The conventions line, as summarize's: spec, grid size, batch, dtype, what the counts mean."""
+    dims = " x ".join(f"{len(vs)} {n}" for n, vs in s.axes) or "1 point"
+    batches = sorted({p.batch for p in s.points})
+    b = ", ".join(map(str, batches))
+    return (f"{s.spec.name}: {len(s.points)} point{'s' if len(s.points) != 1 else ''} ({dims}), "
+            f"batch {b}, {s.dtype}. {conventions}")
+
+
+def conventions(s: Sweep) -> str:
+    """summarize's conventions sentence, taken from its header (of the first point) word for word."""
+    from .render import header as summarize_header
+    p = s.points[0]
+    an = walk(build(s.spec, overrides=p.values, input_shape=p.input_shape, batch=p.batch), dtype=s.dtype)
+    text = summarize_header(an)
+    return text[text.index("MACs = "):] if "MACs = " in text else text
+
+
+def grid_cells(s: Sweep) -> tuple[list[str], list[list[str]]]:
+    """Columns and cells: each axis, input and output shapes, the totals, MACs over the first point's."""
+    names = [n for n, _ in s.axes if n not in ("input", "batch")]
+    show_input = "input" in dict(s.axes) or len({p.input_shape for p in s.points}) > 1
+    cols = [*names, *(["input"] if show_input else []), *(["batch"] if "batch" in dict(s.axes) else []),
+            "output", *(label for _, label in COLUMNS), "MACs / first"]
+    cells = []
+    for i, p in enumerate(s.points):
+        r = s.ratio("macs", i)
+        cells.append([*(_show(p.values[n]) for n in names), *([_show(p.input_shape)] if show_input else []),
+                      *([str(p.batch)] if "batch" in dict(s.axes) else []), _show(p.output_shape),
+                      *(f"{getattr(p, k):,}" for k, _ in COLUMNS),
+                      "-" if r is None else f"{float(r):.3f}"])
+    return cols, cells
+
+
+def table(s: Sweep, conventions: str) -> Any:
+    from rich.console import Group
+    from rich.markup import escape
+    from rich.table import Table
+    from rich.text import Text
+    cols, cells = grid_cells(s)
+    t = Table(box=None, header_style="bold", pad_edge=False)
+    first_num = cols.index("params")
+    for i, c in enumerate(cols):
+        t.add_column(escape(c), justify="right" if i >= first_num or i < first_num - 1 else "left", no_wrap=True)
+    for row in cells:
+        t.add_row(*(escape(x) for x in row))
+    return Group(Text(header(s, conventions), style="dim"), Text(""), t)
+
+
+def to_json(s: Sweep) -> str:
+    import json
+    return json.dumps(s.to_dict(), indent=2) + "\n"
+
+
+def to_csv(s: Sweep) -> str:
+    import csv
+    import io
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    names = [n for n, _ in s.axes if n not in ("input", "batch")]
+    keys = [k for k, _ in COLUMNS]
+    w.writerow([*names, "input_shape", "batch", "output_shape", "non_trainable_params", *keys])
+    for p in s.points:
+        w.writerow([*(_show(p.values[n]) for n in names), "x".join(map(str, p.input_shape)), p.batch,
+                    "x".join(map(str, p.output_shape)), p.non_trainable_params, *(getattr(p, k) for k in keys)])
+    return buf.getvalue()
+
+
+def to_markdown(s: Sweep, conventions: str) -> str:
+    cols, cells = grid_cells(s)
+    first_num = cols.index("params")
+    lines = [f"**{s.spec.name}**: {header(s, conventions).split(': ', 1)[1]}".replace("|", "\\|"), "",
+             "| " + " | ".join(cols) + " |",
+             "|" + "|".join("---:" if i >= first_num else "---" for i in range(len(cols))) + "|"]
+    lines += ["| " + " | ".join(x.replace("|", "\\|") for x in row) + " |" for row in cells]
+    return "\n".join(lines) + "\n"
