@@ -10,7 +10,7 @@ from archcalc import receptive
 
 
 def _by_name(an: archcalc.Analysis) -> dict[str, receptive.RF]:
-    return {r.name: f for r, f in zip(an.rows, receptive.fields(an))}
+    return {r.name: f for r, f in zip(an.rows, receptive.fields(an), strict=True)}
 
 
 def test_lenet5() -> None:
