@@ -232,3 +232,11 @@ def explain(an: Analysis, name: str, *, torch: Mapping[str, str] | None = None) 
 
 __all__ = ["NAMES", "PROFILES", "TORCH_ALTERNATIVES", "TORCH_DEFAULT", "Profile", "breakdown", "explain",
            "layer_ops", "per_layer", "total"]
+
+
+def row_total(an: Analysis, row: Row, layers: list[dict[str, int]]) -> int:
+    """A row's count under a profile from `per_layer`; a block folded with --depth sums its layers."""
+    if row.node is not None:
+        return sum(layers[row.index].values())
+    prefix = row.name + "/"
+    return sum(sum(layers[i].values()) for i, r in enumerate(an.rows) if r.name.startswith(prefix))

@@ -163,3 +163,11 @@ def fields(an: Analysis) -> list[RF | None]:
 
 
 __all__ = ["NOTE", "RF", "Axis", "fields", "node_field"]
+
+
+def row_field(an: Analysis, row: Any, all_fields: list[RF | None]) -> RF | None:
+    """The field of a row: its node's, or for a block folded with --depth, its output node's."""
+    if row.node is not None:
+        return all_fields[row.index]
+    inst = an.graph.instances.get(row.name)
+    return all_fields[inst.output] if inst is not None else None
