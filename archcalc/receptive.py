@@ -110,9 +110,9 @@ def node_field(kind: Any, ins: list[RF], in_shapes: list[tuple[int, ...]], out_s
     custom = getattr(kind, "receptive_field", None)
     if callable(custom):
         return custom(ins, in_shapes, out_shape)
-    if name == "input":
+    if name == "input":   # a flat input has no pixels: no field anywhere
         one = Axis(Fraction(1), Fraction(1), Fraction(0))
-        return RF(one, one, len(out_shape) == 3)
+        return RF(one, one) if len(out_shape) == 3 else None
     if any(f is None for f in ins):
         return None
     if name in ("add", "concat"):

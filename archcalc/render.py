@@ -110,7 +110,7 @@ class Extras:
         if self.rf:
             from .receptive import row_field
             f = row_field(self.an, r, self.fields)
-            out.append(f.text() if f is not None else "?")
+            out.append(f.text() if f is not None else "-")
         if self.memory:
             out += [f"{memory.param_bytes(self.an, r):,}", f"{memory.activation_bytes(self.an, r):,}"]
         if self.convention:

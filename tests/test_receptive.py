@@ -90,3 +90,8 @@ layers:
     assert f["z"].start == (-1, -1) and f["z"].size == (1, 1)
     assert f["d"].size == (5, 5) and f["d"].start == (1, 1)   # k_eff 5: -1 + 2
     assert f["u"].jump == (Fraction(1, 2),) * 2 and f["u"].start == (Fraction(3, 4),) * 2
+
+
+def test_flat_input_has_no_field() -> None:
+    an = analyze_text("input: [784]\nlayers:\n  - {kind: dense, units: 10}\n")
+    assert receptive.fields(an) == [None, None]
