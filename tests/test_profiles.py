@@ -106,3 +106,11 @@ def test_explain_names_every_category(resnet: archcalc.Analysis) -> None:
     text = profiles.explain(resnet, "ptflops")
     assert "4,132,436,968" in text and "relu" in text and "residual adds" in text
     assert "= archcalc MACs 4,089,184,256 + 43,252,712" in text
+
+
+def test_shipped_vgg16_differs_by_the_pool_and_softmax() -> None:
+    an = archcalc.analyze(Path(__file__).parent.parent / "specs" / "vgg16.yaml")
+    assert profiles.total(an, "fvcore") == PRINTED["fvcore"][0] - 25_088
+    assert profiles.total(an, "thop") == PRINTED["thop"][0] - 50_176
+    assert profiles.total(an, "ptflops") == PRINTED["ptflops"][0] - 50_176 + 1_000
+    assert profiles.total(an, "torchinfo") == PRINTED["torchinfo"][0]
