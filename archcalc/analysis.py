@@ -157,10 +157,17 @@ class Analysis:
                 g.other[k] = g.other.get(k, 0) + v
         return out
 
-    def to_dict(self, depth: int | None = None, formulas: bool = False) -> dict[str, Any]:
-        """A JSON-ready dict (schema_version 1); integers stay integers."""
+    def to_dict(self, depth: int | None = None, formulas: bool = False, convention: str | None = None,
+                torch: dict[str, str] | None = None) -> dict[str, Any]:
+        """A JSON-ready dict (schema_version 1); integers stay integers.
+
+        `convention` adds what that tool would count (archcalc.profiles), per layer and in total.
+        """
+        from . import memory, profiles, receptive
         t = self.totals
         spec = self.graph.spec
+        rfs = receptive.fields(self)
+        conv = profiles.per_layer(self, convention, torch=torch) if convention else None
         layers = []
         for r in self.folded(depth):
             d: dict[str, Any] = {
@@ -172,21 +179,37 @@ class Analysis:
             }
             if r.layers != 1:
                 d["layers"] = r.layers
+            d["param_bytes"] = memory.param_bytes(self, r)
+            d["activation_bytes"] = memory.activation_bytes(self, r)
+            f = receptive.row_field(self, r, rfs)
+            d["receptive_field"] = f.to_dict() if f is not None else None
+            if conv is not None:
+                d["convention_ops"] = profiles.row_total(self, r, conv)
             if formulas and r.macs_formula is not None:
                 d["macs_formula"] = r.macs_formula.explain()
                 d["params_formula"] = r.params_formula.explain() if r.params_formula else "0"
             layers.append(d)
+        peak = memory.peak_detail(self)
+        totals = dict(t.to_dict(), peak_activation_bytes=peak.bytes, peak_activation_at=peak.at)
+        extra: dict[str, Any] = {}
+        if convention:
+            p = profiles.PROFILES[convention]
+            b = profiles.breakdown(self, convention, torch=torch)
+            extra["convention"] = {"name": p.name, "tool": p.tool, "headline": p.headline,
+                                   "total": sum(b.values()), "breakdown": b, "torch_ops": dict(torch or {})}
         return {
             "schema_version": SCHEMA_VERSION,
             "spec": {"name": spec.name, "path": spec.path},
             "conventions": dict(CONVENTIONS, batch=self.batch, dtype=self.dtype,
-                                bytes_per_value=self.bytes_per_value),
+                                bytes_per_value=self.bytes_per_value, receptive_field=receptive.NOTE,
+                                peak_activation_bytes=memory.NOTE),
             "variables": {k: _jsonable(v) for k, v in self.graph.env.items()},
             "input_shape": list(self.input_shape),
             "batch": self.batch,
             "outputs": [{"name": r.name, "shape": list(r.output_shape)} for r in self.outputs],
             "output_shape": list(self.outputs[-1].output_shape),
-            "totals": t.to_dict(),
+            "totals": totals,
+            **extra,
             "layers": layers,
         }
 

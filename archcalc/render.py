@@ -47,7 +47,8 @@ def _other_cats(an: Analysis) -> list[str]:
     return list(an.totals.other_ops)
 
 
-def totals_lines(an: Analysis) -> list[tuple[str, str]]:
+def totals_lines(an: Analysis, convention: str | None = None,
+                 torch: dict[str, str] | None = None) -> list[tuple[str, str]]:
     t = an.totals
     other = ", ".join(f"{k} {v:,}" for k, v in t.other_ops.items()) or "none"
     return [
@@ -59,8 +60,72 @@ def totals_lines(an: Analysis) -> list[tuple[str, str]]:
         ("param memory", f"{t.param_bytes:,} B ({human_bytes(t.param_bytes)}, {an.dtype})"),
         ("activation memory", f"{t.activation_bytes:,} B ({human_bytes(t.activation_bytes)}, "
                               f"all {t.layers} outputs held, {an.dtype})"),
+        ("peak activation", _peak_text(an)),
         ("outputs", ", ".join(f"{r.name} {fmt(r.output_shape)}" for r in an.outputs)),
-    ]
+    ] + _convention_lines(an, convention, torch)
+
+
+def _peak_text(an: Analysis) -> str:
+    from .memory import peak
+    b, at = peak(an)
+    return (f"{b:,} B ({human_bytes(b)}, {an.dtype}) at {at}: inference in spec order, "
+            "each output freed after its last consumer")
+
+
+def _convention_lines(an: Analysis, convention: str | None, torch: dict[str, str] | None) -> list[tuple[str, str]]:
+    if not convention:
+        return []
+    from . import profiles
+    p = profiles.PROFILES[convention]
+    b = profiles.breakdown(an, convention, torch=torch)
+    tot = sum(b.values())
+    rest = ", ".join(f"{k} {v:,}" for k, v in b.items() if k != "macs") or "nothing else"
+    return [(f"{p.name} total", f"{tot:,} ({si(tot)}): what {p.tool} prints as '{p.headline}' = MACs + {rest}")]
+
+
+class Extras:
+    """Optional per-layer columns: receptive field, memory, a convention profile's count."""
+
+    def __init__(self, an: Analysis, rf: bool = False, memory: bool = False, convention: str | None = None,
+                 torch: dict[str, str] | None = None) -> None:
+        self.an, self.rf, self.memory, self.convention, self.torch = an, rf, memory, convention, torch
+        self.fields = None
+        self.layers = None
+        if rf:
+            from .receptive import fields
+            self.fields = fields(an)
+        if convention:
+            from .profiles import per_layer
+            self.layers = per_layer(an, convention, torch=torch)
+
+    def headers(self) -> list[str]:
+        h = ["receptive field"] if self.rf else []
+        h += ["param bytes", "act. bytes"] if self.memory else []
+        h += [f"{self.convention} ops"] if self.convention else []
+        return h
+
+    def cells(self, r: Row) -> list[str]:
+        from . import memory
+        out = []
+        if self.rf:
+            from .receptive import row_field
+            f = row_field(self.an, r, self.fields)
+            out.append(f.text() if f is not None else "-")
+        if self.memory:
+            out += [f"{memory.param_bytes(self.an, r):,}", f"{memory.activation_bytes(self.an, r):,}"]
+        if self.convention:
+            from .profiles import row_total
+            out.append(f"{row_total(self.an, r, self.layers):,}")
+        return out
+
+    def footer(self) -> list[str]:
+        out = [""] if self.rf else []
+        if self.memory:
+            t = self.an.totals
+            out += [f"{t.param_bytes:,}", f"{t.activation_bytes:,}"]
+        if self.convention:
+            out.append(f"{sum(sum(d.values()) for d in self.layers):,}")
+        return out
 
 
 def _cells(an: Analysis, r: Row, other: bool) -> list[str]:
@@ -91,7 +156,7 @@ def bar(part: int, whole: int, width: int = BAR_WIDTH) -> str:
     return "█" * full + (_EIGHTHS[rest] if rest else "")
 
 
-def table(an: Analysis, depth: int | None = None, other: bool = False,
+def table(an: Analysis, depth: int | None = None, other: bool = False, extras: Extras | None = None,
           bars: tuple[str, ...] = ()) -> Any:
     """A rich renderable: conventions, one row per layer (or folded block), totals.
 
@@ -107,6 +172,8 @@ def table(an: Analysis, depth: int | None = None, other: bool = False,
     tot = an.totals
     footer = ["total", "", "", f"{tot.params:,}", f"{tot.macs:,}", "100.0%" if tot.macs else "-"]
     footer += [f"{tot.other_ops.get(k, 0):,}" for k in _other_cats(an)] if other else []
+    if extras is not None:
+        cols, footer = cols + extras.headers(), footer + extras.footer()
     for i, (c, f) in enumerate(zip(cols, footer, strict=True)):
         t.add_column(c, footer=f, justify="left" if i < 3 else "right", no_wrap=i != 1)
     for b in bars:
@@ -115,14 +182,17 @@ def table(an: Analysis, depth: int | None = None, other: bool = False,
         t.add_column(f"{'MACs' if b == 'macs' else b} share", footer="", justify="left", no_wrap=True)
     for r in an.folded(depth):
         shares = [bar(r.macs, tot.macs) if b == "macs" else bar(r.params, tot.params) for b in bars]
-        t.add_row(*(escape(c) for c in _cells(an, r, other)), *shares)
-    w = max(len(k) for k, _ in totals_lines(an))
-    tt = Text("\n".join(f"{k:<{w}}  {v}" for k, v in totals_lines(an)))
+        cells = _cells(an, r, other) + (extras.cells(r) if extras is not None else [])
+        t.add_row(*(escape(c) for c in cells), *shares)
+    lines = totals_lines(an, extras.convention, extras.torch) if extras is not None else totals_lines(an)
+    w = max(len(k) for k, _ in lines)
+    tt = Text("\n".join(f"{k:<{w}}  {v}" for k, v in lines))
     return Group(Text(header(an), style="dim"), Text(""), t, Text(""), tt)
 
 
-def to_json(an: Analysis, depth: int | None = None, explain: bool = False) -> str:
-    return json.dumps(an.to_dict(depth, formulas=explain), indent=2) + "\n"
+def to_json(an: Analysis, depth: int | None = None, explain: bool = False, convention: str | None = None,
+            torch: dict[str, str] | None = None) -> str:
+    return json.dumps(an.to_dict(depth, formulas=explain, convention=convention, torch=torch), indent=2) + "\n"
 
 
 def to_csv(an: Analysis, depth: int | None = None) -> str:
@@ -142,24 +212,27 @@ def _md_escape(s: str) -> str:
     return s.replace("|", "\\|")
 
 
-def to_markdown(an: Analysis, depth: int | None = None, other: bool = False) -> str:
-    cols = COLUMNS + (_other_cats(an) if other else [])
+def to_markdown(an: Analysis, depth: int | None = None, other: bool = False, extras: Extras | None = None) -> str:
+    cols = COLUMNS + (_other_cats(an) if other else []) + (extras.headers() if extras is not None else [])
     right = [i >= 3 for i in range(len(cols))]
     lines = [f"**{_md_escape(an.name)}**: {_md_escape(header(an).split(': ', 1)[1])}", "",
              "| " + " | ".join(cols) + " |",
              "|" + "|".join("---:" if r else "---" for r in right) + "|"]
     for r in an.folded(depth):
-        lines.append("| " + " | ".join(_md_escape(c) for c in _cells(an, r, other)) + " |")
+        cells = _cells(an, r, other) + (extras.cells(r) if extras is not None else [])
+        lines.append("| " + " | ".join(_md_escape(c) for c in cells) + " |")
     t = an.totals
     tail = ["**total**", "", "", f"**{t.params:,}**", f"**{t.macs:,}**", "100.0%" if t.macs else "-"]
     tail += [f"{t.other_ops.get(k, 0):,}" for k in _other_cats(an)] if other else []
+    tail += extras.footer() if extras is not None else []
     lines.append("| " + " | ".join(tail) + " |")
     lines += ["", "| total | value |", "|---|---|"]
-    lines += [f"| {k} | {_md_escape(v)} |" for k, v in totals_lines(an)]
+    tl = totals_lines(an, extras.convention, extras.torch) if extras is not None else totals_lines(an)
+    lines += [f"| {k} | {_md_escape(v)} |" for k, v in tl]
     return "\n".join(lines) + "\n"
 
 
-def explain(an: Analysis) -> str:
+def explain(an: Analysis, convention: str | None = None, torch: dict[str, str] | None = None) -> str:
     """Every layer's shape, parameter, MAC and other-op formulas, with their numbers."""
     from .walk import explain_shape
     out = [header(an), ""]
@@ -178,4 +251,7 @@ def explain(an: Analysis) -> str:
     t = an.totals
     out.append(f"total params {t.params:,} = " + " + ".join(f"{r.params:,}" for r in an.rows if r.params))
     out.append(f"total MACs {t.macs:,} = " + " + ".join(f"{r.macs:,}" for r in an.rows if r.macs))
+    if convention:
+        from .profiles import explain as profile_explain
+        out += ["", profile_explain(an, convention, torch=torch).rstrip("\n")]
     return "\n".join(out) + "\n"

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from ._conventions import convention_options, parse_torch_ops
 from .common import analyze_cli, depth_option, format_option, print_renderable, spec_options
 
 
@@ -18,21 +19,26 @@ from .common import analyze_cli, depth_option, format_option, print_renderable, 
 @click.option("--other", is_flag=True, help="Add a column per category of other (non-MAC) operations.")
 @click.option("--bars", type=click.Choice(["macs", "params", "both", "none"]), default="macs", show_default=True,
               help="Table only: a bar per row showing the layer's share of MACs, of parameters, or both.")
-def command(spec: str, fmt: str, depth: int | None, explain: bool, other: bool, bars: str,
-            **opts: Any) -> None:
+@convention_options
+@click.option("--rf", is_flag=True, help="Add a receptive-field column (size, jump, start in input pixels).")
+@click.option("--memory", is_flag=True, help="Add parameter-bytes and activation-bytes columns.")
+def command(spec: str, fmt: str, depth: int | None, explain: bool, other: bool, bars: str, convention: str | None,
+            torch_ops: tuple[str, ...], rf: bool, memory: bool, **opts: Any) -> None:
     """Summarise SPEC (a YAML file, or - for standard input): one row per layer, then totals."""
     from .. import render
     an = analyze_cli(spec, **opts)
+    torch = parse_torch_ops(torch_ops)
+    extras = render.Extras(an, rf=rf, memory=memory, convention=convention, torch=torch)
     if fmt == "json":
-        click.echo(render.to_json(an, depth, explain), nl=False)
+        click.echo(render.to_json(an, depth, explain, convention, torch), nl=False)
     elif fmt == "csv":
         click.echo(render.to_csv(an, depth), nl=False)
     elif fmt == "markdown":
-        click.echo(render.to_markdown(an, depth, other), nl=False)
+        click.echo(render.to_markdown(an, depth, other, extras), nl=False)
         if explain:
-            click.echo("\n```\n" + render.explain(an) + "```")
+            click.echo("\n```\n" + render.explain(an, convention, torch) + "```")
     elif explain:
-        click.echo(render.explain(an), nl=False)
+        click.echo(render.explain(an, convention, torch), nl=False)
     else:
         shown = {"macs": ("macs",), "params": ("params",), "both": ("macs", "params"), "none": ()}[bars]
-        print_renderable(render.table(an, depth, other, bars=shown))
+        print_renderable(render.table(an, depth, other, extras, bars=shown))

@@ -1,0 +1,116 @@
+"""Convention profiles against the totals the tools printed for torchvision's models (torch 2.13, CPU)."""
+
+from pathlib import Path
+
+import pytest
+from conftest import analyze_text
+
+import archcalc
+from archcalc import profiles
+
+DATA = Path(__file__).parent / "data"
+VGG_TORCH = {"avgpool": "AdaptiveAvgPool2d"}  # torchvision's AdaptiveAvgPool2d((7, 7)), a 1x1 window here
+
+PRINTED = {  # tool -> (VGG-16, ResNet-50)
+    "textbook": (15_470_264_320, 4_089_184_256),
+    "torchinfo": (15_483_821_032, 4_089_238_376),
+    "ptflops": (15_523_225_576, 4_132_436_968),
+    "fvcore": (15_470_289_408, 4_111_512_576),
+    "thop": (15_470_314_496, 4_133_742_592),
+}
+
+
+@pytest.fixture(scope="module")
+def vgg() -> archcalc.Analysis:
+    return archcalc.analyze(DATA / "vgg16_tv.yaml")
+
+
+@pytest.fixture(scope="module")
+def resnet() -> archcalc.Analysis:
+    return archcalc.analyze(DATA / "resnet50_tv.yaml")
+
+
+def test_specs_are_torchvisions(vgg: archcalc.Analysis, resnet: archcalc.Analysis) -> None:
+    assert vgg.totals.params == 138_357_544          # torchvision vgg16 num_params
+    assert resnet.totals.params == 25_557_032 + 53_120  # torchvision 25,557,032 + BN running stats (2C each)
+    assert resnet.totals.trainable_params == 25_557_032
+
+
+@pytest.mark.parametrize("tool", list(PRINTED))
+def test_printed_totals(tool: str, vgg: archcalc.Analysis, resnet: archcalc.Analysis) -> None:
+    want_vgg, want_resnet = PRINTED[tool]
+    assert profiles.total(vgg, tool, torch=VGG_TORCH) == want_vgg
+    assert profiles.total(resnet, tool) == want_resnet
+
+
+def test_breakdowns_by_hand(vgg: archcalc.Analysis, resnet: archcalc.Analysis) -> None:
+    conv_out = 224 * 224 * 64 * 2 + 112 * 112 * 128 * 2 + 56 * 56 * 256 * 3 + 28 * 28 * 512 * 3 + 14 * 14 * 512 * 3
+    assert profiles.breakdown(vgg, "torchinfo") == {"macs": 15_470_264_320, "bias_adds": conv_out + 4096 + 4096 + 1000}
+    pool_in = 224 * 224 * 64 + 112 * 112 * 128 + 56 * 56 * 256 + 28 * 28 * 512 + 14 * 14 * 512
+    b = profiles.breakdown(vgg, "ptflops", torch=VGG_TORCH)
+    assert b["relu"] == 2 * (conv_out + 4096 + 4096)
+    assert b["max_pool"] == 2 * pool_in
+    assert b["adaptive_avg_pool"] == 2 * 7 * 7 * 512
+    # ResNet-50: BN channels 64 + stages (w + w + 4w) per block + 4w per downsample
+    bn_c = 64 + sum(n * 6 * w + 4 * w for w, n in ((64, 3), (128, 4), (256, 6), (512, 3)))
+    assert profiles.breakdown(resnet, "torchinfo") == {"macs": 4_089_184_256, "batchnorm": 2 * bn_c, "bias_adds": 1000}
+    f = profiles.breakdown(resnet, "fvcore")
+    assert f["adaptive_avg_pool"] == 7 * 7 * 2048
+    assert profiles.breakdown(resnet, "thop")["batchnorm"] == 2 * f["batchnorm"]
+    assert profiles.breakdown(resnet, "thop")["adaptive_avg_pool"] == (49 + 1) * 2048
+
+
+def test_nofunc_counts_relu_and_pools_once(resnet: archcalc.Analysis) -> None:
+    full, once = profiles.breakdown(resnet, "ptflops"), profiles.breakdown(resnet, "ptflops-nofunc")
+    for k in ("relu", "max_pool", "adaptive_avg_pool"):
+        assert full[k] == 2 * once[k]
+    assert full["batchnorm"] == once["batchnorm"] and full["bias_adds"] == once["bias_adds"]
+
+
+def test_without_the_adaptive_pool_vgg_misses_it(vgg: archcalc.Analysis) -> None:
+    # Read as a plain AvgPool2d, fvcore ignores it and thop counts its 25,088 outputs once.
+    assert profiles.total(vgg, "fvcore") == 15_470_264_320
+    assert profiles.total(vgg, "thop") == 15_470_264_320 + 25_088
+
+
+def test_functional_pooling() -> None:
+    an = analyze_text("input: 4x4x8\nlayers:\n  - {kind: globalavgpool, name: pool}\n")
+    f = {"pool": "F.adaptive_avg_pool2d"}
+    assert profiles.total(an, "thop") == (16 + 1) * 8 and profiles.total(an, "thop", torch=f) == 0
+    assert profiles.total(an, "ptflops") == 2 * 128 and profiles.total(an, "ptflops", torch=f) == 128
+    assert profiles.total(an, "ptflops-nofunc", torch=f) == 0
+    assert profiles.total(an, "fvcore", torch=f) == 128
+
+
+def test_totals_scale_with_batch(resnet: archcalc.Analysis) -> None:
+    an = archcalc.analyze(DATA / "resnet50_tv.yaml", batch=2)
+    for tool in ("fvcore", "thop", "torchinfo"):
+        assert profiles.total(an, tool) == 2 * profiles.total(resnet, tool)
+
+
+def test_per_layer_sums_to_total(resnet: archcalc.Analysis) -> None:
+    for tool in profiles.NAMES:
+        assert sum(sum(d.values()) for d in profiles.per_layer(resnet, tool)) == profiles.total(resnet, tool)
+
+
+def test_errors(vgg: archcalc.Analysis) -> None:
+    with pytest.raises(archcalc.SpecError, match="unknown convention"):
+        profiles.total(vgg, "keras")
+    with pytest.raises(archcalc.SpecError, match="no layer named"):
+        profiles.total(vgg, "thop", torch={"nope": "AdaptiveAvgPool2d"})
+    with pytest.raises(archcalc.SpecError, match="a conv layer is one of"):
+        profiles.total(vgg, "thop", torch={"block1/conv1/conv": "AdaptiveAvgPool2d"})
+
+
+def test_explain_names_every_category(resnet: archcalc.Analysis) -> None:
+    text = profiles.explain(resnet, "ptflops")
+    assert "4,132,436,968" in text and "relu" in text and "residual adds" in text
+    assert "= archcalc MACs 4,089,184,256 + 43,252,712" in text
+
+
+def test_shipped_vgg16_differs_by_the_pool_and_softmax() -> None:
+    an = archcalc.analyze(Path(__file__).parent.parent / "specs" / "vgg16.yaml")
+    assert profiles.total(an, "fvcore") == PRINTED["fvcore"][0] - 25_088
+    assert profiles.total(an, "thop") == PRINTED["thop"][0] - 50_176
+    assert profiles.total(an, "ptflops") == PRINTED["ptflops"][0] - 50_176 + 1_000
+    assert profiles.total(an, "torchinfo") == PRINTED["torchinfo"][0]
