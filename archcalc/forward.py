@@ -111,8 +111,11 @@ def _positions(n: int, lo: int, hi: int, f: int, s: int, d: int = 1, ceil: bool 
     count = 0
     while count * s + eff <= span:
         count += 1
-    if ceil and (count - 1) * s + eff < span and count * s < n + lo:
-        count += 1  # a last partial window that starts inside the input (or its left padding)
+    if ceil:  # PyTorch's ceil_mode: one more (partial) window if any is left over, then the last
+        if (count - 1) * s + eff < span:  # window is dropped (once) if it starts in the trailing padding
+            count += 1
+        if (count - 1) * s >= n + lo:
+            count -= 1
     return count
 
 
@@ -256,7 +259,7 @@ def avgpool(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]
     else:
         mask = np.pad(np.ones((1, h, w, 1), x.dtype), ((0, 0), (t_, b + eb), (l, r + er), (0, 0)))
     counts = sum(view for _, view in _slide(mask, k, s, (1, 1), ho, wo))
-    return t.scale(y, 1 / counts)
+    return t.scale(y, 1 / np.maximum(counts, 1))  # a window of padding only averages to 0
 
 
 @forward("globalavgpool")
