@@ -187,7 +187,8 @@ def _load_input(x: Any, shape: tuple[int, ...], batch: int | None, dtype: Any) -
         try:
             x = np.load(x, allow_pickle=False)
         except (OSError, ValueError) as e:
-            raise ExecError(f"cannot read the input array {x}: {e}", hint="give an .npy written by numpy.save") from None
+            raise ExecError(f"cannot read the input array {x}: {e}",
+                            hint="give an .npy written by numpy.save") from None
     x = np.asarray(x)
     if x.shape == shape:
         x = x[None]

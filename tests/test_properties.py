@@ -14,7 +14,8 @@ from archcalc.kinds import REGISTRY
 
 small = st.integers(1, 3)
 pair = st.one_of(small, st.tuples(small, small).map(list))
-padding = st.one_of(st.sampled_from(["valid", "same"]), st.integers(0, 2), st.tuples(*[st.integers(0, 2)] * 4).map(list))
+padding = st.one_of(st.sampled_from(["valid", "same"]), st.integers(0, 2),
+                    st.tuples(*[st.integers(0, 2)] * 4).map(list))
 conv_fields = dict(kernel=pair, stride=pair, padding=padding, dilation=st.one_of(st.just(1), st.integers(1, 2)),
                    bias=st.booleans())
 
