@@ -79,3 +79,53 @@ def print_renderable(obj: Any) -> None:
     # A pipe or file gets the table's natural width (no wrapping); a terminal its own width.
     width = None if sys.stdout.isatty() else 400
     Console(width=width).print(obj)
+
+
+def exec_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--seed, --weights, --input-array, --exec-dtype, --max-memory (for run and verify)."""
+    for opt in reversed([
+        click.option("--seed", type=int, default=0, show_default=True, help="Seed for random weights and input."),
+        click.option("--weights", type=click.Path(exists=True, dir_okay=False),
+                     help="Weights from an .npz keyed layer/weight (layouts: docs/executor.md)."),
+        click.option("--input-array", type=click.Path(exists=True, dir_okay=False),
+                     help="Input from an .npy, N x H x W x C (or H x W x C)."),
+        click.option("--max-memory", metavar="SIZE",
+                     help="Refuse to run when the estimated peak exceeds this (e.g. 4G); "
+                          "default: the memory available now."),
+    ]):
+        f = opt(f)
+    return f
+
+
+def execute_cli(path: str, sets: tuple[str, ...] = (), input_: str | None = None, batch: int | None = None,
+                dtype: str = "float32", max_nodes: int | None = None, seed: int = 0,
+                weights: str | None = None, input_array: str | None = None, max_memory: str | None = None,
+                keep: bool = False, analyze: bool = False) -> Any:
+    """Build the graph with the shared options and run it: (graph or Analysis, Execution).
+
+    Progress goes to stderr, and only when stderr is a terminal."""
+    import sys
+
+    from .. import load
+    from ..execute import DTYPES, ExecError, execute, parse_bytes
+    from ..graph import Limits, build
+    if dtype not in DTYPES:
+        raise ExecError(f"the executor runs float32 or float64, received --dtype {dtype}")
+    limits = Limits(max_nodes=max_nodes) if max_nodes else None
+    graph = build(load(path), overrides=parse_sets(sets), input_shape=parse_shape(input_) if input_ else None,
+                  batch=batch, limits=limits)
+    result: Any = graph
+    if analyze:
+        from ..walk import walk
+        result = walk(graph, dtype=dtype)
+    kw = dict(seed=seed, weights=weights, input=input_array, dtype=dtype, keep=keep,
+              max_memory=parse_bytes(max_memory) if max_memory else None)
+    if not sys.stderr.isatty():
+        return result, execute(graph, **kw)
+    from rich.console import Console
+    from rich.progress import Progress
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("running", total=len(graph.nodes))
+        ex = execute(graph, progress=lambda done, total, name: bar.update(task, completed=done,
+                                                                          description=name), **kw)
+    return result, ex

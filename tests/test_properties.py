@@ -1,0 +1,120 @@
+"""Executor == walker, exactly: shapes, parameters, multiplications, for random layers, chains and DAGs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import archcalc
+from archcalc.execute import execute
+from archcalc.kinds import REGISTRY
+
+small = st.integers(1, 3)
+pair = st.one_of(small, st.tuples(small, small).map(list))
+padding = st.one_of(st.sampled_from(["valid", "same"]), st.integers(0, 2),
+                    st.tuples(*[st.integers(0, 2)] * 4).map(list))
+conv_fields = dict(kernel=pair, stride=pair, padding=padding, dilation=st.one_of(st.just(1), st.integers(1, 2)),
+                   bias=st.booleans())
+
+#: every kind the spec author can write -> a strategy for its fields (test_every_kind_has_a_strategy)
+FIELDS = {
+    "conv": st.fixed_dictionaries({"filters": st.integers(1, 6), "groups": st.sampled_from([1, 1, 2, 3]),
+                                   **conv_fields}),
+    "depthwise": st.fixed_dictionaries({"multiplier": small, **conv_fields}),
+    "dense": st.fixed_dictionaries({"units": st.integers(1, 8), "bias": st.booleans()}),
+    "maxpool": st.fixed_dictionaries({"size": pair, "stride": st.one_of(st.just(0), pair), "padding": padding,
+                                      "ceil": st.booleans()}),
+    "avgpool": st.fixed_dictionaries({"size": pair, "stride": st.one_of(st.just(0), pair), "padding": padding,
+                                      "ceil": st.booleans(), "count_pad": st.booleans()}),
+    "globalavgpool": st.fixed_dictionaries({"keepdims": st.booleans()}),
+    "globalmaxpool": st.fixed_dictionaries({"keepdims": st.booleans()}),
+    "batchnorm": st.just({}),
+    "lrn": st.fixed_dictionaries({"size": st.integers(1, 5)}),
+    "relu": st.just({}), "relu6": st.just({}), "sigmoid": st.just({}), "tanh": st.just({}),
+    "hardswish": st.just({}), "dropout": st.just({}), "flatten": st.just({}),
+    "softmax": st.just({}),
+    "zeropad": st.fixed_dictionaries({"padding": st.one_of(st.integers(0, 2),
+                                                           st.tuples(*[st.integers(0, 2)] * 4).map(list))}),
+    "upsample": st.fixed_dictionaries({"scale": pair, "mode": st.sampled_from(["nearest", "bilinear"])}),
+    "add": st.just({}), "concat": st.just({}),
+}
+FLAT_ONLY = {"dense", "softmax"}
+hwc = st.tuples(st.integers(1, 9), st.integers(1, 9), st.integers(1, 6))
+
+
+def check(text: str, batch: int = 1) -> None:
+    """Build, walk and execute; when the walker accepts the spec, every figure must agree."""
+    spec = archcalc.load(text=text, path="prop.yaml")
+    try:
+        an = archcalc.analyze(spec, batch=batch)
+    except archcalc.SpecError:
+        assume(False)
+    ex = execute(an.graph, keep=False)
+    assert len(ex.layers) == len(an.rows)
+    for row, run in zip(an.rows, ex.layers, strict=True):
+        assert (row.name, run.output_shape) == (row.name, tuple(row.output_shape))
+        assert (row.name, run.trainable, run.non_trainable) == (row.name, row.trainable, row.non_trainable)
+        assert (row.name, run.macs) == (row.name, row.macs)
+
+
+def layer(kind: str, fields: dict, **extra) -> str:
+    return json.dumps({"kind": kind, **fields, **extra})
+
+
+@pytest.mark.parametrize("kind", sorted(k for k in FIELDS if k not in ("add", "concat")))
+@given(data=st.data(), shape=hwc, batch=st.integers(1, 2))
+def test_single_layer(kind, data, shape, batch):
+    fields = data.draw(FIELDS[kind])
+    pre = ["{kind: flatten}"] if kind in FLAT_ONLY else []
+    text = f"input: {shape[0]}x{shape[1]}x{shape[2]}\nlayers:\n" + "".join(
+        f"  - {x}\n" for x in (*pre, layer(kind, fields)))
+    check(text, batch)
+
+
+SPATIAL = ["conv", "depthwise", "maxpool", "avgpool", "batchnorm", "relu", "relu6", "lrn", "zeropad", "upsample",
+           "hardswish"]
+
+
+@given(data=st.data(), shape=hwc, n=st.integers(2, 5))
+def test_chain(data, shape, n):
+    kinds = data.draw(st.lists(st.sampled_from(SPATIAL), min_size=n, max_size=n))
+    head = data.draw(st.sampled_from(["none", "dense", "gap"]))
+    rows = [layer(k, data.draw(FIELDS[k])) for k in kinds]
+    if head == "dense":
+        rows += ["{kind: flatten}", layer("dense", {"units": 3}), "{kind: softmax}"]
+    elif head == "gap":
+        rows += ["{kind: globalavgpool}", layer("dense", {"units": 2})]
+    check(f"input: {shape[0]}x{shape[1]}x{shape[2]}\nlayers:\n" + "".join(f"  - {r}\n" for r in rows))
+
+
+@given(data=st.data(), shape=hwc, branches=st.integers(2, 3), merge=st.sampled_from(["add", "concat"]))
+def test_dag(data, shape, branches, merge):
+    """Branches from one stem, each a short same-padded stack, joined by add or concat, then a tail."""
+    c = data.draw(st.integers(1, 4))
+    rows = [layer("conv", {"filters": c, "kernel": 1}, name="stem")]
+    ends = []
+    for b in range(branches):
+        kinds = data.draw(st.lists(st.sampled_from(["conv", "depthwise", "maxpool", "avgpool", "relu", "batchnorm"]),
+                                   min_size=0, max_size=2))
+        prev = "stem"
+        for i, k in enumerate(kinds):
+            f = {"kernel": data.draw(small), "padding": "same"} if k in ("conv", "depthwise") else {}
+            if k == "conv":
+                f["filters"] = c if merge == "add" else data.draw(st.integers(1, 4))
+            if k in ("maxpool", "avgpool"):
+                f = {"size": data.draw(small), "stride": 1, "padding": "same"}
+            name = f"b{b}_{i}"
+            rows.append(layer(k, f, name=name, **{"from": prev}))
+            prev = name
+        ends.append(prev)
+    rows.append(layer(merge, {}, name="join", **{"from": ends}))
+    rows.append(layer("conv", {"filters": 2, "kernel": data.draw(small), "padding": "same"}))
+    check(f"input: {shape[0]}x{shape[1]}x{shape[2]}\nlayers:\n" + "".join(f"  - {r}\n" for r in rows))
+
+
+def test_every_kind_has_a_strategy():
+    writable = {k for k, c in REGISTRY.items() if not c.internal}
+    assert writable <= set(FIELDS), f"kinds without a property strategy: {sorted(writable - set(FIELDS))}"

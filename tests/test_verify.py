@@ -1,0 +1,120 @@
+"""`archcalc run` and `archcalc verify`: every spec in specs/ verifies; disagreements exit 3."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import ROOT, SPECS, run, run_process
+
+import archcalc
+from archcalc.execute import ExecError, execute
+
+SPEC_FILES = sorted(SPECS.rglob("*.yaml"))
+BIG = {"vgg16", "resnet50", "resnet101", "resnet152", "googlenet", "inception_v3", "mobilenet_v2", "mobilenet_v1",
+       "alexnet", "resnet18", "resnet34", "mobilenet_v3", "densenet121"}
+
+
+def _param(p):
+    marks = [pytest.mark.slow] if p.stem in BIG or p.stat().st_size > 4000 else []
+    return pytest.param(p, id=str(p.relative_to(SPECS)), marks=marks)
+
+
+@pytest.mark.parametrize("path", [_param(p) for p in SPEC_FILES])
+def test_every_spec_verifies(path):
+    r = run("verify", str(path))
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert "agree" in r.stdout
+
+
+def test_disagreement_exits_3_naming_layer_and_figures(monkeypatch):
+    from archcalc.formula import q
+    from archcalc.kinds.dense import Dense
+    monkeypatch.setattr(Dense, "macs", lambda self, ins, out: q("wrong", ins[0][0] * out[0] + 1))
+    r = run("verify", str(SPECS / "lenet5.yaml"))
+    assert r.exit_code == 3
+    assert "layer 'fc2' (dense): multiplications: analytic 10081, executed 10080" in r.stderr
+    assert "3 of 14 layers disagree" in r.stderr
+
+
+def test_batch_counts_are_totals():
+    an = archcalc.analyze(SPECS / "lenet5.yaml", batch=3)
+    ex = execute(an.graph)
+    assert ex.batch == 3 and ex.macs == an.totals.macs == 3 * 416_520
+    assert ex.outputs["softmax1"].shape == (3, 10)
+    np.testing.assert_allclose(ex.outputs["softmax1"].sum(axis=1), 1, rtol=1e-5)
+
+
+def test_seed_weights_and_input_files(tmp_path):
+    graph = archcalc.analyze(SPECS / "lenet5.yaml").graph
+    a = execute(graph, seed=1)
+    b = execute(graph, seed=1)
+    c = execute(graph, seed=2)
+    assert np.array_equal(a.outputs["softmax1"], b.outputs["softmax1"])
+    assert not np.array_equal(a.outputs["softmax1"], c.outputs["softmax1"])
+    # weights and input from files: a float64 run with the same arrays as a float32 run agrees closely
+    rng = np.random.default_rng(0)
+    ws = {}
+    for node in graph.nodes:
+        k = node.kind
+        if k.name == "conv":
+            cin = 1 if node.path == "conv1" else 6
+            ws[f"{node.path}/kernel"] = rng.standard_normal((5, 5, cin, k.filters)) * 0.2
+            ws[f"{node.path}/bias"] = rng.standard_normal(k.filters) * 0.1
+        elif k.name == "dense":
+            n_in = {"fc1": 400, "fc2": 120, "fc3": 84}[node.path]
+            ws[f"{node.path}/kernel"] = rng.standard_normal((n_in, k.units)) * 0.1
+            ws[f"{node.path}/bias"] = np.zeros(k.units)
+    np.savez(tmp_path / "w.npz", **ws)
+    np.save(tmp_path / "x.npy", rng.standard_normal((2, 32, 32, 1)))
+    r32 = run("run", str(SPECS / "lenet5.yaml"), "--weights", str(tmp_path / "w.npz"), "--input-array",
+              str(tmp_path / "x.npy"), "-o", str(tmp_path / "y32.npy"))
+    assert r32.exit_code == 0, r32.stderr
+    r64 = run("run", str(SPECS / "lenet5.yaml"), "--weights", str(tmp_path / "w.npz"), "--input-array",
+              str(tmp_path / "x.npy"), "-o", str(tmp_path / "y64.npy"), "--dtype", "float64")
+    assert r64.exit_code == 0, r64.stderr
+    y32, y64 = np.load(tmp_path / "y32.npy"), np.load(tmp_path / "y64.npy")
+    assert y32.dtype == np.float32 and y64.dtype == np.float64 and y64.shape == (2, 10)
+    np.testing.assert_allclose(y32, y64, rtol=1e-4, atol=1e-6)
+    del ws["fc3/bias"]
+    np.savez(tmp_path / "bad.npz", **ws)
+    bad = run("run", str(SPECS / "lenet5.yaml"), "--weights", str(tmp_path / "bad.npz"))
+    assert bad.exit_code == 1 and "no array for fc3/bias" in bad.stderr
+
+
+def test_memory_limit_refuses_before_running():
+    graph = archcalc.analyze(SPECS / "vgg16.yaml").graph
+    with pytest.raises(ExecError, match="needs about .* more than the 100.0 MiB allowed"):
+        execute(graph, max_memory=100 * 2**20)
+    r = run("verify", str(SPECS / "vgg16.yaml"), "--max-memory", "64M")
+    assert r.exit_code == 1 and "Traceback" not in r.stderr and "--max-memory" in r.stderr
+
+
+def test_liveness_frees_intermediates():
+    """The peak estimate for VGG-16 is parameters plus about the two largest activations, not their sum."""
+    an = archcalc.analyze(SPECS / "vgg16.yaml")
+    ex_peak = execute.__globals__["_estimate"]
+    from archcalc.execute import _plan
+    shapes, wshapes = _plan(an.graph, np.dtype("float32"))
+    params, peak = ex_peak(an.graph, shapes, wshapes, 1, 4)
+    assert params == an.totals.params * 4
+    largest = 224 * 224 * 64 * 4
+    assert peak - params <= 5 * largest < an.totals.activation_bytes
+
+
+def test_run_output_is_only_results_when_piped():
+    r = run_process("run", "specs/examples/conv_standard.yaml")
+    assert r.returncode == 0 and r.stderr == ""
+    assert "2,160" in r.stdout
+
+
+def test_summarize_never_imports_numpy():
+    code = ("import sys, archcalc.cli as c\n"
+            "from click.testing import CliRunner\n"
+            "r = CliRunner().invoke(c.cli, ['summarize', 'specs/lenet5.yaml'])\n"
+            "assert r.exit_code == 0, r.output\n"
+            "assert 'numpy' not in sys.modules, 'numpy imported'\n")
+    import subprocess
+    import sys
+    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                       env={"PYTHONPATH": str(ROOT), "PATH": ""})
+    assert p.returncode == 0, p.stderr
