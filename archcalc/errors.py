@@ -89,7 +89,13 @@ MAX_SHOWN = 10
 MAX_WIDTH = 160
 
 
+def _printable(text: str) -> str:
+    """Control characters (a terminal escape in a quoted string, a NUL) shown as '?'."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else "?" for c in text)
+
+
 def _clip(text: str, width: int = MAX_WIDTH) -> str:
+    text = _printable(text)
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
@@ -121,7 +127,7 @@ def render(err: ArchcalcError, sources: dict[str, str] | None = None) -> str:
         if text is not None and d.loc and d.loc.line >= 1:
             lines = text.splitlines()
             if d.loc.line <= len(lines):
-                src, col = _window(lines[d.loc.line - 1].replace("\t", " "), d.loc.col)
+                src, col = _window(_printable(lines[d.loc.line - 1].replace("\t", " ")), d.loc.col)
                 num = str(d.loc.line)
                 out.append(f" {num} | {src}")
                 if col:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -112,12 +113,27 @@ class Field:
         }[self.type]
 
 
+_NxN = re.compile(r"^\s*(\d+)\s*[x×X]\s*(\d+)\s*$")
+_YAML_BOOL = "YAML reads yes, no, on, off, true and false as booleans"
+
+
 def _int(f: Field, raw: Any, env: Any, what: str | None = None) -> int:
+    m = _NxN.match(raw) if isinstance(raw, str) else None
+    if m:  # `kernel: 3x3` is text to YAML (and would be a syntax error as an expression)
+        h, w = m.groups()
+        raise FieldError(f"expected an integer{' or [h, w]' if f.type == 'pair' else ''}, received {_describe(raw)}",
+                         f"write [{h}, {w}]" + (f" (or {h} for a square window)" if h == w else "")
+                         if f.type == "pair" else "write one whole number")
     v = resolve(raw, env) if isinstance(raw, str) else raw
-    if isinstance(v, bool) or v is None or isinstance(v, (str, list, dict)):
+    if isinstance(v, bool):
+        raise FieldError(f"expected an integer, received {_describe(raw)}",
+                         f"{_YAML_BOOL}: write a whole number such as 3")
+    if v is None or isinstance(v, (str, list, dict)):
         raise FieldError(f"expected an integer, received {_describe(raw)}",
                          "write a whole number such as 3" + (", or [h, w]" if f.type == "pair" else ""))
     if isinstance(raw, float):
+        if not math.isfinite(raw):
+            raise FieldError(f"expected an integer, received {raw!r} (not a finite number)")
         raise FieldError(f"expected an integer, received {_describe(raw)}",
                          f"write {int(raw)}" if raw == int(raw) else "use round(), floor() or ceil()")
     if isinstance(v, Fraction):
