@@ -44,7 +44,7 @@ def spec_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="float32", show_default=True,
                      help="Value type for memory figures."),
         click.option("--max-nodes", type=click.IntRange(min=1), default=None,
-                     help="Refuse specs that expand past this many layers (default 2,000,000)."),
+                     help="Refuse specs that expand past this many layers (default 100,000)."),
     ]):
         f = opt(f)
     return f

@@ -113,6 +113,9 @@ class Field:
         }[self.type]
 
 
+#: The largest integer a field (a size, a count, an input dimension) may hold. With it,
+#: every figure of a layer stays far inside a float's range, where it is printed.
+MAX_INT = 2**63 - 1
 _NxN = re.compile(r"^\s*(\d+)\s*[x×X]\s*(\d+)\s*$")
 _YAML_BOOL = "YAML reads yes, no, on, off, true and false as booleans"
 
@@ -144,10 +147,18 @@ def _int(f: Field, raw: Any, env: Any, what: str | None = None) -> int:
     if not isinstance(v, int):
         raise FieldError(f"expected an integer, received {_describe(raw)}")
     if v < f.min:
-        raise FieldError(f"must be at least {f.min}, received {v}")
+        raise FieldError(f"must be at least {f.min}, received {_short(v)}")
     if f.max is not None and v > f.max:
-        raise FieldError(f"must be at most {f.max}, received {v}")
+        raise FieldError(f"must be at most {f.max}, received {_short(v)}")
+    if v > MAX_INT:
+        raise FieldError(f"{_short(v)} is larger than the largest size archcalc accepts, 2^63 - 1",
+                         "no layer has that many elements: is an exponent or a unit wrong?")
     return v
+
+
+def _short(v: int) -> str:
+    s = str(v)
+    return s if len(s) <= 24 else f"{s[:8]}...{s[-4:]} ({len(s)} digits)"
 
 
 def _pair(f: Field, raw: Any, env: Any) -> tuple[int, int]:
