@@ -85,8 +85,8 @@ class KindError(Exception):
 
 #: At most this many diagnostics are printed (the rest are counted), and this many
 #: characters of a message or a source line, so an error always fits on one screen.
-MAX_SHOWN = 10
-MAX_WIDTH = 160
+MAX_SHOWN = 5
+MAX_WIDTH = 200
 
 
 def _printable(text: str) -> str:
@@ -121,8 +121,8 @@ def render(err: ArchcalcError, sources: dict[str, str] | None = None) -> str:
     """
     out: list[str] = []
     for d in err.diagnostics[:MAX_SHOWN]:
-        head = f"error: {d.loc}: {d.message}" if d.loc else f"error: {d.message}"
-        out.append(_clip(head))
+        msg = _clip(d.message)
+        out.append(_printable(f"error: {d.loc}: {msg}" if d.loc else f"error: {msg}"))
         text = (sources or {}).get(d.loc.path) if d.loc else None
         if text is not None and d.loc and d.loc.line >= 1:
             lines = text.splitlines()
