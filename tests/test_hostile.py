@@ -314,3 +314,9 @@ def test_library_errors_carry_locations() -> None:
 def test_shipped_specs_still_load() -> None:
     for p in sorted(SPECS.rglob("*.yaml")):
         archcalc.analyze(p)
+
+
+def test_block_args_not_a_mapping(write) -> None:  # type: ignore[no-untyped-def]
+    # found by the fuzzer: a TypeError (exit 70) when a block's `args:` is a number
+    text = "input: 8x8x1\nblocks:\n  b:\n    args: 1\n    layers: [{kind: relu}]\nlayers:\n  - {kind: b}\n"
+    fails(text, write, line=4, match="`args` is a mapping")
