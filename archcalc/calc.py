@@ -230,7 +230,8 @@ def _compile(node: ast.AST, names: set[str], depth: int) -> Callable[[Env], Any]
         args = [_compile(a, names, d) for a in node.args]
         return lambda env: _check_size(fn(*(a(env) for a in args)))
     what = type(node).__name__
-    raise CalcError(f"'{_short(ast.unparse(node)) if hasattr(ast, 'unparse') else what}' is not allowed in an expression",
+    shown = _short(ast.unparse(node)) if hasattr(ast, "unparse") else what
+    raise CalcError(f"'{shown}' is not allowed in an expression",
                     "expressions hold numbers, variables, + - * / // % **, comparisons, "
                     "`a if cond else b` and the functions " + ", ".join(FUNCTIONS))
 

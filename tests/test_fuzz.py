@@ -5,9 +5,11 @@ exception, never a hang (each input has a time bound).
 The default suite runs a small, derandomised budget (about 200 inputs, a few seconds). For a long
 run, set ARCHCALC_FUZZ to the number of inputs per test, e.g.
 
-    ARCHCALC_FUZZ=10000 PYTHONPATH=. python -m pytest tests/test_fuzz.py -s
+    ARCHCALC_FUZZ=10000 PYTHONPATH=. python -m pytest tests/test_fuzz.py -s -W ignore::DeprecationWarning
 
-which prints how many inputs were tried and how they ended.
+which prints how many inputs were tried and how they ended. (`-W ignore::DeprecationWarning`:
+on a failure hypothesis imports libcst, which warns, and `filterwarnings = error` would turn
+the report of the falsifying example into a pytest INTERNALERROR.)
 """
 
 from __future__ import annotations

@@ -290,7 +290,8 @@ def test_from_missing_names_the_line(write) -> None:  # type: ignore[no-untyped-
 
 
 def test_error_inside_a_block_names_the_instance(write) -> None:  # type: ignore[no-untyped-def]
-    text = ("input: 32x32x1\nblocks:\n  b:\n    args: {k: 3}\n    layers:\n      - {kind: conv, filters: k, kernel: 3}\n"
+    text = ("input: 32x32x1\nblocks:\n  b:\n    args: {k: 3}\n"
+            "    layers:\n      - {kind: conv, filters: k, kernel: 3}\n"
             "layers:\n  - {kind: b, name: ok}\n  - {kind: b, name: bad, k: 0}\n")
     err = fails(text, write, line=6, match="layer 'bad/conv1'")
     assert re.search(r"note: in block 'b' used at .*spec.yaml:9:5 as bad", err), err
