@@ -149,9 +149,9 @@ class Expression:
         try:
             return self._fn(env)
         except (OverflowError, MemoryError, RecursionError):
-            raise CalcError(f"{self.text!r} is too large to evaluate") from None
+            raise CalcError(f"{_short(self.text)!r} is too large to evaluate") from None
         except (TypeError, ValueError) as e:  # e.g. comparing a word with a number
-            raise CalcError(f"cannot evaluate {self.text!r}: {e}") from None
+            raise CalcError(f"cannot evaluate {_short(self.text)!r}: {e}") from None
 
     def __repr__(self) -> str:
         return f"Expression({self.text!r})"
@@ -216,7 +216,7 @@ def _compile(node: ast.AST, names: set[str], depth: int) -> Callable[[Env], Any]
         return lambda env: a(env) if t(env) else b(env)
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-            fname = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
+            fname = node.func.id if isinstance(node.func, ast.Name) else _short(ast.unparse(node.func))
             close = difflib.get_close_matches(fname, list(FUNCTIONS), n=1)
             raise CalcError(f"unknown function '{fname}'",
                             f"did you mean '{close[0]}'?" if close else
@@ -230,9 +230,15 @@ def _compile(node: ast.AST, names: set[str], depth: int) -> Callable[[Env], Any]
         args = [_compile(a, names, d) for a in node.args]
         return lambda env: _check_size(fn(*(a(env) for a in args)))
     what = type(node).__name__
-    raise CalcError(f"'{ast.unparse(node) if hasattr(ast, 'unparse') else what}' is not allowed in an expression",
+    shown = _short(ast.unparse(node)) if hasattr(ast, "unparse") else what
+    raise CalcError(f"'{shown}' is not allowed in an expression",
                     "expressions hold numbers, variables, + - * / // % **, comparisons, "
                     "`a if cond else b` and the functions " + ", ".join(FUNCTIONS))
+
+
+def _short(text: str, width: int = 60) -> str:
+    """An expression as quoted in a message: long ones cut, so the error fits on a line."""
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 _CACHE: dict[str, Expression] = {}
@@ -248,7 +254,7 @@ def compile_expr(text: str) -> Expression:
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as e:
-        raise CalcError(f"cannot read {text!r} as an expression ({e.msg})",
+        raise CalcError(f"cannot read {_short(text)!r} as an expression ({e.msg})",
                         "write numbers and variables with + - * / and functions, e.g. 64 * alpha") from None
     except (ValueError, RecursionError, MemoryError):
         raise CalcError(f"cannot read {text[:60]!r} as an expression") from None

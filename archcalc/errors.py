@@ -31,6 +31,8 @@ class Diagnostic:
     message: str
     loc: Location | None = None
     hint: str | None = None
+    #: context lines, e.g. the block instances an error inside a block definition stands in
+    notes: tuple[str, ...] = ()
 
 
 class ArchcalcError(Exception):
@@ -81,25 +83,59 @@ class KindError(Exception):
         self.hint = hint
 
 
+#: At most this many diagnostics are printed (the rest are counted), and this many
+#: characters of a message or a source line, so an error always fits on one screen.
+MAX_SHOWN = 5
+MAX_WIDTH = 200
+
+
+def _printable(text: str) -> str:
+    """Control characters (a terminal escape in a quoted string, a NUL) shown as '?'."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else "?" for c in text)
+
+
+def _clip(text: str, width: int = MAX_WIDTH) -> str:
+    text = _printable(text)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _window(src: str, col: int, width: int = 100) -> tuple[str, int]:
+    """Cut a long source line to `width` characters around column `col` (1-based)."""
+    if len(src) <= width:
+        return src, col
+    start = max(0, min(col - 1 - width // 2, len(src) - width))
+    piece = src[start: start + width]
+    if start > 0:
+        piece, col = "..." + piece[3:], col - start
+    if start + width < len(src):
+        piece = piece[:-3] + "..."
+    return piece, col
+
+
 def render(err: ArchcalcError, sources: dict[str, str] | None = None) -> str:
     """Format an error for a terminal: location, message, source line with caret, hint.
 
     `sources` maps a path to its text; the C YAML loader keeps no snippets, so the
-    offending line is cut from the text we read ourselves.
+    offending line is cut from the text we read ourselves. Long lines are cut around
+    the caret and long lists of diagnostics are counted, never printed in full.
     """
     out: list[str] = []
-    for d in err.diagnostics:
-        head = f"error: {d.loc}: {d.message}" if d.loc else f"error: {d.message}"
-        out.append(head)
+    for d in err.diagnostics[:MAX_SHOWN]:
+        msg = _clip(d.message)
+        out.append(_printable(f"error: {d.loc}: {msg}" if d.loc else f"error: {msg}"))
         text = (sources or {}).get(d.loc.path) if d.loc else None
         if text is not None and d.loc and d.loc.line >= 1:
             lines = text.splitlines()
             if d.loc.line <= len(lines):
-                src = lines[d.loc.line - 1].replace("\t", " ")
+                src, col = _window(_printable(lines[d.loc.line - 1].replace("\t", " ")), d.loc.col)
                 num = str(d.loc.line)
                 out.append(f" {num} | {src}")
-                if d.loc.col:
-                    out.append(f" {' ' * len(num)} | {' ' * (d.loc.col - 1)}^")
+                if col:
+                    out.append(f" {' ' * len(num)} | {' ' * (col - 1)}^")
+        for note in d.notes[:MAX_SHOWN]:
+            out.append(_clip(f"  note: {note}"))
         if d.hint:
-            out.append(f"  hint: {d.hint}")
+            out.append(_clip(f"  hint: {d.hint}"))
+    if len(err.diagnostics) > MAX_SHOWN:
+        out.append(f"... and {len(err.diagnostics) - MAX_SHOWN:,} more errors")
     return "\n".join(out)

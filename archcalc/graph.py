@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .calc import CONSTANTS, CalcError, to_number
@@ -28,10 +28,21 @@ _POS = Field("int", min=1, name="dimension")
 
 @dataclass(frozen=True)
 class Limits:
-    """Bounds on what a spec may expand to; raise them for legitimately huge graphs."""
+    """Bounds on what a spec may expand to; raise them for legitimately huge graphs.
 
-    max_nodes: int = 2_000_000
+    `max_nodes` bounds the layers of the expanded graph (the largest published CNNs have a
+    few thousand; the walk costs about 0.1 ms and a few kB per layer). Expansion work
+    (layers, block instances and skipped layers) is bounded by `STEPS_PER_NODE` times it,
+    and the characters of all layer paths by `PATH_CHARS_PER_NODE` times it, so no spec can
+    take minutes or gigabytes before it is refused.
+    """
+
+    max_nodes: int = 100_000
     max_depth: int = 64
+
+
+STEPS_PER_NODE = 4
+PATH_CHARS_PER_NODE = 200
 
 
 @dataclass(slots=True)
@@ -107,11 +118,19 @@ class _Builder:
         self.nodes: list[Node] = []
         self.instances: dict[str, Instance] = {}
         self.paths: dict[str, int] = {}
+        self.steps = 0
+        self.path_chars = 0
 
     def add(self, node: Node) -> int:
         if len(self.nodes) >= self.limits.max_nodes:
-            raise _err(f"the graph expands past {self.limits.max_nodes:,} nodes", node.loc,
-                       "check `repeat:` counts; raise the limit with --max-nodes if this is intended")
+            raise _err(f"the graph expands past {self.limits.max_nodes:,} layers", node.loc,
+                       "check `repeat:` counts and blocks that use blocks several times; "
+                       "raise the limit with --max-nodes if this is intended")
+        self.path_chars += len(node.path)
+        if self.path_chars > PATH_CHARS_PER_NODE * self.limits.max_nodes:
+            raise _err(f"the layer names of this graph add up to more than "
+                       f"{PATH_CHARS_PER_NODE * self.limits.max_nodes:,} characters", node.loc,
+                       "use shorter layer and block-instance names, or raise --max-nodes")
         self.nodes.append(node)
         self.paths[node.path] = len(self.nodes) - 1
         return len(self.nodes) - 1
@@ -124,14 +143,25 @@ class _Builder:
             raise _err(f"layer '{path}' ({kind}): {key}: {e.message}", item.at(key), e.hint) from None
 
     # -- expansion --------------------------------------------------------------------------
+    def step(self, loc: Location) -> None:
+        """Count one unit of expansion work (a layer, a block instance or a skipped layer)."""
+        self.steps += 1
+        if self.steps > STEPS_PER_NODE * self.limits.max_nodes:
+            raise _err(f"expanding this spec takes more than {STEPS_PER_NODE * self.limits.max_nodes:,} "
+                       "steps (layers, block instances and skipped layers)", loc,
+                       "check `repeat:` counts; raise the limit with --max-nodes if this is intended")
+
     def expand(self, layers: tuple[LayerSpec, ...], prefix: str, env: dict[str, Any],
-               input_idx: int, stack: tuple[str, ...]) -> tuple[dict[str, int], int]:
+               input_idx: int, stack: tuple[str, ...], mult: int = 1) -> tuple[dict[str, int], int]:
+        """Expand `layers` in a scope; `mult` is how many times the enclosing repeats will
+        expand this scope (the product of their counts), to refuse a nested blow-up at once."""
         names: dict[str, int] = {"input": input_idx}
         declared = {ls.name for ls in layers if ls.name}
         counters: dict[str, int] = {}
         prev = input_idx
         for ls in layers:
             item = ls.item
+            self.step(item.loc)
             ins = self.inputs(ls, names, declared, prefix, prev)
             if ls.when is not None:
                 try:
@@ -146,9 +176,11 @@ class _Builder:
             count = None
             if ls.repeat is not None:
                 count = self.value(_INT0, item, "repeat", env, prefix + (ls.name or ls.kind), ls.kind)
-                if count > self.limits.max_nodes:
-                    raise _err(f"repeat: {count:,} copies exceed the limit of {self.limits.max_nodes:,} nodes",
-                               item.at("repeat"), "raise the limit with --max-nodes if this is intended")
+                if count * mult > self.limits.max_nodes:
+                    inside = f" inside {mult:,} copies of the enclosing blocks" if mult > 1 else ""
+                    raise _err(f"repeat: {count:,} copies{inside} would expand past the limit of "
+                               f"{self.limits.max_nodes:,} layers", item.at("repeat"),
+                               "raise the limit with --max-nodes if this is intended")
                 if count == 0:
                     if ls.name:
                         names[ls.name] = ins[0]
@@ -163,7 +195,10 @@ class _Builder:
                     raise _err(f"two layers are named '{prefix}{name}'", item.at("name") if ls.name else item.loc,
                                "give each layer its own name")
                 ienv = env if count is None else {**env, "index": index}
-                idx = self.instantiate(ls, prefix + name, ienv, ins if index == 1 else (prev,), stack)
+                if index > 1:
+                    self.step(item.loc)
+                idx = self.instantiate(ls, prefix + name, ienv, ins if index == 1 else (prev,), stack,
+                                       mult * (count or 1))
                 names[name] = idx
                 prev = idx
             if ls.name and count is not None:
@@ -206,10 +241,10 @@ class _Builder:
         return tuple(out)
 
     def instantiate(self, ls: LayerSpec, path: str, env: dict[str, Any], ins: tuple[int, ...],
-                    stack: tuple[str, ...]) -> int:
+                    stack: tuple[str, ...], mult: int = 1) -> int:
         item = ls.item
         if ls.is_block:
-            return self.block(ls, path, env, ins, stack)
+            return self.block(ls, path, env, ins, stack, mult)
         cls = REGISTRY[ls.kind]
         lo, hi = cls.arity
         if len(ins) < lo or (hi is not None and len(ins) > hi):
@@ -224,7 +259,7 @@ class _Builder:
         return self.add(Node(path, cls(**values), ins, item.loc, item))
 
     def block(self, ls: LayerSpec, path: str, env: dict[str, Any], ins: tuple[int, ...],
-              stack: tuple[str, ...]) -> int:
+              stack: tuple[str, ...], mult: int = 1) -> int:
         b = self.spec.blocks[ls.kind]
         item = ls.item
         if ls.kind in stack:
@@ -246,7 +281,11 @@ class _Builder:
             except CalcError as e:
                 loc = item.at(a) if a in item else b.args.at(a)
                 raise _err(f"block '{ls.kind}' argument {a}: {e.message}", loc, e.hint) from None
-        names, last = self.expand(b.layers, path + "/", benv, ins[0], (*stack, ls.kind))
+        try:
+            names, last = self.expand(b.layers, path + "/", benv, ins[0], (*stack, ls.kind), mult)
+        except SpecError as e:  # name the instance: the location is in the block's definition
+            _note(e, f"in block '{ls.kind}' used at {item.loc} as {path}")
+            raise
         out = last
         if b.output is not None:
             if b.output not in names:
@@ -255,6 +294,21 @@ class _Builder:
         self.instances[path] = Instance(path, ls.kind, item.loc, out)
         self.paths[path] = out
         return out
+
+
+_MAX_NOTES = 3
+
+
+def _note(e: SpecError, note: str) -> None:
+    """Add a context line to the error's first diagnostic (innermost instance first)."""
+    d = e.diagnostics[0]
+    notes = d.notes
+    if len(notes) < _MAX_NOTES:
+        notes = (*notes, note)
+    else:
+        more = int(notes[-1].split()[2]) if len(notes) > _MAX_NOTES else 0
+        notes = (*notes[:_MAX_NOTES], f"... and {more + 1} enclosing block instances")
+    e.diagnostics[0] = replace(d, notes=notes)
 
 
 _DEFAULTS: dict[type, dict[str, Any]] = {}
@@ -300,13 +354,21 @@ def _env(spec: Spec, overrides: dict[str, Any]) -> dict[str, Any]:
 
 def _input_shape(spec: Spec, env: dict[str, Any], override: Shape | None) -> Shape:
     if override is not None:
-        return override
+        for d in override:
+            try:
+                _POS.convert(d, env)
+            except (FieldError, CalcError) as e:
+                raise SpecError(f"input shape {override!r}: {e.message}") from None
+        return tuple(override)
     root = spec.root
     raw, loc = root["input"], root.at("input")
     if isinstance(raw, str):
         m = _HWC.match(raw)
         if m:
-            return tuple(int(g) for g in m.groups())
+            try:
+                return tuple(_POS.convert(int(g), env) for g in m.groups())
+            except (FieldError, ValueError) as e:
+                raise _err(f"input: {getattr(e, 'message', 'a dimension is too large')}", loc) from None
         raw = [raw]
     if isinstance(raw, int) and not isinstance(raw, bool):
         raw = [raw]
@@ -326,6 +388,11 @@ def build(spec: Spec, *, overrides: dict[str, Any] | None = None, input_shape: S
           batch: int | None = None, limits: Limits | None = None) -> Graph:
     """Expand a spec into a graph under the given variable overrides (no YAML is re-read)."""
     limits = limits or Limits()
+    if batch is not None:
+        try:
+            _POS.convert(batch, {})
+        except FieldError as e:
+            raise SpecError(f"batch: {e.message}") from None
     env = _env(spec, overrides or {})
     shape = _input_shape(spec, env, input_shape)
     if batch is None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from .calc import MAX_BITS
 from .errors import Location, SpecError
 
 try:  # libyaml: 4-8x faster and keeps line/column marks (without snippets)
@@ -24,6 +25,10 @@ except AttributeError:  # pragma: no cover - pure-Python PyYAML
 
 #: The most values a document may hold once aliases are expanded.
 MAX_VALUES = 2_000_000
+#: The largest spec file (or standard input) read, in bytes; the rest is never read.
+MAX_BYTES = 8 * 1024 * 1024
+#: How deeply lists and mappings may nest in the YAML document.
+MAX_NESTING = 100
 
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 #: Texts read so far, by display path, so an error can show its offending line.
@@ -82,56 +87,101 @@ def read_text(path: str | Path) -> tuple[str, str]:
     """Read a spec file (or standard input for '-') as UTF-8; return (display path, text)."""
     name = str(path)
     if name == "-":
-        data = sys.stdin.buffer.read()
         name = "<stdin>"
+        data = _read_bounded(sys.stdin.buffer, name)
     else:
         p = Path(path)
         if p.is_dir():
             raise SpecError(f"{name} is a directory, not a spec file",
                             hint="name a .yaml file inside it")
         try:
-            data = p.read_bytes()
+            with p.open("rb") as f:
+                data = _read_bounded(f, name)
         except FileNotFoundError:
             raise SpecError(f"no such file: {name}", hint="check the path") from None
         except OSError as e:
-            raise SpecError(f"cannot read {name}: {e.strerror}") from None
+            raise SpecError(f"cannot read {name}: {e.strerror or e}") from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
-        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        # the column counts characters, as everywhere else, not bytes
+        start = data.rfind(b"\n", 0, e.start) + 1
+        col = len(data[start: e.start].decode("utf-8", "replace")) + 1
+        TEXTS[name] = data.decode("utf-8", "replace")  # to show the line, with U+FFFD at the fault
         raise SpecError(f"byte 0x{data[e.start]:02x} is not valid UTF-8",
                         Location(name, line, col),
-                        hint="save the file as UTF-8") from None
+                        hint="save the file as UTF-8 (was it saved as Latin-1 or UTF-16?)") from None
     if text.startswith("\ufeff"):
         text = text[1:]
     return name, text
+
+
+def _read_bounded(f: Any, name: str) -> bytes:
+    """Read at most MAX_BYTES (so `/dev/zero` or an endless pipe cannot exhaust memory)."""
+    data = f.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise SpecError(f"{name} is larger than {MAX_BYTES:,} bytes: not a spec",
+                        hint="a spec is a short YAML file; raise archcalc.source.MAX_BYTES if it is truly one")
+    return data
+
+
+def _at(text: str, index: int, path: str) -> Location:
+    """The location of a character index in `text`."""
+    line = text.count("\n", 0, index) + 1
+    return Location(path, line, index - (text.rfind("\n", 0, index) + 1) + 1)
+
+
+def _check_nesting(text: str, path: str) -> None:
+    """Refuse deep nesting before composing: libyaml's composer recurses in C and would crash.
+
+    The event stream is produced by a state machine without recursion, so this pass is safe
+    on any input; it stops at the first event past the limit.
+    """
+    depth = 0
+    for ev in yaml.parse(text, Loader=_Loader):
+        if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_NESTING:
+                raise SpecError(f"lists and mappings nest more than {MAX_NESTING} levels deep",
+                                _loc(path, ev), hint="a spec needs a few levels; is a bracket unclosed?")
+        elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
 
 
 def parse(text: str, path: str = "<text>") -> Source:
     """Compose YAML text into a located tree, raising `SpecError` with a location on any fault."""
     TEXTS[path] = text
     try:
+        _check_nesting(text, path)
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         loc = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path, 1)
         problem = e.problem or e.context or "malformed YAML"
         hint = None
-        if "\t" in problem or "'\\t'" in problem:
+        lines = text.splitlines()
+        bad = lines[loc.line - 1] if 1 <= loc.line <= len(lines) else ""
+        if "\t" in problem or "'\\t'" in problem or "\t" in bad[: len(bad) - len(bad.lstrip())]:
             hint = "YAML does not allow tabs for indentation: use spaces"
         elif "expected a single document" in str(e):
             hint = "a spec is one YAML document: remove the '---' separators"
         raise SpecError(f"YAML syntax error: {problem}", loc, hint) from None
+    except yaml.reader.ReaderError as e:  # a control character; its position is a character index
+        raise SpecError(f"character U+{e.character:04X} is not allowed in YAML",
+                        _at(text, e.position, path), hint="remove it (a stray control character?)") from None
     except yaml.YAMLError as e:
         raise SpecError(f"YAML error: {e}", Location(path, 1)) from None
-    except RecursionError:
+    except UnicodeEncodeError as e:  # a lone surrogate in text passed by a program
+        raise SpecError("the text holds a lone surrogate, which is not a Unicode character",
+                        _at(text, e.start, path)) from None
+    except RecursionError:  # pragma: no cover - _check_nesting bounds the depth first
         raise SpecError("YAML nesting is too deep", Location(path, 1)) from None
     if node is None:
         raise SpecError("the spec is empty", Location(path, 1),
                         hint="start from a shipped spec, e.g. specs/lenet5.yaml")
     sizes: dict[int, int] = {}
-    total = _size(node, sizes, 0)
+    total = _size(node, sizes, 0, path)
     if total > MAX_VALUES:
         raise SpecError(f"the document expands to {total:,} values or more "
                         f"(limit {MAX_VALUES:,}); YAML aliases that repeat aliases?",
@@ -139,22 +189,22 @@ def parse(text: str, path: str = "<text>") -> Source:
     return Source(path, text, _build(node, path, {}))
 
 
-def _size(node: yaml.Node, memo: dict[int, int], depth: int) -> int:
+def _size(node: yaml.Node, memo: dict[int, int], depth: int, path: str) -> int:
     """Count values as if aliases were expanded, stopping early past the limit."""
     key = id(node)
     if key in memo:
         return memo[key]
-    if depth > 200:
-        raise SpecError("YAML nesting is deeper than 200 levels", Location("<yaml>", node.start_mark.line + 1))
+    if depth > MAX_NESTING:  # pragma: no cover - _check_nesting refuses this first
+        raise SpecError(f"lists and mappings nest more than {MAX_NESTING} levels deep", _loc(path, node))
     n = 1
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
-            n += _size(k, memo, depth + 1) + _size(v, memo, depth + 1)
+            n += _size(k, memo, depth + 1, path) + _size(v, memo, depth + 1, path)
             if n > MAX_VALUES:
                 break
     elif isinstance(node, yaml.SequenceNode):
         for v in node.value:
-            n += _size(v, memo, depth + 1)
+            n += _size(v, memo, depth + 1, path)
             if n > MAX_VALUES:
                 break
     memo[key] = n
@@ -164,7 +214,14 @@ def _size(node: yaml.Node, memo: dict[int, int], depth: int) -> int:
 def _scalar(node: yaml.ScalarNode, path: str) -> Any:
     tag = node.tag
     if tag in (_T + "str", _T + "int", _T + "float", _T + "bool", _T + "null"):
-        return _CONSTRUCTOR.construct_object(node)
+        try:
+            v = _CONSTRUCTOR.construct_object(node)
+        except (ValueError, ArithmeticError):  # Python's limit on int digits (4300)
+            v = None
+        if tag == _T + "int" and (v is None or v.bit_length() > MAX_BITS):
+            raise SpecError(f"the number {node.value[:20]}... is too large (limit {MAX_BITS} bits, "
+                            f"about {MAX_BITS * 3 // 10} digits)", _loc(path, node))
+        return v
     if tag == _T + "timestamp":
         return node.value  # dates are text to us
     raise SpecError(f"unsupported YAML tag {tag!r}", _loc(path, node),

@@ -109,8 +109,10 @@ def _parse_item(raw: Any, loc: Location, blocks: dict[str, LMap], c: _Collector)
         return None
     is_block = kind in blocks
     if is_block:
-        allowed = list(blocks[kind].get("args") or {})
-        required = [a for a, d in (blocks[kind].get("args") or {}).items() if d is None]
+        bargs = blocks[kind].get("args")
+        bargs = bargs if isinstance(bargs, LMap) else {}  # a malformed `args:` is reported once, above
+        allowed = list(bargs)
+        required = [a for a, d in bargs.items() if d is None]
     else:
         try:
             cls = lookup(kind)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -44,7 +45,7 @@ def spec_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="float32", show_default=True,
                      help="Value type for memory figures."),
         click.option("--max-nodes", type=click.IntRange(min=1), default=None,
-                     help="Refuse specs that expand past this many layers (default 2,000,000)."),
+                     help="Refuse specs that expand past this many layers (default 100,000)."),
     ]):
         f = opt(f)
     return f
@@ -56,7 +57,8 @@ def analyze_cli(path: str, sets: tuple[str, ...] = (), input_: str | None = None
     from .. import analyze, load
     from ..graph import Limits
     limits = Limits(max_nodes=max_nodes) if max_nodes else None
-    return analyze(load(path), overrides=parse_sets(sets), input_shape=parse_shape(input_) if input_ else None,
+    # a command-line argument is always a path ('-' for standard input), never YAML text
+    return analyze(load(Path(path)), overrides=parse_sets(sets), input_shape=parse_shape(input_) if input_ else None,
                    batch=batch, dtype=dtype, limits=limits)
 
 

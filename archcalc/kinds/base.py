@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -112,12 +113,30 @@ class Field:
         }[self.type]
 
 
+#: The largest integer a field (a size, a count, an input dimension) may hold. With it,
+#: every figure of a layer stays far inside a float's range, where it is printed.
+MAX_INT = 2**63 - 1
+_NxN = re.compile(r"^\s*(\d+)\s*[x×X]\s*(\d+)\s*$")
+_YAML_BOOL = "YAML reads yes, no, on, off, true and false as booleans"
+
+
 def _int(f: Field, raw: Any, env: Any, what: str | None = None) -> int:
+    m = _NxN.match(raw) if isinstance(raw, str) else None
+    if m:  # `kernel: 3x3` is text to YAML (and would be a syntax error as an expression)
+        h, w = m.groups()
+        raise FieldError(f"expected an integer{' or [h, w]' if f.type == 'pair' else ''}, received {_describe(raw)}",
+                         f"write [{h}, {w}]" + (f" (or {h} for a square window)" if h == w else "")
+                         if f.type == "pair" else "write one whole number")
     v = resolve(raw, env) if isinstance(raw, str) else raw
-    if isinstance(v, bool) or v is None or isinstance(v, (str, list, dict)):
+    if isinstance(v, bool):
+        raise FieldError(f"expected an integer, received {_describe(raw)}",
+                         f"{_YAML_BOOL}: write a whole number such as 3")
+    if v is None or isinstance(v, (str, list, dict)):
         raise FieldError(f"expected an integer, received {_describe(raw)}",
                          "write a whole number such as 3" + (", or [h, w]" if f.type == "pair" else ""))
     if isinstance(raw, float):
+        if not math.isfinite(raw):
+            raise FieldError(f"expected an integer, received {raw!r} (not a finite number)")
         raise FieldError(f"expected an integer, received {_describe(raw)}",
                          f"write {int(raw)}" if raw == int(raw) else "use round(), floor() or ceil()")
     if isinstance(v, Fraction):
@@ -128,10 +147,18 @@ def _int(f: Field, raw: Any, env: Any, what: str | None = None) -> int:
     if not isinstance(v, int):
         raise FieldError(f"expected an integer, received {_describe(raw)}")
     if v < f.min:
-        raise FieldError(f"must be at least {f.min}, received {v}")
+        raise FieldError(f"must be at least {f.min}, received {_short(v)}")
     if f.max is not None and v > f.max:
-        raise FieldError(f"must be at most {f.max}, received {v}")
+        raise FieldError(f"must be at most {f.max}, received {_short(v)}")
+    if v > MAX_INT:
+        raise FieldError(f"{_short(v)} is larger than the largest size archcalc accepts, 2^63 - 1",
+                         "no layer has that many elements: is an exponent or a unit wrong?")
     return v
+
+
+def _short(v: int) -> str:
+    s = str(v)
+    return s if len(s) <= 24 else f"{s[:8]}...{s[-4:]} ({len(s)} digits)"
 
 
 def _pair(f: Field, raw: Any, env: Any) -> tuple[int, int]:
