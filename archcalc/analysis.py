@@ -221,7 +221,12 @@ class Analysis:
 def _jsonable(v: Any) -> Any:
     from fractions import Fraction
     if isinstance(v, Fraction):
-        return int(v) if v.denominator == 1 else float(v)
+        if v.denominator == 1:
+            return int(v)
+        try:
+            return float(v)
+        except OverflowError:  # an exact value too large for a JSON number: keep it as text
+            return str(v)
     if isinstance(v, list):
         return [_jsonable(x) for x in v]
     return v

@@ -19,6 +19,9 @@ FORMATS = ("table", "json", "csv", "markdown")
 
 def si(n: int) -> str:
     """138,357,544 -> '138.4 M' (an aid beside the exact figure, never instead of it)."""
+    if n >= 10**15:  # beyond T: exact decimal scientific notation (floats overflow past ~1e308)
+        from decimal import Decimal
+        return f"{Decimal(n):.3E}"
     for div, unit in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k")):
         if n >= div:
             return f"{n / div:.{1 if n / div >= 100 else 2}f} {unit}"
@@ -26,6 +29,9 @@ def si(n: int) -> str:
 
 
 def human_bytes(n: int) -> str:
+    if n >= 2**60:
+        from decimal import Decimal
+        return f"{Decimal(n) / Decimal(2**30):.3E} GiB"
     for div, unit in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
         if n >= div:
             return f"{n / div:.2f} {unit}"

@@ -39,7 +39,9 @@ def walk(graph: Graph, *, dtype: str = "float32") -> Analysis:
         except KindError as e:
             loc = node.item.at(e.field) if (e.field and node.item is not None and e.field in node.item) else node.loc
             on = f" on input {', '.join(fmt(s) for s in ins)}" if ins else ""
-            raise SpecError(f"layer '{node.path}' ({kind.name}){on}: {e.message}", loc, e.hint) from None
+            err = SpecError(f"layer '{node.path}' ({kind.name}){on}: {e.message}", loc, e.hint)
+            _instance_notes(err, graph, node.path)
+            raise err from None
         shapes.append(out)
         if n_sym is not None:
             if macs is not ZERO:
@@ -57,6 +59,16 @@ def walk(graph: Graph, *, dtype: str = "float32") -> Analysis:
             macs_formula=macs, other_formulas=other, node=node,
         ))
     return Analysis(graph=graph, rows=rows, dtype=dtype, bytes_per_value=DTYPE_BYTES[dtype])
+
+
+def _instance_notes(err: SpecError, graph: Graph, path: str) -> None:
+    """Name the block instances a failing layer sits in (innermost first): the location is in the block."""
+    from .graph import _note
+    parts = path.split("/")
+    for i in range(len(parts) - 1, 0, -1):
+        inst = graph.instances.get("/".join(parts[:i]))
+        if inst is not None:
+            _note(err, f"in block '{inst.block}' used at {inst.loc} as {inst.path}")
 
 
 def _count(ws: list) -> int:

@@ -94,3 +94,27 @@ def test_memory_totals() -> None:
     # outputs held: 32·32·1 + 2·(28·28·6) + 14·14·6 + 2·(10·10·16) + 5·5·16 + 400 + 2·120 + 2·84 + 2·10
     elems = 32 * 32 + 2 * 28 * 28 * 6 + 14 * 14 * 6 + 2 * 10 * 10 * 16 + 5 * 5 * 16 + 400 + 2 * 120 + 2 * 84 + 2 * 10
     assert t.activation_bytes == elems * 2
+
+
+def test_astronomical_figures_render_exactly(write) -> None:  # type: ignore[no-untyped-def]
+    # 20 upsamples by 2**62 per side: H = W = 4·2**1240; beyond float range, still exact integers
+    path = write("input: 4x4x1\nlayers:\n  - {kind: upsample, scale: 4611686018427387904, repeat: 20}\n")
+    r = run("summarize", str(path))
+    assert r.exit_code == 0, r.stderr
+    assert f"{4 * 2**1240:,}".replace(",", "")[:40] in r.stdout.replace(",", "")
+    d = json.loads(run("summarize", str(path), "-f", "json").stdout)
+    assert d["output_shape"] == [4 * 2**1240, 4 * 2**1240, 1]
+
+
+def test_huge_fractional_variable_in_json(write) -> None:  # type: ignore[no-untyped-def]
+    path = write('input: 4x4x1\nvars: {a: "2**2000 + 0.5"}\nlayers:\n  - {kind: relu}\n')
+    d = json.loads(run("summarize", str(path), "-f", "json").stdout)
+    assert d["variables"]["a"] == f"{2 * 2**2000 + 1}/2"  # exact, as text
+
+
+def test_walk_error_inside_a_block_names_the_instance(write) -> None:  # type: ignore[no-untyped-def]
+    path = write("input: 4x4x1\nblocks:\n  b:\n    layers:\n      - {kind: conv, filters: 2, kernel: 7}\n"
+                 "layers:\n  - {kind: b, name: bad}\n")
+    err = run("summarize", str(path)).stderr
+    assert f"error: {path}:5:42: layer 'bad/conv1' (conv)" in err
+    assert f"note: in block 'b' used at {path}:7:5 as bad" in err
