@@ -48,4 +48,7 @@ def test_notes_identities() -> None:
     assert 28 * 28 * 16 * 192 + 28 * 28 * 32 * (5 * 5 * 16) == 2_408_448 + 10_035_200 == 12_443_648
     assert Fraction(12_443_648, 120_422_400) == Fraction(31, 300)
     assert round(1 / 512 + 1 / 9, 3) == 0.113
+    # ResNet-34 against plain-34, layer2: the projection shortcut (1x1, 64 -> 128, stride 2) and its BatchNorm
+    assert 1 * 1 * 64 * 128 + 2 * 128 + 2 * 128 == 8_704 == 1_118_720 - 1_110_016
+    assert 28 * 28 * 128 * (1 * 1 * 64) == 6_422_528 == 873_463_808 - 867_041_280
     assert round(1 / 64 + 1 / 9, 3) == 0.127 and round(1 / 1024 + 1 / 9, 3) == 0.112
