@@ -128,3 +128,14 @@ def test_cli_errors() -> None:
     bad = run("sweep", str(MOBILENET), "--set", "alhpa=1,2")
     assert bad.exit_code == 1 and "did you mean 'alpha'" in bad.stderr
     assert run("sweep", str(MOBILENET), "--batch", "1,x").exit_code == 1
+
+
+def test_sweep_plot_against_the_swept_variable(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "alpha.svg"
+    r = run("sweep", "specs/mobilenet_v1.yaml", "--set", "alpha=1,0.5", "--plot", str(out))
+    assert r.exit_code == 0, r.stderr
+    svg = out.read_text()
+    assert svg.startswith("<?xml") and "alpha" in svg
+    r = run("sweep", "specs/mobilenet_v1.yaml", "--set", "alpha=1,0.5", "--set", "resolution=224,128",
+            "--plot", str(tmp_path / "two.svg"))
+    assert r.exit_code == 1 and r.stdout == "" and "has 2 axes" in r.stderr

@@ -57,10 +57,12 @@ def parse_inputs(values: tuple[str, ...]) -> list[tuple[int, ...]]:
 @click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)),
               default="float32", show_default=True, help="Value type for memory figures.")
 @click.option("--max-nodes", type=click.IntRange(min=1), default=None,
-              help="Refuse specs that expand past this many layers (default 2,000,000).")
+              help="Refuse specs that expand past this many layers (default 100,000).")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
+              help="Also draw params and MACs against the swept variable (.png/.svg/.pdf; needs archcalc[plot]).")
 @format_option
 def command(spec: str, sets: tuple[str, ...], inputs: tuple[str, ...], batches: str | None, dtype: str,
-            max_nodes: int | None, fmt: str) -> None:
+            max_nodes: int | None, fmt: str, plot_path: str | None) -> None:
     """Evaluate SPEC over a grid of variable values (and input shapes, batch sizes): one row per
     combination with parameters, MACs, FLOPs and memory. The first --set varies slowest.
 
@@ -76,7 +78,15 @@ def command(spec: str, sets: tuple[str, ...], inputs: tuple[str, ...], batches: 
             bs = [int(b) for b in split_top(batches) if b]
         except ValueError:
             raise SpecError(f"--batch takes whole numbers, received {batches!r}") from None
-    s = sw.sweep(load(spec), parse_axes(sets), inputs=parse_inputs(inputs) or None, batches=bs, dtype=dtype,
+    axes = parse_axes(sets)
+    if plot_path:
+        from .. import plot
+        plot.require_matplotlib()  # before the sweep: a missing extra is said at once
+        n = len(axes) + bool(inputs) + bool(bs)
+        if n != 1:
+            raise SpecError(f"--plot draws cost against one swept variable; this sweep has {n} axes",
+                            hint="sweep one variable (or --input, or --batch) to plot it")
+    s = sw.sweep(load(spec), axes, inputs=parse_inputs(inputs) or None, batches=bs, dtype=dtype,
                  limits=Limits(max_nodes=max_nodes) if max_nodes else None)
     if fmt == "json":
         click.echo(sw.to_json(s), nl=False)
@@ -87,3 +97,19 @@ def command(spec: str, sets: tuple[str, ...], inputs: tuple[str, ...], batches: 
     else:
         from .compare import print_plain
         print_plain(sw.table(s, sw.conventions(s)))
+    if plot_path:
+        _plot(s, plot_path)
+
+
+def _plot(s: object, path: str) -> None:
+    """Cost against the one swept axis (a variable, the input shape, or the batch)."""
+    from .. import plot
+    name = s.axes[0][0]  # type: ignore[attr-defined]  (exactly one axis: checked before the sweep)
+
+    def x(p):  # type: ignore[no-untyped-def]
+        if name == "input":
+            return "x".join(map(str, p.input_shape))
+        return p.batch if name == "batch" else p.values[name]
+    rows = [(x(p), p.params, p.macs) for p in s.points]  # type: ignore[attr-defined]
+    out = plot.plot_sweep(rows, name, path, title=s.spec.name)  # type: ignore[attr-defined]
+    click.echo(f"wrote {out}", err=True)
