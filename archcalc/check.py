@@ -15,14 +15,13 @@ raise `SpecError` with the location of the offending key or value.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ArchcalcError, Location, SpecError
+from .errors import ArchcalcError, Location, SpecError, describe, did_you_mean
 from .source import LMap
 
 #: expect key -> what it compares (a `Totals` attribute, or the last output's shape)
@@ -145,27 +144,9 @@ def _shape(v: Any) -> str:
     return " x ".join(str(x) for x in v) if isinstance(v, (tuple, list)) else str(v)
 
 
-def _what(v: Any) -> str:
-    if isinstance(v, LMap):
-        return "a mapping"
-    if isinstance(v, list):
-        return "a list"
-    if isinstance(v, bool):
-        return f"{str(v).lower()} (a boolean)"
-    if v is None:
-        return "nothing"
-    return repr(v)
-
-
-def _did_you_mean(word: Any, options: Iterable[str]) -> str:
-    opts = list(options)
-    close = difflib.get_close_matches(str(word), opts, n=1)
-    return f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(opts)}"
-
-
 def _count(v: Any, what: str, loc: Location, *, allow_zero: bool = True) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or v < (0 if allow_zero else 1):
-        raise SpecError(f"{what} must be a whole number{' >= 0' if allow_zero else ' >= 1'}, received {_what(v)}",
+        raise SpecError(f"{what} must be a whole number{' >= 0' if allow_zero else ' >= 1'}, received {describe(v)}",
                         loc, "write digits, optionally grouped with underscores: 25_557_032")
     return v
 
@@ -178,7 +159,7 @@ def _shape_value(v: Any, loc: Location) -> tuple[int, ...]:
     if isinstance(v, list) and v and all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in v):
         return tuple(v)
     raise SpecError(f"output_shape value must be a list of positive sizes such as [1000] or [28, 28, 256], "
-                    f"received {_what(v)}", loc, "or write it as text: 28x28x256")
+                    f"received {describe(v)}", loc, "or write it as text: 28x28x256")
 
 
 def parse_expect(root: LMap) -> list[Expectation]:
@@ -187,26 +168,26 @@ def parse_expect(root: LMap) -> list[Expectation]:
     if raw is None:
         return []
     if not isinstance(raw, LMap):
-        raise SpecError(f"`expect` is a mapping of figure -> {{value, source}}, received {_what(raw)}",
+        raise SpecError(f"`expect` is a mapping of figure -> {{value, source}}, received {describe(raw)}",
                         root.at("expect"), f"figures: {', '.join(EXPECT_KEYS)}")
     out: list[Expectation] = []
     for key, entry in raw.items():
         if key not in EXPECT_KEYS:
-            raise SpecError(f"expect: unknown figure '{key}'", raw.key_at(key), _did_you_mean(key, EXPECT_KEYS))
+            raise SpecError(f"expect: unknown figure '{key}'", raw.key_at(key), did_you_mean(key, EXPECT_KEYS))
         loc = raw.at(key)
         if not isinstance(entry, LMap):
-            raise SpecError(f"expect.{key} is a mapping {{value: ..., source: \"...\"}}, received {_what(entry)}",
+            raise SpecError(f"expect.{key} is a mapping {{value: ..., source: \"...\"}}, received {describe(entry)}",
                             loc, "every expected figure names where it comes from: "
                                  f"{key}: {{value: ..., source: \"paper, table 1\"}}")
         for k in entry:
             if k not in ENTRY_KEYS:
-                raise SpecError(f"expect.{key}: unknown key '{k}'", entry.key_at(k), _did_you_mean(k, ENTRY_KEYS))
+                raise SpecError(f"expect.{key}: unknown key '{k}'", entry.key_at(k), did_you_mean(k, ENTRY_KEYS))
         if "value" not in entry:
             raise SpecError(f"expect.{key} has no `value`", entry.loc, f"add `value: ...` to expect.{key}")
         source = entry.get("source")
         if not isinstance(source, str) or not source.strip():
             raise SpecError(f"expect.{key} names no `source`" if source is None else
-                            f"expect.{key}: `source` must be non-empty text, received {_what(source)}",
+                            f"expect.{key}: `source` must be non-empty text, received {describe(source)}",
                             entry.at("source") if "source" in entry else entry.loc,
                             "say where the figure comes from, e.g. source: \"torchvision resnet50 num_params\"")
         tol = 0
@@ -229,12 +210,12 @@ def parse_budget(root: LMap) -> list[Budget]:
     if raw is None:
         return []
     if not isinstance(raw, LMap):
-        raise SpecError(f"`budget` is a mapping such as {{max_macs: 5000000000}}, received {_what(raw)}",
+        raise SpecError(f"`budget` is a mapping such as {{max_macs: 5000000000}}, received {describe(raw)}",
                         root.at("budget"), f"keys: {', '.join(BUDGET_KEYS)}")
     out = []
     for key, limit in raw.items():
         if key not in BUDGET_KEYS:
-            raise SpecError(f"budget: unknown key '{key}'", raw.key_at(key), _did_you_mean(key, BUDGET_KEYS))
+            raise SpecError(f"budget: unknown key '{key}'", raw.key_at(key), did_you_mean(key, BUDGET_KEYS))
         out.append(Budget(key, BUDGET_KEYS[key], _count(limit, f"budget.{key}", raw.at(key), allow_zero=False),
                           raw.at(key)))
     return out

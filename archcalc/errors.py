@@ -7,7 +7,10 @@ the CLI prints or exits, so library users get the same information as data.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,3 +142,29 @@ def render(err: ArchcalcError, sources: dict[str, str] | None = None) -> str:
     if len(err.diagnostics) > MAX_SHOWN:
         out.append(f"... and {len(err.diagnostics) - MAX_SHOWN:,} more errors")
     return "\n".join(out)
+
+
+def describe(v: Any) -> str:
+    """A received value as an error message names it: `'3x3' (text)`, `true (a boolean)`, `a list of 2`."""
+    if isinstance(v, bool):
+        return f"{str(v).lower()} (a boolean)"
+    if isinstance(v, float):
+        return f"{v!r} (a decimal number)"
+    if isinstance(v, str):
+        return f"'{v}' (text)"
+    if isinstance(v, list):
+        return f"a list of {len(v)}"
+    if isinstance(v, dict):
+        return "a mapping"
+    if v is None:
+        return "nothing (null)"
+    return repr(v)
+
+
+def did_you_mean(word: Any, options: Iterable[str], what: str = "known keys") -> str:
+    """`did you mean 'conv'?` when a close match exists, else the list of `what` there is."""
+    opts = list(options)
+    close = difflib.get_close_matches(str(word), opts, n=1)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return f"{what}: {', '.join(opts)}" if opts else ""

@@ -9,13 +9,12 @@ definitions. All such problems are collected and reported together. Values
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import Diagnostic, KindError, Location, SpecError
+from .errors import Diagnostic, KindError, Location, SpecError, describe, did_you_mean
 from .kinds import REGISTRY, lookup
 from .source import LList, LMap, Source, load_source, parse
 
@@ -87,16 +86,9 @@ class _Collector:
         self.diags.append(Diagnostic(message, loc, hint))
 
 
-def _did_you_mean(word: str, options: list[str] | tuple[str, ...], what: str) -> str:
-    close = difflib.get_close_matches(str(word), list(options), n=1)
-    if close:
-        return f"did you mean '{close[0]}'?"
-    return f"{what}: {', '.join(options)}" if options else ""
-
-
 def _parse_item(raw: Any, loc: Location, blocks: dict[str, LMap], c: _Collector) -> LayerSpec | None:
     if not isinstance(raw, LMap):
-        c.add(f"a layer is a mapping such as {{kind: conv, filters: 6, kernel: 5}}, received {_what(raw)}",
+        c.add(f"a layer is a mapping such as {{kind: conv, filters: 6, kernel: 5}}, received {describe(raw)}",
               loc, "write each layer as `- kind: ...` with its fields below it")
         return None
     if "kind" not in raw:
@@ -105,7 +97,7 @@ def _parse_item(raw: Any, loc: Location, blocks: dict[str, LMap], c: _Collector)
         return None
     kind = raw["kind"]
     if not isinstance(kind, str):
-        c.add(f"`kind` must be a word, received {_what(kind)}", raw.at("kind"))
+        c.add(f"`kind` must be a word, received {describe(kind)}", raw.at("kind"))
         return None
     is_block = kind in blocks
     if is_block:
@@ -118,7 +110,7 @@ def _parse_item(raw: Any, loc: Location, blocks: dict[str, LMap], c: _Collector)
             cls = lookup(kind)
         except KindError as e:
             names = sorted([k for k, v in REGISTRY.items() if not v.internal] + list(blocks))
-            c.add(e.message, raw.at("kind"), _did_you_mean(kind, names, "known kinds and blocks"))
+            c.add(e.message, raw.at("kind"), did_you_mean(kind, names, "known kinds and blocks"))
             return None
         allowed = list(cls.fields)
         required = [f for f, d in cls.fields.items() if d.required]
@@ -128,7 +120,7 @@ def _parse_item(raw: Any, loc: Location, blocks: dict[str, LMap], c: _Collector)
             continue
         if k not in allowed:
             what = f"block '{kind}' has no argument" if is_block else f"'{kind}' has no field"
-            hint = _did_you_mean(k, allowed + list(ITEM_KEYS), "it takes")
+            hint = did_you_mean(k, allowed + list(ITEM_KEYS), "it takes")
             if not str(k).isidentifier():  # `{filters: max(8, 4)}`: YAML split the value at the comma
                 hint = "inside { } a comma ends the value: quote an expression with commas, "\
                        "e.g. filters: \"max(8, 4)\""
@@ -140,7 +132,7 @@ def _parse_item(raw: Any, loc: Location, blocks: dict[str, LMap], c: _Collector)
             ok = False
     name = raw.get("name")
     if name is not None and (not isinstance(name, str) or not NAME_RE.match(name)):
-        c.add(f"a layer name is a word of letters, digits, _ . - , received {_what(name)}",
+        c.add(f"a layer name is a word of letters, digits, _ . - , received {describe(name)}",
               raw.at("name"), "names may not contain '/': it separates block levels")
         ok = False
     if name == "input":
@@ -153,25 +145,11 @@ def _parse_item(raw: Any, loc: Location, blocks: dict[str, LMap], c: _Collector)
         elif isinstance(inputs, list) and inputs and all(isinstance(x, str) for x in inputs):
             inputs = tuple(inputs)
         else:
-            c.add(f"`from` is a layer name or a list of names, received {_what(inputs)}", raw.at("from"))
+            c.add(f"`from` is a layer name or a list of names, received {describe(inputs)}", raw.at("from"))
             ok = False
     if not ok:
         return None
     return LayerSpec(kind, raw, name, inputs, raw.get("repeat"), raw.get("when"), is_block)
-
-
-def _what(v: Any) -> str:
-    if isinstance(v, LMap):
-        return "a mapping"
-    if isinstance(v, LList):
-        return f"a list of {len(v)}"
-    if isinstance(v, bool):
-        return f"{str(v).lower()} (a boolean)"
-    if v is None:
-        return "nothing (null)"
-    if isinstance(v, str):
-        return f"'{v}' (text)"
-    return repr(v)
 
 
 def _parse_layers(raw: Any, loc: Location, blocks: dict[str, LMap], c: _Collector,
@@ -193,11 +171,11 @@ def from_source(src: Source) -> Spec:
     c = _Collector()
     if not isinstance(root, LMap):
         loc = getattr(root, "loc", Location(src.path, 1, 1))
-        raise SpecError(f"a spec is a mapping with `input:` and `layers:`, but this file holds {_what(root)}",
+        raise SpecError(f"a spec is a mapping with `input:` and `layers:`, but this file holds {describe(root)}",
                         loc, "start from a shipped spec, e.g. specs/lenet5.yaml")
     for k in root:
         if k not in TOP_KEYS:
-            c.add(f"unknown top-level key '{k}'", root.key_at(k), _did_you_mean(k, TOP_KEYS, "top-level keys"))
+            c.add(f"unknown top-level key '{k}'", root.key_at(k), did_you_mean(k, TOP_KEYS, "top-level keys"))
     for k in ("input", "layers"):
         if k not in root:
             c.add(f"the spec has no `{k}:`", root.loc,
@@ -210,13 +188,13 @@ def from_source(src: Source) -> Spec:
         c.add("`vars` is a mapping of name -> value", root.at("vars"))
     for vname in (root.get("vars") or {}) if isinstance(root.get("vars"), LMap) else ():
         if not isinstance(vname, str) or not vname.isidentifier():
-            c.add(f"a variable name is a word (letters, digits, _), received {_what(vname)}",
+            c.add(f"a variable name is a word (letters, digits, _), received {describe(vname)}",
                   root["vars"].key_at(vname))
     good: dict[str, LMap] = {}
     for bname, b in raw_blocks.items():
         bloc = raw_blocks.key_at(bname)
         if not isinstance(bname, str) or not NAME_RE.match(bname):
-            c.add(f"a block name is a word, received {_what(bname)}", bloc)
+            c.add(f"a block name is a word, received {describe(bname)}", bloc)
         elif bname in REGISTRY:
             c.add(f"block '{bname}' has the name of a built-in layer kind", bloc, "rename the block")
         elif not isinstance(b, LMap):
@@ -225,14 +203,14 @@ def from_source(src: Source) -> Spec:
             for k in b:
                 if k not in BLOCK_KEYS:
                     c.add(f"unknown key '{k}' in block '{bname}'", b.key_at(k),
-                          _did_you_mean(k, BLOCK_KEYS, "a block has"))
+                          did_you_mean(k, BLOCK_KEYS, "a block has"))
             args = b.get("args")
             if args is not None and not isinstance(args, LMap):
                 c.add("`args` is a mapping of argument -> default (null = required)", b.at("args"))
             elif args is not None:
                 for a in args:
                     if not isinstance(a, str) or not a.isidentifier() or a in ITEM_KEYS:
-                        c.add(f"argument name {_what(a)} is not usable (a word, not one of {', '.join(ITEM_KEYS)})",
+                        c.add(f"argument name {describe(a)} is not usable (a word, not one of {', '.join(ITEM_KEYS)})",
                               args.key_at(a))
             good[bname] = b
     blocks: dict[str, BlockSpec] = {}
@@ -248,7 +226,7 @@ def from_source(src: Source) -> Spec:
     layers = _parse_layers(root.get("layers"), root.at("layers"), good, c, "the spec") if "layers" in root else ()
     name = root.get("name")
     if name is not None and not isinstance(name, str):
-        c.add(f"`name` is text, received {_what(name)}", root.at("name"))
+        c.add(f"`name` is text, received {describe(name)}", root.at("name"))
     if c.diags:
         raise SpecError("", diagnostics=c.diags)
     return Spec(src, root, name or Path(src.path).stem, layers, blocks)

@@ -17,7 +17,7 @@ from fractions import Fraction
 from typing import Any, ClassVar
 
 from ..calc import CalcError, compile_expr, to_number
-from ..errors import KindError
+from ..errors import KindError, describe
 from ..formula import ZERO, Formula, prod, q
 from ..shape import Shape, fmt
 
@@ -40,22 +40,6 @@ class FieldError(Exception):
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
         self.message, self.hint = message, hint
-
-
-def _describe(v: Any) -> str:
-    if isinstance(v, bool):
-        return f"{str(v).lower()} (a boolean)"
-    if isinstance(v, float):
-        return f"{v!r} (a decimal number)"
-    if isinstance(v, str):
-        return f"'{v}' (text)"
-    if isinstance(v, list):
-        return f"a list of {len(v)}"
-    if isinstance(v, dict):
-        return "a mapping"
-    if v is None:
-        return "nothing (null)"
-    return repr(v)
 
 
 def resolve(raw: Any, env: Any, *, words: tuple[str, ...] = ()) -> Any:
@@ -124,20 +108,20 @@ def _int(f: Field, raw: Any, env: Any, what: str | None = None) -> int:
     m = _NxN.match(raw) if isinstance(raw, str) else None
     if m:  # `kernel: 3x3` is text to YAML (and would be a syntax error as an expression)
         h, w = m.groups()
-        raise FieldError(f"expected an integer{' or [h, w]' if f.type == 'pair' else ''}, received {_describe(raw)}",
+        raise FieldError(f"expected an integer{' or [h, w]' if f.type == 'pair' else ''}, received {describe(raw)}",
                          f"write [{h}, {w}]" + (f" (or {h} for a square window)" if h == w else "")
                          if f.type == "pair" else "write one whole number")
     v = resolve(raw, env) if isinstance(raw, str) else raw
     if isinstance(v, bool):
-        raise FieldError(f"expected an integer, received {_describe(raw)}",
+        raise FieldError(f"expected an integer, received {describe(raw)}",
                          f"{_YAML_BOOL}: write a whole number such as 3")
     if v is None or isinstance(v, (str, list, dict)):
-        raise FieldError(f"expected an integer, received {_describe(raw)}",
+        raise FieldError(f"expected an integer, received {describe(raw)}",
                          "write a whole number such as 3" + (", or [h, w]" if f.type == "pair" else ""))
     if isinstance(raw, float):
         if not math.isfinite(raw):
             raise FieldError(f"expected an integer, received {raw!r} (not a finite number)")
-        raise FieldError(f"expected an integer, received {_describe(raw)}",
+        raise FieldError(f"expected an integer, received {describe(raw)}",
                          f"write {int(raw)}" if raw == int(raw) else "use round(), floor() or ceil()")
     if isinstance(v, Fraction):
         if v.denominator != 1:
@@ -145,7 +129,7 @@ def _int(f: Field, raw: Any, env: Any, what: str | None = None) -> int:
                              f"wrap it: round({raw}), floor({raw}) or ceil({raw})")
         v = int(v)
     if not isinstance(v, int):
-        raise FieldError(f"expected an integer, received {_describe(raw)}")
+        raise FieldError(f"expected an integer, received {describe(raw)}")
     if v < f.min:
         raise FieldError(f"must be at least {f.min}, received {_short(v)}")
     if f.max is not None and v > f.max:
@@ -198,13 +182,13 @@ def _bool(f: Field, raw: Any, env: Any) -> bool:
         return v
     if isinstance(v, int) and v in (0, 1) and isinstance(raw, str):
         return bool(v)
-    raise FieldError(f"expected true or false, received {_describe(raw)}")
+    raise FieldError(f"expected true or false, received {describe(raw)}")
 
 
 def _real(f: Field, raw: Any, env: Any) -> Fraction:
     v = resolve(raw, env) if isinstance(raw, str) else to_number(raw)
     if isinstance(v, bool) or not isinstance(v, (int, Fraction)):
-        raise FieldError(f"expected a number, received {_describe(raw)}")
+        raise FieldError(f"expected a number, received {describe(raw)}")
     v = Fraction(v)
     if v < f.min or (f.max is not None and v > f.max):
         hi = f", at most {f.max}" if f.max is not None else ""
@@ -215,7 +199,7 @@ def _real(f: Field, raw: Any, env: Any) -> Fraction:
 def _choice(f: Field, raw: Any, env: Any) -> str:
     v = resolve(raw, env, words=f.choices) if isinstance(raw, str) else raw
     if v not in f.choices:
-        raise FieldError(f"expected one of {', '.join(f.choices)}, received {_describe(raw)}")
+        raise FieldError(f"expected one of {', '.join(f.choices)}, received {describe(raw)}")
     return v
 
 
