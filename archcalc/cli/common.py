@@ -74,13 +74,15 @@ def depth_option(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def print_renderable(obj: Any) -> None:
-    """Print a rich renderable to stdout at the terminal's width (no colour when piped)."""
+    """Print a rich renderable to stdout: a terminal at its width, a pipe or file at the
+    table's natural width (no wrapping); no colour when piped, no padding after the text."""
     import sys
 
     from rich.console import Console
-    # A pipe or file gets the table's natural width (no wrapping); a terminal its own width.
-    width = None if sys.stdout.isatty() else 400
-    Console(width=width).print(obj)
+    console = Console(width=None if sys.stdout.isatty() else 400)
+    with console.capture() as cap:
+        console.print(obj)
+    click.echo("\n".join(line.rstrip() for line in cap.get().split("\n")), nl=False)
 
 
 def exec_options(f: Callable[..., Any]) -> Callable[..., Any]:

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from .common import depth_option, format_option, spec_options
+from .common import depth_option, format_option, print_renderable, spec_options
 
 
 def split_spec(arg: str) -> tuple[str, list[str]]:
@@ -83,15 +83,4 @@ def command(specs: tuple[str, ...], fmt: str, depth: int | None, totals_only: bo
     elif fmt == "markdown":
         click.echo(cmp.to_markdown(c, depth, not totals_only), nl=False)
     else:
-        print_plain(cmp.table(c, depth, not totals_only))
-
-
-def print_plain(obj: Any) -> None:
-    """Print a rich renderable like `print_renderable`, without the padding after each line's text."""
-    import sys
-
-    from rich.console import Console
-    console = Console(width=None if sys.stdout.isatty() else 400)
-    with console.capture() as cap:
-        console.print(obj)
-    click.echo("\n".join(line.rstrip() for line in cap.get().split("\n")), nl=False)
+        print_renderable(cmp.table(c, depth, not totals_only))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..walk import DTYPE_BYTES
-from .common import format_option
+from .common import format_option, print_renderable
 
 
 def split_top(text: str) -> list[str]:
@@ -95,8 +95,7 @@ def command(spec: str, sets: tuple[str, ...], inputs: tuple[str, ...], batches: 
     elif fmt == "markdown":
         click.echo(sw.to_markdown(s, sw.conventions(s)), nl=False)
     else:
-        from .compare import print_plain
-        print_plain(sw.table(s, sw.conventions(s)))
+        print_renderable(sw.table(s, sw.conventions(s)))
     if plot_path:
         _plot(s, plot_path)
 
