@@ -8,7 +8,6 @@ is always in topological order and a cycle cannot be written. Expansion is bound
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -17,11 +16,10 @@ from .errors import Location, SpecError
 from .kinds import REGISTRY, FieldError, Kind
 from .kinds.base import Field
 from .kinds.reshape import Input
-from .shape import Shape
+from .shape import Shape, parse_shape_text
 from .source import LList, LMap
 from .spec import LayerSpec, Spec
 
-_HWC = re.compile(r"^\s*(\d+)\s*[x×X]\s*(\d+)\s*[x×X]\s*(\d+)\s*$")
 _INT0 = Field("int", min=0, name="repeat")
 _POS = Field("int", min=1, name="dimension")
 
@@ -363,10 +361,10 @@ def _input_shape(spec: Spec, env: dict[str, Any], override: Shape | None) -> Sha
     root = spec.root
     raw, loc = root["input"], root.at("input")
     if isinstance(raw, str):
-        m = _HWC.match(raw)
-        if m:
+        dims = parse_shape_text(raw)
+        if dims is not None:
             try:
-                return tuple(_POS.convert(int(g), env) for g in m.groups())
+                return tuple(_POS.convert(d, env) for d in dims)
             except (FieldError, ValueError) as e:
                 raise _err(f"input: {getattr(e, 'message', 'a dimension is too large')}", loc) from None
         raw = [raw]

@@ -7,6 +7,7 @@ copies of this arithmetic drift apart (floor in one, ceil in the other).
 from __future__ import annotations
 
 import math
+import re
 
 from .errors import KindError
 
@@ -16,6 +17,18 @@ Shape = tuple[int, ...]  # (H, W, C) or (n,)
 def fmt(shape: Shape) -> str:
     """`28 x 28 x 6`, or `400` for a flat vector."""
     return " x ".join(str(d) for d in shape)
+
+
+_SHAPE_TEXT = re.compile(r"^\s*(\d+)\s*[x×X,]\s*(\d+)\s*[x×X,]\s*(\d+)\s*$|^\s*(\d+)\s*$")
+
+
+def parse_shape_text(text: str) -> Shape | None:
+    """`224x224x3` (also `224,224,3`) as (H, W, C), `784` as (784,); None when it is neither.
+
+    One notation for the spec's `input:` and the command line's `--input`.
+    """
+    m = _SHAPE_TEXT.match(text)
+    return tuple(int(g) for g in m.groups() if g is not None) if m else None
 
 
 def numel(shape: Shape) -> int:

@@ -178,3 +178,10 @@ def test_load_accepts_text_path_and_stdin_forms(tmp_path) -> None:  # type: igno
     assert archcalc.load(text).name == "<text>"
     with pytest.raises(SpecError, match="no such file"):
         archcalc.load(tmp_path / "missing.yaml")
+
+
+def test_input_text_is_the_command_line_notation() -> None:
+    # the spec's `input:` and `--input` share one parser: HxWxC, H,W,C or a flat length
+    for text in ("32x32x3", "32 x 32 x 3", "'32,32,3'"):
+        assert analyze_text(f"input: {text}\nlayers:\n  - {{kind: relu}}\n").input_shape == (32, 32, 3)
+    assert analyze_text("input: '784'\nlayers:\n  - {kind: relu}\n").input_shape == (784,)

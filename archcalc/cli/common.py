@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,15 +10,13 @@ import click
 
 from ..errors import SpecError
 
-_SHAPE = re.compile(r"^\s*(\d+)\s*[x×X,]\s*(\d+)\s*[x×X,]\s*(\d+)\s*$|^\s*(\d+)\s*$")
-
 
 def parse_shape(text: str) -> tuple[int, ...]:
     """`224x224x3` (H x W x C) or `784` (a flat length)."""
-    m = _SHAPE.match(text)
-    if not m:
+    from ..shape import parse_shape_text
+    dims = parse_shape_text(text)
+    if dims is None:
         raise SpecError(f"--input takes H x W x C such as 224x224x3, received {text!r}")
-    dims = tuple(int(g) for g in m.groups() if g is not None)
     if any(d < 1 for d in dims):
         raise SpecError(f"--input sizes must be positive, received {text!r}")
     return dims
