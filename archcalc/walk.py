@@ -47,15 +47,15 @@ def walk(graph: Graph, *, dtype: str = "float32") -> Analysis:
             if macs is not ZERO:
                 macs = scaled(n_sym, macs)
             other = {k: scaled(n_sym, v) for k, v in other.items()}
-        tw = [w for w in weights if w.trainable]
-        nw = [w for w in weights if not w.trainable]
+        counts = [w.count for w in weights]  # each weight's size once: for the split and the formula
+        tr = sum(c.value for w, c in zip(weights, counts, strict=True) if w.trainable)
         rows.append(Row(
             name=node.path, kind=kind.name, index=len(rows),
             inputs=tuple(nodes[i].path for i in node.inputs),
             input_shapes=tuple(ins), output_shape=out,
-            trainable=_count(tw), non_trainable=_count(nw),
+            trainable=tr, non_trainable=sum(c.value for c in counts) - tr,
             macs=macs.value, other={k: v.value for k, v in other.items()},
-            params_formula=total(*(w.count for w in weights)) if weights else ZERO,
+            params_formula=total(*counts) if counts else ZERO,
             macs_formula=macs, other_formulas=other, node=node,
         ))
     return Analysis(graph=graph, rows=rows, dtype=dtype, bytes_per_value=DTYPE_BYTES[dtype])
@@ -69,16 +69,6 @@ def _instance_notes(err: SpecError, graph: Graph, path: str) -> None:
         inst = graph.instances.get("/".join(parts[:i]))
         if inst is not None:
             _note(err, f"in block '{inst.block}' used at {inst.loc} as {inst.path}")
-
-
-def _count(ws: list) -> int:
-    n = 0
-    for w in ws:
-        c = 1
-        for d in w.dims:
-            c *= d.value
-        n += c
-    return n
 
 
 def explain_shape(row: Row) -> str:
