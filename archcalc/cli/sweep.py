@@ -78,16 +78,14 @@ def command(spec: str, sets: tuple[str, ...], inputs: tuple[str, ...], batches: 
             bs = [int(b) for b in split_top(batches) if b]
         except ValueError:
             raise SpecError(f"--batch takes whole numbers, received {batches!r}") from None
-    axes = parse_axes(sets)
     if plot_path:
         from .. import plot
         plot.require_matplotlib()  # before the sweep: a missing extra is said at once
-        n = len(axes) + bool(inputs) + bool(bs)
-        if n != 1:
-            raise SpecError(f"--plot draws cost against one swept variable; this sweep has {n} axes",
-                            hint="sweep one variable (or --input, or --batch) to plot it")
-    s = sw.sweep(load(spec), axes, inputs=parse_inputs(inputs) or None, batches=bs, dtype=dtype,
+    s = sw.sweep(load(spec), parse_axes(sets), inputs=parse_inputs(inputs) or None, batches=bs, dtype=dtype,
                  limits=Limits(max_nodes=max_nodes) if max_nodes else None)
+    if plot_path and len(s.axes) != 1:  # checked before any output is printed
+        raise SpecError(f"--plot draws cost against one swept variable; this sweep has {len(s.axes)} axes",
+                        hint="sweep one variable (or --input, or --batch) to plot it")
     if fmt == "json":
         click.echo(sw.to_json(s), nl=False)
     elif fmt == "csv":
