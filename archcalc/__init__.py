@@ -8,22 +8,42 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .analysis import Analysis, Row, Totals
-from .errors import ArchcalcError, KindError, Location, SpecError
-from .graph import Graph, Limits, build
-from .kinds import REGISTRY as _REGISTRY
-from .shape import Shape
-from .spec import Spec, load
-from .walk import walk
+if TYPE_CHECKING:  # the names below load on first use: `import archcalc.errors` stays cheap
+    from pathlib import Path
+
+    from .analysis import Analysis, Row, Totals
+    from .errors import ArchcalcError, KindError, Location, SpecError
+    from .graph import Graph, Limits, build
+    from .shape import Shape
+    from .spec import Spec, load
+    from .walk import walk
 
 __version__ = "0.1.0"
 
-#: Read-only mapping of layer-kind name -> Kind class (the graph's internal `input` excluded).
-KINDS = MappingProxyType({k: v for k, v in sorted(_REGISTRY.items()) if not v.internal})
+_LAZY = {
+    "Analysis": "analysis", "Row": "analysis", "Totals": "analysis",
+    "ArchcalcError": "errors", "KindError": "errors", "Location": "errors", "SpecError": "errors",
+    "Graph": "graph", "Limits": "graph", "build": "graph",
+    "Spec": "spec", "load": "spec", "walk": "walk",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the public API on first use, so a command imports only the modules it runs."""
+    if name == "KINDS":
+        from types import MappingProxyType
+
+        from .kinds import REGISTRY
+        value: Any = MappingProxyType({k: v for k, v in sorted(REGISTRY.items()) if not v.internal})
+    elif name in _LAZY:
+        from importlib import import_module
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    else:
+        raise AttributeError(f"module 'archcalc' has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 def analyze(spec: Spec | str | Path, *, overrides: dict[str, Any] | None = None,
@@ -33,6 +53,10 @@ def analyze(spec: Spec | str | Path, *, overrides: dict[str, Any] | None = None,
 
     `overrides` are `--set` values: numbers, or text parsed like a spec value.
     """
+    from .errors import SpecError
+    from .graph import build
+    from .spec import Spec, load
+    from .walk import walk
     if not isinstance(spec, Spec):
         spec = load(spec)
     parsed: dict[str, Any] = {}

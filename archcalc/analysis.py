@@ -214,8 +214,11 @@ class Analysis:
         }
 
     def __rich_console__(self, console: Any, options: Any) -> Any:
+        from rich.text import Text
+
         from .render import table
-        yield from table(self).__rich_console__(console, options)
+        for text, style in table(self, bars=("macs",), width=options.max_width):
+            yield Text(text, style=style or "", no_wrap=True, overflow="ignore")
 
 
 def _jsonable(v: Any) -> Any:

@@ -5,14 +5,11 @@ All formats read the same rows and totals; JSON and CSV never pass through rich.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from typing import Any
-
+from . import textable
 from .analysis import Analysis, Row
 from .kinds import OTHER_OPS
 from .shape import fmt
+from .textable import Line, grid
 
 FORMATS = ("table", "json", "csv", "markdown")
 
@@ -163,45 +160,49 @@ def bar(part: int, whole: int, width: int = BAR_WIDTH) -> str:
 
 
 def table(an: Analysis, depth: int | None = None, other: bool = False, extras: Extras | None = None,
-          bars: tuple[str, ...] = ()) -> Any:
-    """A rich renderable: conventions, one row per layer (or folded block), totals.
+          bars: tuple[str, ...] = (), width: int | None = None) -> list[Line]:
+    """Conventions, one row per layer (or folded block), totals: styled lines (see textable).
 
-    `bars` adds a column per figure in it ("macs", "params"): each row's share as a bar.
+    `bars` adds a column per figure in it ("macs", "params"): each row's share as a bar. With
+    `width` (a terminal's), bars are left out when the table would not fit with them.
     """
-    from rich.console import Group
-    from rich.markup import escape
-    from rich.table import Table
-    from rich.text import Text
-
-    t = Table(box=None, header_style="bold", pad_edge=False, show_footer=True)
+    for b in bars:
+        if b not in BARS:
+            raise ValueError(f"unknown bar {b!r}: one of {', '.join(BARS)}")
     cols = COLUMNS + (_other_cats(an) if other else [])
     tot = an.totals
     footer = ["total", "", "", f"{tot.params:,}", f"{tot.macs:,}", "100.0%" if tot.macs else "-"]
     footer += [f"{tot.other_ops.get(k, 0):,}" for k in _other_cats(an)] if other else []
     if extras is not None:
         cols, footer = cols + extras.headers(), footer + extras.footer()
-    for i, (c, f) in enumerate(zip(cols, footer, strict=True)):
-        t.add_column(c, footer=f, justify="left" if i < 3 else "right", no_wrap=i != 1)
-    for b in bars:
-        if b not in BARS:
-            raise ValueError(f"unknown bar {b!r}: one of {', '.join(BARS)}")
-        t.add_column(f"{'MACs' if b == 'macs' else b} share", footer="", justify="left", no_wrap=True)
-    for r in an.folded(depth):
-        shares = [bar(r.macs, tot.macs) if b == "macs" else bar(r.params, tot.params) for b in bars]
-        cells = _cells(an, r, other) + (extras.cells(r) if extras is not None else [])
-        t.add_row(*(escape(c) for c in cells), *shares)
+    folded = an.folded(depth)
+    rows = [_cells(an, r, other) + (extras.cells(r) if extras is not None else []) for r in folded]
+    right = [i >= 3 for i in range(len(cols))]
+    body = None
+    if bars:
+        heads = [f"{'MACs' if b == 'macs' else b} share" for b in bars]
+        shares = [[bar(r.macs, tot.macs) if b == "macs" else bar(r.params, tot.params) for b in bars]
+                  for r in folded]
+        body = grid(cols + heads, [r + s for r, s in zip(rows, shares, strict=True)],
+                    footer + [""] * len(bars), right)
+        if width is not None and textable.width(body) > width:
+            body = None  # a terminal too narrow for the bars: the figures come first
+    if body is None:
+        body = grid(cols, rows, footer, right)
     lines = totals_lines(an, extras.convention, extras.torch) if extras is not None else totals_lines(an)
     w = max(len(k) for k, _ in lines)
-    tt = Text("\n".join(f"{k:<{w}}  {v}" for k, v in lines))
-    return Group(Text(header(an), style="dim"), Text(""), t, Text(""), tt)
+    return [(header(an), "dim"), ("", ""), *body, ("", ""), *((f"{k:<{w}}  {v}", "") for k, v in lines)]
 
 
 def to_json(an: Analysis, depth: int | None = None, explain: bool = False, convention: str | None = None,
             torch: dict[str, str] | None = None) -> str:
+    import json
     return json.dumps(an.to_dict(depth, formulas=explain, convention=convention, torch=torch), indent=2) + "\n"
 
 
 def to_csv(an: Analysis, depth: int | None = None) -> str:
+    import csv
+    import io
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     cats = list(OTHER_OPS)

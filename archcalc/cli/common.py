@@ -70,6 +70,21 @@ def depth_option(f: Callable[..., Any]) -> Callable[..., Any]:
                         help="Fold blocks nested deeper than this into one row each.")(f)
 
 
+def print_lines(make: Callable[[int | None], list[tuple[str, str]]]) -> None:
+    """Print styled lines (see `archcalc.textable`) made for the terminal's width, or for no
+    width limit when stdout is a pipe or file; styles only on a terminal, and not under NO_COLOR."""
+    import os
+    import shutil
+    import sys
+    tty = sys.stdout.isatty()
+    lines = make(shutil.get_terminal_size().columns if tty else None)
+    if tty and not os.environ.get("NO_COLOR"):
+        styles = {"bold": {"bold": True}, "dim": {"dim": True}, "": {}}
+        click.echo("".join((click.style(t, **styles[s]) if s and t else t) + "\n" for t, s in lines), nl=False)
+    else:
+        click.echo("".join(t + "\n" for t, _ in lines), nl=False)
+
+
 def print_renderable(obj: Any) -> None:
     """Print a rich renderable to stdout: a terminal at its width, a pipe or file at the
     table's natural width (no wrapping); no colour when piped, no padding after the text."""

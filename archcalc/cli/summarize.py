@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from ._conventions import convention_options, parse_torch_ops
-from .common import analyze_cli, depth_option, format_option, print_renderable, spec_options
+from .common import analyze_cli, depth_option, format_option, print_lines, spec_options
 
 
 @click.command()
@@ -41,4 +41,4 @@ def command(spec: str, fmt: str, depth: int | None, explain: bool, other: bool, 
         click.echo(render.explain(an, convention, torch), nl=False)
     else:
         shown = {"macs": ("macs",), "params": ("params",), "both": ("macs", "params"), "none": ()}[bars]
-        print_renderable(render.table(an, depth, other, extras, bars=shown))
+        print_lines(lambda width: render.table(an, depth, other, extras, bars=shown, width=width))
