@@ -46,14 +46,14 @@ class Row:
     other_formulas: dict[str, Formula] = field(default_factory=dict)
     node: Node | None = None
     layers: int = 1                # layers folded into this row
-    activation_elems: int = 0      # output elements held by this row's layers (per sample)
+    activation_elems: int = -1     # output elements held by this row's layers (per sample); -1: this row's output
 
     @property
     def params(self) -> int:
         return self.trainable + self.non_trainable
 
     def __post_init__(self) -> None:
-        if not self.activation_elems:
+        if self.activation_elems < 0:
             self.activation_elems = math.prod(self.output_shape)
 
 

@@ -56,6 +56,9 @@ def test_depth_folding_keeps_totals() -> None:
         rows = a.folded(depth)
         assert sum(r.params for r in rows) == a.totals.params
         assert sum(r.macs for r in rows) == a.totals.macs
+        # a folded block holds its layers' outputs, no more (it once added its own output again)
+        assert sum(r.activation_elems for r in rows) == sum(r.activation_elems for r in a.rows)
+        assert sum(r.layers for r in rows) == len(a.rows)
     top = {r.name: r for r in a.folded(1)}
     assert list(top) == ["input", "stage1", "stage2"]
     assert top["stage2"].kind == "stage" and top["stage2"].output_shape == (8, 8, 16)
