@@ -11,6 +11,7 @@ import difflib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ._gc import paused
 from .calc import CONSTANTS, CalcError, to_number
 from .errors import Location, SpecError
 from .kinds import REGISTRY, FieldError, Kind
@@ -118,9 +119,13 @@ class _Builder:
         self.paths: dict[str, int] = {}
         self.steps = 0
         self.path_chars = 0
+        # equal layers share one Kind object, converted once (walk counts each once too)
+        self.kinds: dict[tuple[Any, ...], Kind] = {}
+        self.raws: dict[int, tuple[Any, ...] | None] = {}
+        self.reads: dict[tuple[Any, ...], tuple[str, ...] | None] = {}
 
     def add(self, node: Node) -> int:
-        if len(self.nodes) >= self.limits.max_nodes:
+        if len(self.nodes) > self.limits.max_nodes:  # nodes[0] is the input, not a layer
             raise _err(f"the graph expands past {self.limits.max_nodes:,} layers", node.loc,
                        "check `repeat:` counts and blocks that use blocks several times; "
                        "raise the limit with --max-nodes if this is intended")
@@ -250,11 +255,41 @@ class _Builder:
             raise _err(f"layer '{path}' ({ls.kind}) takes {want} input{'s' if want != '1' else ''}, "
                        f"received {len(ins)}", item.at("from") if "from" in item else item.loc,
                        "list its inputs: `from: [a, b]`" if lo > 1 else "give `from:` one name")
-        values = dict(_defaults(cls))
-        for key, fld in cls.fields.items():
-            if key in item:
-                values[key] = self.value(fld, item, key, env, path, ls.kind)
-        return self.add(Node(path, cls(**values), ins, item.loc, item))
+        key = self.kind_key(cls, item, env)
+        kind = None
+        if key is not None:
+            try:
+                kind = self.kinds.get(key)
+            except TypeError:  # a variable holding a list: not hashable, not cached
+                key = None
+        if kind is None:
+            values = dict(_defaults(cls))
+            for name, fld in cls.fields.items():
+                if name in item:
+                    values[name] = self.value(fld, item, name, env, path, ls.kind)
+            kind = cls(**values)
+            if key is not None:
+                self.kinds[key] = kind
+        return self.add(Node(path, kind, ins, item.loc, item))
+
+    def kind_key(self, cls: type[Kind], item: LMap, env: dict[str, Any]) -> tuple[Any, ...] | None:
+        """What an item's field values depend on: its kind, its raw values and the variables
+        its expressions read, each with its type (1, 1.0 and True convert differently).
+        None: not cacheable (a value holding a mapping, an expression that does not compile,
+        a variable holding a list)."""
+        raw = self.raws.get(id(item), _UNKNOWN)
+        if raw is _UNKNOWN:
+            raw = self.raws[id(item)] = _raw_key(item)
+        if raw is None:
+            return None
+        reads = self.reads.get(raw, _UNKNOWN)
+        if reads is _UNKNOWN:
+            reads = self.reads[raw] = _reads(item)
+        if reads is None:
+            return None
+        if not reads:
+            return (cls, raw)
+        return (cls, raw, *((type(v), v) for v in (env.get(n, _UNKNOWN) for n in reads)))
 
     def block(self, ls: LayerSpec, path: str, env: dict[str, Any], ins: tuple[int, ...],
               stack: tuple[str, ...], mult: int = 1) -> int:
@@ -295,6 +330,44 @@ class _Builder:
 
 
 _MAX_NOTES = 3
+_UNKNOWN: Any = object()
+_ITEM_KEYS = frozenset(("kind", "name", "from", "repeat", "when"))
+
+
+def _typed(v: Any) -> Any:
+    if isinstance(v, list):
+        return (list, tuple(_typed(x) for x in v))
+    if isinstance(v, dict):
+        raise TypeError("a mapping")
+    return (type(v), v)
+
+
+def _raw_key(item: LMap) -> tuple[Any, ...] | None:
+    """An item's field values as written (typed, hashable), or None when one is a mapping."""
+    try:
+        return tuple((k, _typed(v)) for k, v in item.items() if k not in _ITEM_KEYS)
+    except TypeError:
+        return None
+
+
+def _reads(item: LMap) -> tuple[str, ...] | None:
+    """The variables an item's field values read, sorted; None when an expression does not
+    compile (the conversion then reports it, every time)."""
+    from .calc import compile_expr
+    names: set[str] = set()
+    todo = [v for k, v in item.items() if k not in _ITEM_KEYS]
+    while todo:
+        v = todo.pop()
+        if isinstance(v, str):
+            try:
+                names |= compile_expr(v.strip()).names
+            except CalcError:
+                return None
+        elif isinstance(v, list):
+            todo += v
+        elif isinstance(v, dict):
+            return None
+    return tuple(sorted(names))
 
 
 def _note(e: SpecError, note: str) -> None:
@@ -382,6 +455,7 @@ def _input_shape(spec: Spec, env: dict[str, Any], override: Shape | None) -> Sha
     return tuple(dims)
 
 
+@paused
 def build(spec: Spec, *, overrides: dict[str, Any] | None = None, input_shape: Shape | None = None,
           batch: int | None = None, limits: Limits | None = None) -> Graph:
     """Expand a spec into a graph under the given variable overrides (no YAML is re-read)."""

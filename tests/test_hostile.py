@@ -214,8 +214,9 @@ def test_block_fan_out(write) -> None:  # type: ignore[no-untyped-def]
 
 def test_max_nodes_option(write) -> None:  # type: ignore[no-untyped-def]
     p = write("input: 4x4x1\nlayers:\n  - {kind: relu, repeat: 20}\n")
-    assert run("summarize", str(p), "--max-nodes", "20").exit_code == 1
-    r = run("summarize", str(p), "--max-nodes", "21", "--format", "csv")
+    # the limit counts layers (20 relus), not the graph's input node
+    assert run("summarize", str(p), "--max-nodes", "19").exit_code == 1
+    r = run("summarize", str(p), "--max-nodes", "20", "--format", "csv")
     assert r.exit_code == 0 and "relu20" in r.stdout
     assert archcalc.Limits().max_nodes == 100_000
 
