@@ -13,13 +13,29 @@ from dataclasses import dataclass
 from typing import Any
 
 
-@dataclass(frozen=True, slots=True)
 class Location:
-    """A 1-based position in a source text (`col` 0 when only the line is known)."""
+    """A 1-based position in a source text (`col` 0 when only the line is known).
 
-    path: str
-    line: int
-    col: int = 0
+    A plain value class rather than a dataclass: a spec of 10,000 layers makes a few hundred
+    thousand of them, and a frozen dataclass's __init__ costs three times as much. Treat it
+    as immutable.
+    """
+
+    __slots__ = ("path", "line", "col")
+
+    def __init__(self, path: str, line: int, col: int = 0) -> None:
+        self.path, self.line, self.col = path, line, col
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Location):
+            return NotImplemented
+        return (self.path, self.line, self.col) == (other.path, other.line, other.col)
+
+    def __hash__(self) -> int:
+        return hash((self.path, self.line, self.col))
+
+    def __repr__(self) -> str:
+        return f"Location(path={self.path!r}, line={self.line!r}, col={self.col!r})"
 
     def __str__(self) -> str:
         if self.col:

@@ -211,14 +211,24 @@ def _size(node: yaml.Node, memo: dict[int, int], depth: int, path: str) -> int:
     return n
 
 
+_STR, _INT = _T + "str", _T + "int"
+#: the safe constructor's own function per plain tag (calling it directly skips its
+#: generic dispatch, which cost more than the conversion)
+_PLAIN = {_INT: _CONSTRUCTOR.construct_yaml_int, _T + "float": _CONSTRUCTOR.construct_yaml_float,
+          _T + "bool": _CONSTRUCTOR.construct_yaml_bool, _T + "null": _CONSTRUCTOR.construct_yaml_null}
+
+
 def _scalar(node: yaml.ScalarNode, path: str) -> Any:
     tag = node.tag
-    if tag in (_T + "str", _T + "int", _T + "float", _T + "bool", _T + "null"):
+    if tag == _STR:
+        return node.value
+    construct = _PLAIN.get(tag)
+    if construct is not None:
         try:
-            v = _CONSTRUCTOR.construct_object(node)
+            v = construct(node)
         except (ValueError, ArithmeticError):  # Python's limit on int digits (4300)
             v = None
-        if tag == _T + "int" and (v is None or v.bit_length() > MAX_BITS):
+        if tag == _INT and (v is None or v.bit_length() > MAX_BITS):
             raise SpecError(f"the number {node.value[:20]}... is too large (limit {MAX_BITS} bits, "
                             f"about {MAX_BITS * 3 // 10} digits)", _loc(path, node))
         return v

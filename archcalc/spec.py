@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._gc import paused
 from .errors import Diagnostic, KindError, Location, SpecError, describe, did_you_mean
 from .kinds import REGISTRY, lookup
 from .source import LList, LMap, Source, load_source, parse
@@ -232,6 +233,7 @@ def from_source(src: Source) -> Spec:
     return Spec(src, root, name or Path(src.path).stem, layers, blocks)
 
 
+@paused
 def load(source: str | Path | None = None, *, text: str | None = None, path: str | None = None) -> Spec:
     """Load a spec from a file path, from YAML text, or from standard input ('-').
 
