@@ -78,6 +78,18 @@ class Graph:
     def input_shape(self) -> Shape:
         return self.nodes[0].kind.shape  # type: ignore[attr-defined]
 
+    def reshaped(self, input_shape: Shape | None = None, batch: int | None = None) -> Graph:
+        """This expansion with another input shape and batch (None: the spec's own), for sweeps.
+
+        Expansion never reads a shape (blocks, `repeat` and `when` see variables only), so
+        the layers stay as they are and only the input node changes; the walk then checks
+        every layer against the new input, as for a fresh build.
+        """
+        shape = _input_shape(self.spec, self.env, input_shape)
+        first = self.nodes[0]
+        nodes = [Node(first.path, Input(shape), (), first.loc, first.item), *self.nodes[1:]]
+        return Graph(self.spec, nodes, self.outputs, self.instances, _batch(self.spec, self.env, batch), self.env)
+
 
 def _err(msg: str, loc: Location, hint: str | None = None) -> SpecError:
     return SpecError(msg, loc, hint)
@@ -119,24 +131,28 @@ class _Builder:
         self.paths: dict[str, int] = {}
         self.steps = 0
         self.path_chars = 0
+        self.max_nodes = limits.max_nodes
+        self.max_steps = STEPS_PER_NODE * limits.max_nodes
+        self.max_chars = PATH_CHARS_PER_NODE * limits.max_nodes
         # equal layers share one Kind object, converted once (walk counts each once too)
         self.kinds: dict[tuple[Any, ...], Kind] = {}
         self.raws: dict[int, tuple[Any, ...] | None] = {}
         self.reads: dict[tuple[Any, ...], tuple[str, ...] | None] = {}
 
     def add(self, node: Node) -> int:
-        if len(self.nodes) > self.limits.max_nodes:  # nodes[0] is the input, not a layer
+        nodes = self.nodes
+        index = len(nodes)
+        if index > self.max_nodes:  # nodes[0] is the input, not a layer
             raise _err(f"the graph expands past {self.limits.max_nodes:,} layers", node.loc,
                        "check `repeat:` counts and blocks that use blocks several times; "
                        "raise the limit with --max-nodes if this is intended")
         self.path_chars += len(node.path)
-        if self.path_chars > PATH_CHARS_PER_NODE * self.limits.max_nodes:
-            raise _err(f"the layer names of this graph add up to more than "
-                       f"{PATH_CHARS_PER_NODE * self.limits.max_nodes:,} characters", node.loc,
-                       "use shorter layer and block-instance names, or raise --max-nodes")
-        self.nodes.append(node)
-        self.paths[node.path] = len(self.nodes) - 1
-        return len(self.nodes) - 1
+        if self.path_chars > self.max_chars:
+            raise _err(f"the layer names of this graph add up to more than {self.max_chars:,} characters",
+                       node.loc, "use shorter layer and block-instance names, or raise --max-nodes")
+        nodes.append(node)
+        self.paths[node.path] = index
+        return index
 
     # -- values -----------------------------------------------------------------------------
     def value(self, fld: Field, item: LMap, key: str, env: dict[str, Any], path: str, kind: str) -> Any:
@@ -149,8 +165,8 @@ class _Builder:
     def step(self, loc: Location) -> None:
         """Count one unit of expansion work (a layer, a block instance or a skipped layer)."""
         self.steps += 1
-        if self.steps > STEPS_PER_NODE * self.limits.max_nodes:
-            raise _err(f"expanding this spec takes more than {STEPS_PER_NODE * self.limits.max_nodes:,} "
+        if self.steps > self.max_steps:
+            raise _err(f"expanding this spec takes more than {self.max_steps:,} "
                        "steps (layers, block instances and skipped layers)", loc,
                        "check `repeat:` counts; raise the limit with --max-nodes if this is intended")
 
@@ -164,8 +180,10 @@ class _Builder:
         prev = input_idx
         for ls in layers:
             item = ls.item
-            self.step(item.loc)
-            ins = self.inputs(ls, names, declared, prefix, prev)
+            self.steps += 1
+            if self.steps > self.max_steps:
+                self.step(item.loc)  # raises
+            ins = (prev,) if ls.inputs is None else self.inputs(ls, names, declared, prefix)
             if ls.when is not None:
                 try:
                     cond = _when(ls.when, env)
@@ -199,7 +217,9 @@ class _Builder:
                                "give each layer its own name")
                 ienv = env if count is None else {**env, "index": index}
                 if index > 1:
-                    self.step(item.loc)
+                    self.steps += 1
+                    if self.steps > self.max_steps:
+                        self.step(item.loc)  # raises
                 idx = self.instantiate(ls, prefix + name, ienv, ins if index == 1 else (prev,), stack,
                                        mult * (count or 1))
                 names[name] = idx
@@ -218,20 +238,21 @@ class _Builder:
                 counters[kind] = k
                 return cand
 
-    def inputs(self, ls: LayerSpec, names: dict[str, int], declared: set[str | None], prefix: str,
-               prev: int) -> tuple[int, ...]:
-        if ls.inputs is None:
-            return (prev,)
+    def inputs(self, ls: LayerSpec, names: dict[str, int], declared: set[str | None],
+               prefix: str) -> tuple[int, ...]:
+        """The node indices of a `from:` list."""
         out = []
-        for i, ref in enumerate(ls.inputs):
+        for i, ref in enumerate(ls.inputs or ()):
+            if ref in names:
+                out.append(names[ref])
+                continue
+            if "/" in ref and prefix + ref in self.paths:
+                out.append(self.paths[prefix + ref])
+                continue
             loc = ls.item.val_locs.get("from", ls.loc)
             if isinstance(ls.item.get("from"), LList):
                 loc = ls.item["from"].at(i)
-            if ref in names:
-                out.append(names[ref])
-            elif prefix + ref in self.paths and "/" in ref:
-                out.append(self.paths[prefix + ref])
-            elif ref in declared or ref == ls.name:
+            if ref in declared or ref == ls.name:
                 raise _err(f"'{ref}' is not defined above this layer", loc,
                            "a layer takes input only from layers above it (so no cycle can form): "
                            "move this layer below it")
@@ -455,25 +476,29 @@ def _input_shape(spec: Spec, env: dict[str, Any], override: Shape | None) -> Sha
     return tuple(dims)
 
 
+def _batch(spec: Spec, env: dict[str, Any], batch: int | None) -> int:
+    """The batch given (checked), else the spec's `batch:`, else 1."""
+    if batch is not None:
+        try:
+            return _POS.convert(batch, {})
+        except FieldError as e:
+            raise SpecError(f"batch: {e.message}") from None
+    if "batch" not in spec.root:
+        return 1
+    try:
+        return _POS.convert(spec.root["batch"], env)
+    except (FieldError, CalcError) as e:
+        raise _err(f"batch: {e.message}", spec.root.at("batch"), e.hint) from None
+
+
 @paused
 def build(spec: Spec, *, overrides: dict[str, Any] | None = None, input_shape: Shape | None = None,
           batch: int | None = None, limits: Limits | None = None) -> Graph:
     """Expand a spec into a graph under the given variable overrides (no YAML is re-read)."""
     limits = limits or Limits()
-    if batch is not None:
-        try:
-            _POS.convert(batch, {})
-        except FieldError as e:
-            raise SpecError(f"batch: {e.message}") from None
     env = _env(spec, overrides or {})
     shape = _input_shape(spec, env, input_shape)
-    if batch is None:
-        batch = 1
-        if "batch" in spec.root:
-            try:
-                batch = _POS.convert(spec.root["batch"], env)
-            except (FieldError, CalcError) as e:
-                raise _err(f"batch: {e.message}", spec.root.at("batch"), e.hint) from None
+    batch = _batch(spec, env, batch)
     b = _Builder(spec, limits)
     b.global_env = env
     b.add(Node("input", Input(shape), (), spec.root.key_at("input")))

@@ -7,24 +7,24 @@
     [(p.values, p.macs) for p in s.points]
 
 The YAML is read once: each point re-expands the parsed spec with `graph.build(spec,
-overrides=...)` and counts it with a lean pass that keeps only the totals (no per-layer rows,
-no formula text, no other-op counts). A point whose graph is invalid is re-walked by
-`walk.walk` so the error carries the usual file, line and hint.
+overrides=...)` and walks it as `summarize` does, keeping only the totals. An invalid point
+raises the usual located error.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from .errors import KindError, SpecError
+from . import textable
+from .errors import SpecError
 from .graph import Graph, Limits, build, parse_override
 from .shape import Shape
 from .spec import Spec
+from .textable import Line
 from .walk import DTYPE_BYTES, walk
 
 #: The totals a sweep reports per point, (key, column label).
@@ -133,40 +133,27 @@ def sweep(spec: Spec, variables: dict[str, Sequence[Any]] | None = None, *,
             if isinstance(b, bool) or not isinstance(b, int) or b < 1:
                 raise SpecError(f"batch must be a whole number >= 1, received {b!r}")
         axes.append(("batch", list(batches)))
-    nbytes = DTYPE_BYTES[dtype]
     points = []
+    graphs: dict[tuple[Any, ...], Graph] = {}  # one expansion per variable setting, reshaped per input
     for combo in grid(axes):
         shape = combo.pop("input", None)
         batch = combo.pop("batch", None)
-        graph = build(spec, overrides=combo, input_shape=shape, batch=batch, limits=limits)
-        points.append(_point(graph, combo, nbytes, dtype))
+        key = tuple((k, type(v), v) for k, v in combo.items())
+        graph = graphs.get(key)
+        if graph is None:
+            graph = graphs[key] = build(spec, overrides=combo, input_shape=shape, batch=batch, limits=limits)
+        else:
+            graph = graph.reshaped(shape, batch)
+        points.append(_point(graph, combo, dtype))
     return Sweep(spec, axes, points, dtype)
 
 
-def _point(graph: Graph, values: dict[str, Any], nbytes: int, dtype: str) -> Point:
-    """Totals of one graph: the walker's sums without its rows (same kinds, same formulas)."""
-    shapes: list[Shape] = []
-    tr = nt = macs = act = 0
-    try:
-        for node in graph.nodes:
-            ins = [shapes[i] for i in node.inputs]
-            kind = node.kind
-            out = kind.out_shape(ins)
-            for w in kind.weights(ins, out):
-                n = math.prod(d.value for d in w.dims)
-                if w.trainable:
-                    tr += n
-                else:
-                    nt += n
-            macs += kind.macs(ins, out).value
-            act += math.prod(out)
-            shapes.append(out)
-    except KindError:
-        walk(graph, dtype=dtype)  # raises the located SpecError
-        raise  # pragma: no cover - walk raises first
-    b = graph.batch
-    return Point(values, shapes[0], b, shapes[graph.outputs[-1]], tr + nt, tr, nt, macs * b,
-                 (tr + nt) * nbytes, act * b * nbytes)
+def _point(graph: Graph, values: dict[str, Any], dtype: str) -> Point:
+    """One point's totals, from the same walk as `summarize` (which counts each distinct layer once)."""
+    an = walk(graph, dtype=dtype)
+    t = an.totals
+    return Point(values, an.input_shape, graph.batch, an.outputs[-1].output_shape, t.params, t.trainable_params,
+                 t.non_trainable_params, t.macs, t.param_bytes, t.activation_bytes)
 
 
 # --- rendering ------------------------------------------------------------------------------
@@ -211,19 +198,12 @@ def grid_cells(s: Sweep) -> tuple[list[str], list[list[str]]]:
     return cols, cells
 
 
-def table(s: Sweep, conventions: str) -> Any:
-    from rich.console import Group
-    from rich.markup import escape
-    from rich.table import Table
-    from rich.text import Text
+def table(s: Sweep, conventions: str) -> list[Line]:
+    """The conventions line, then one row per point: styled lines (see archcalc.textable)."""
     cols, cells = grid_cells(s)
-    t = Table(box=None, header_style="bold", pad_edge=False)
     first_num = cols.index("params")
-    for i, c in enumerate(cols):
-        t.add_column(escape(c), justify="right" if i >= first_num or i < first_num - 1 else "left", no_wrap=True)
-    for row in cells:
-        t.add_row(*(escape(x) for x in row))
-    return Group(Text(header(s, conventions), style="dim"), Text(""), t)
+    right = [i >= first_num or i < first_num - 1 for i in range(len(cols))]  # the output shape reads left
+    return [(header(s, conventions), "dim"), ("", ""), *textable.grid(cols, cells, None, right)]
 
 
 def to_json(s: Sweep) -> str:

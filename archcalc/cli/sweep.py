@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..walk import DTYPE_BYTES
-from .common import format_option, print_renderable
+from .common import format_option, print_lines
 
 
 def split_top(text: str) -> list[str]:
@@ -93,7 +93,7 @@ def command(spec: str, sets: tuple[str, ...], inputs: tuple[str, ...], batches: 
     elif fmt == "markdown":
         click.echo(sw.to_markdown(s, sw.conventions(s)), nl=False)
     else:
-        print_renderable(sw.table(s, sw.conventions(s)))
+        print_lines(lambda _width: sw.table(s, sw.conventions(s)))
     if plot_path:
         _plot(s, plot_path)
 
