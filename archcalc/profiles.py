@@ -122,7 +122,8 @@ def torch_op_problem(an: Analysis, path: str, op: str) -> tuple[str, str | None]
         return f"no layer named {path!r}", did_you_mean(path, [r.name for r in an.rows], "layers")
     allowed = (TORCH_DEFAULT.get(row.kind, "?"),) + TORCH_ALTERNATIVES.get(row.kind, ())
     if op not in allowed:
-        return f"a {row.kind} layer is one of {', '.join(allowed)}", None
+        article = "an" if row.kind[0] in "aeiou" else "a"
+        return f"{article} {row.kind} layer is one of {', '.join(allowed)}", did_you_mean(op, allowed, "ops")
     return None
 
 
