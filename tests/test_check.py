@@ -391,3 +391,60 @@ def test_torch_op_no_checked_spec_has(write) -> None:
     assert res.exit_code == 1 and "no checked spec has a layer named 'avgpol'" in res.stderr
     res = run("check", str(p), "--convention", "thop", "--torch-op", "fc=F.relu")
     assert res.exit_code == 1 and "--torch-op fc=F.relu: a dense layer is one of Linear" in res.stderr
+
+
+# --- any expect/budget block: a verdict or a located error, never a traceback ------------------
+
+# A valid pair of blocks using every key (figures need not hold: the verdict is not what is tested)
+VALID_BLOCKS: dict = {
+    "expect": {"macs": {"value": 64, "source": "x", "tolerance": 0},
+               "peak_activation_bytes": {"value": 384, "source": "x"},
+               "output_shape": {"value": [32], "source": "x"},
+               "conventions": {"torch_ops": {"b": "F.relu", "c": "torch.add"},
+                               "thop": {"value": 64, "source": "x"}, "ptflops-nofunc": {"value": 1, "source": "x"}}},
+    "budget": {"max_macs": 64, "max_peak_activation_bytes": 384,
+               "conventions": {"torch_ops": {"b": "F.relu"}, "fvcore": 100}},
+}
+
+
+def _places(tree: object, path: tuple = ()) -> list[tuple]:
+    out = [path]
+    if isinstance(tree, dict):
+        for k, v in tree.items():
+            out += _places(v, (*path, k))
+    return out
+
+
+PLACES = _places(VALID_BLOCKS)[1:]
+#: What a user may put in any place instead: each type, and words close to the real ones
+BAD = [None, True, -1, 0, 1.5, "", "x", "F.relu", "4x4x2", [1, 2], [], {"zz": 1}, {"value": 1}, {"source": "x"}]
+
+
+@pytest.mark.parametrize("path", PLACES, ids=["/".join(p) for p in PLACES])
+def test_any_value_in_any_place_gives_a_verdict_or_a_located_error(path: tuple) -> None:
+    import copy
+
+    import yaml
+
+    from archcalc.errors import ArchcalcError
+    edits = [(leaf, False) for leaf in BAD] + [(key, True) for key in ("zz", "tohp", "value", "torch_ops", 3)]
+    for leaf, as_key in edits:
+        doc = copy.deepcopy(VALID_BLOCKS)
+        parent = doc
+        for k in path[:-1]:
+            parent = parent[k]
+        if as_key:  # a misspelt or foreign key in its place
+            parent[leaf] = parent.pop(path[-1])
+        else:
+            parent[path[-1]] = leaf
+        text = RESIDUAL + yaml.safe_dump(doc, allow_unicode=True)
+        try:
+            check_spec(load(text=text, path="fuzz.yaml"), convention="thop", torch={"b": "F.relu"})
+        except ArchcalcError as e:
+            assert e.loc is not None and e.loc.path == "fuzz.yaml", e
+
+
+def test_the_valid_block_is_valid() -> None:
+    import yaml
+    r = check_spec(load(text=RESIDUAL + yaml.safe_dump(VALID_BLOCKS), path="v.yaml"), convention="thop")
+    assert r.error is None and len(r.findings) == 8
