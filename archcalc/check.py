@@ -367,9 +367,8 @@ def evaluate(analysis: Any, expectations: list[Expectation], budgets: list[Budge
     """
     from . import memory, profiles
     t = analysis.totals
-    counts: dict[str, int] = {}
-    peak = memory.peak_detail(analysis) if any(
-        x.key in ("peak_activation_bytes", "max_peak_activation_bytes") for x in (*expectations, *budgets)) else None
+    counts: dict[str, int] = {}   # profile -> its total, each computed once and only when asked for
+    peaks: list[Any] = []
 
     def figure(metric: str, conv: str | None) -> tuple[int, str | None, str | None]:
         """(computed value, the profile it is counted under, where the peak is)."""
@@ -377,8 +376,9 @@ def evaluate(analysis: Any, expectations: list[Expectation], budgets: list[Budge
             if conv not in counts:
                 counts[conv] = profiles.total(analysis, conv, torch=torch)
             return counts[conv], conv, None
-        if metric == "peak_activation_bytes" and peak is not None:
-            return peak.bytes, None, peak.at
+        if metric == "peak_activation_bytes":
+            peaks[:] = peaks or [memory.peak_detail(analysis)]
+            return peaks[0].bytes, None, peaks[0].at
         return getattr(t, metric), None, None
 
     out: list[Finding] = []
