@@ -4,11 +4,18 @@
       params: {value: 25557032, source: "torchvision resnet50 num_params"}
       macs: {value: 4089184256, source: "torchvision resnet50 GFLOPS 4.089", tolerance: 500000}
       output_shape: {value: [1000], source: "1000 ImageNet classes"}
+      conventions:                      # what other tools print (archcalc.profiles)
+        torchinfo: {value: 4089238376, source: "torchinfo 1.8 Total mult-adds"}
+        torch_ops: {pool: F.adaptive_avg_pool2d}   # optional: the torch model's op for a layer
     budget:
       max_params: 30000000
+      max_peak_activation_bytes: 16000000
+      conventions: {fvcore: 4200000000}
 
 Every expected figure names its `source`; `tolerance` is an absolute integer (default 0)
 for sources that round. Budgets are design constraints (upper bounds) and need no source.
+A team whose tool counts otherwise can also check with `convention=` (the CLI's --convention):
+then `macs` expectations and `max_macs` budgets are compared with that tool's count.
 Nothing here prints or exits: `check_spec` returns a `CheckResult`, and malformed blocks
 raise `SpecError` with the location of the offending key or value.
 """
@@ -16,7 +23,7 @@ raise `SpecError` with the location of the offending key or value.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +39,7 @@ EXPECT_KEYS: dict[str, str] = {
     "macs": "conv and dense multiply-accumulates, bias excluded (torchvision's 'GFLOPS', fvcore, thop)",
     "flops": "2 x MACs",
     "activation_bytes": "every layer's output held at once, times the dtype size, over the batch",
+    "peak_activation_bytes": "the peak activation memory of an inference pass (archcalc.memory.peak)",
     "output_shape": "the shape of the last output, e.g. [1000] or [28, 28, 256]",
 }
 #: budget key -> the total it bounds from above
@@ -39,8 +47,15 @@ BUDGET_KEYS: dict[str, str] = {
     "max_params": "params",
     "max_macs": "macs",
     "max_activation_bytes": "activation_bytes",
+    "max_peak_activation_bytes": "peak_activation_bytes",
 }
 ENTRY_KEYS = ("value", "source", "tolerance")
+#: The key, in `expect:` and in `budget:`, of the figures other tools print (by profile name).
+CONVENTIONS = "conventions"
+#: The key, inside a `conventions:` block, of the torch op that computes a layer (layer -> op).
+TORCH_OPS = "torch_ops"
+#: The figures a `--convention` makes mean that tool's count instead of archcalc's MACs.
+CONVENTION_KEYS = ("macs", "max_macs")
 _HWC = re.compile(r"^\s*\d+(\s*[x×X]\s*\d+)*\s*$")
 
 PASS, FAIL, INVALID, UNCHECKED = "pass", "fail", "invalid", "unchecked"
@@ -55,6 +70,7 @@ class Expectation:
     source: str
     tolerance: int
     loc: Location
+    convention: str | None = None  # `expect.conventions.NAME`: that tool's count
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +81,18 @@ class Budget:
     metric: str
     limit: int
     loc: Location
+    convention: str | None = None  # `budget.conventions.NAME`: that tool's count
+
+
+@dataclass(frozen=True, slots=True)
+class TorchOp:
+    """`torch_ops: {layer: op}` in a `conventions:` block: the torch op the figures were measured with."""
+
+    layer: str
+    op: str
+    key_loc: Location
+    value_loc: Location
+    where: str  # "expect.conventions.torch_ops" or "budget.conventions.torch_ops"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +107,8 @@ class Finding:
     loc: Location
     tolerance: int = 0
     source: str = ""
+    convention: str | None = None  # the profile the computed figure is counted under
+    at: str | None = None          # peak figures: the node running when the peak is reached
 
     @property
     def difference(self) -> int | None:
@@ -87,25 +117,33 @@ class Finding:
             return self.computed - self.declared
         return None
 
+    @property
+    def label(self) -> str:
+        """The key as the user wrote it, and the tool whose count `macs` stands for under --convention."""
+        if self.convention and not self.key.startswith(CONVENTIONS + "."):
+            return f"{self.key} as {self.convention} counts"
+        return self.key
+
     def describe(self) -> str:
+        at = f"; peak at {self.at}" if self.at else ""
         if self.kind == "budget":
             d = self.difference or 0
             verdict = f"over by {d:,}" if d > 0 else f"headroom {-d:,}"
-            return f"{self.key}: computed {self.computed:,}, budget {self.declared:,} ({verdict})"
+            return f"{self.label}: computed {self.computed:,}, budget {self.declared:,} ({verdict}{at})"
         if self.key == "output_shape":
             return (f"output_shape: declared {_shape(self.declared)}, computed {_shape(self.computed)} "
                     f"(source: {self.source})")
         d = self.difference or 0
         tol = f", tolerance {self.tolerance:,}" if self.tolerance else ""
-        return (f"{self.key}: declared {self.declared:,}, computed {self.computed:,}, "
-                f"difference {d:+,}{tol} (source: {self.source})")
+        return (f"{self.label}: declared {self.declared:,}, computed {self.computed:,}, "
+                f"difference {d:+,}{tol} (source: {self.source}{at})")
 
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, "kind": self.kind, "ok": self.ok,
                 "declared": list(self.declared) if isinstance(self.declared, tuple) else self.declared,
                 "computed": list(self.computed) if isinstance(self.computed, tuple) else self.computed,
                 "difference": self.difference, "tolerance": self.tolerance, "source": self.source,
-                "location": str(self.loc)}
+                "convention": self.convention, "at": self.at, "location": str(self.loc)}
 
 
 @dataclass
@@ -116,6 +154,11 @@ class CheckResult:
     name: str = ""
     findings: list[Finding] = field(default_factory=list)
     error: ArchcalcError | None = None
+    #: profile name -> {tool, headline, total, breakdown, torch_ops}: every convention this spec was
+    #: checked under (its `conventions:` entries and the --convention asked for)
+    conventions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the part of the caller's `torch` (--torch-op) this spec has layers for
+    torch_applied: dict[str, str] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
@@ -132,6 +175,8 @@ class CheckResult:
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"path": self.path, "name": self.name, "status": self.status,
                              "checks": [f.to_dict() for f in self.findings]}
+        if self.conventions:
+            d["conventions"] = self.conventions
         if self.error is not None:
             d["error"] = {"message": self.error.message, "location": str(self.error.loc) if self.error.loc else None,
                           "hint": self.error.hint,
@@ -162,6 +207,69 @@ def _shape_value(v: Any, loc: Location) -> tuple[int, ...]:
                     f"received {describe(v)}", loc, "or write it as text: 28x28x256")
 
 
+def _misplaced(key: Any, budget: bool) -> str | None:
+    """A hint when a top-level expect/budget key names a tool (`torchinfo`, `thop_macs`,
+    `max_fvcore_macs`): its figure belongs under `conventions:`."""
+    from .profiles import PROFILES
+    k = str(key).lower()
+    k = k.removeprefix("max_")
+    for suffix in ("_macs", "_flops", "_total", "_ops"):
+        k = k.removesuffix(suffix)
+    k = k.replace("_", "-")
+    if k not in PROFILES:
+        return None
+    if budget:
+        return f"a bound on {k}'s count goes under `conventions:`: budget: {{conventions: {{{k}: 5_000_000_000}}}}"
+    return (f"{k}'s figure goes under `conventions:`: "
+            f"expect: {{conventions: {{{k}: {{value: ..., source: \"...\"}}}}}}")
+
+
+def _entry(where: str, key: str, entry: Any, loc: Location, convention: str | None = None) -> Expectation:
+    """One `{value, source, tolerance}` entry, located at `where` (e.g. `expect.macs`)."""
+    if not isinstance(entry, LMap):
+        raise SpecError(f"{where} is a mapping {{value: ..., source: \"...\"}}, received {describe(entry)}",
+                        loc, "every expected figure names where it comes from: "
+                             f"{key}: {{value: ..., source: \"paper, table 1\"}}")
+    for k in entry:
+        if k not in ENTRY_KEYS:
+            raise SpecError(f"{where}: unknown key '{k}'", entry.key_at(k), did_you_mean(k, ENTRY_KEYS))
+    if "value" not in entry:
+        raise SpecError(f"{where} has no `value`", entry.loc, f"add `value: ...` to {where}")
+    source = entry.get("source")
+    if not isinstance(source, str) or not source.strip():
+        raise SpecError(f"{where} names no `source`" if source is None else
+                        f"{where}: `source` must be non-empty text, received {describe(source)}",
+                        entry.at("source") if "source" in entry else entry.loc,
+                        "say where the figure comes from, e.g. source: \"torchvision resnet50 num_params\"")
+    tol = 0
+    if "tolerance" in entry:
+        if key == "output_shape":
+            raise SpecError("expect.output_shape takes no `tolerance`: a shape matches exactly",
+                            entry.key_at("tolerance"))
+        tol = _count(entry["tolerance"], f"{where}.tolerance", entry.at("tolerance"))
+    if key == "output_shape":
+        value: int | tuple[int, ...] = _shape_value(entry["value"], entry.at("value"))
+    else:
+        value = _count(entry["value"], f"{where}.value", entry.at("value"))
+    return Expectation(key, value, source.strip(), tol, entry.at("value"), convention)
+
+
+def _conventions_block(parent: LMap, where: str) -> LMap | None:
+    """`expect.conventions` or `budget.conventions`: a mapping of profile name (or `torch_ops`) -> ..."""
+    from .profiles import NAMES
+    raw = parent.get(CONVENTIONS)
+    if raw is None:
+        return None
+    if not isinstance(raw, LMap):
+        raise SpecError(f"{where}.{CONVENTIONS} is a mapping of tool -> figure, received {describe(raw)}",
+                        parent.at(CONVENTIONS), f"tools: {', '.join(NAMES)}; and {TORCH_OPS}: {{layer: op}}")
+    for k in raw:
+        if k != TORCH_OPS and k not in NAMES:
+            raise SpecError(f"{where}.{CONVENTIONS}: unknown convention '{k}'", raw.key_at(k),
+                            did_you_mean(k, (*NAMES, TORCH_OPS), "conventions"))
+    return raw
+
+
 def parse_expect(root: LMap) -> list[Expectation]:
     """The `expect:` block of a spec's located tree ([] when absent); SpecError when malformed."""
     raw = root.get("expect")
@@ -169,38 +277,18 @@ def parse_expect(root: LMap) -> list[Expectation]:
         return []
     if not isinstance(raw, LMap):
         raise SpecError(f"`expect` is a mapping of figure -> {{value, source}}, received {describe(raw)}",
-                        root.at("expect"), f"figures: {', '.join(EXPECT_KEYS)}")
+                        root.at("expect"), f"figures: {', '.join(EXPECT_KEYS)}, {CONVENTIONS}")
     out: list[Expectation] = []
     for key, entry in raw.items():
+        if key == CONVENTIONS:
+            block = _conventions_block(raw, "expect")
+            out += [_entry(f"expect.{CONVENTIONS}.{name}", f"{CONVENTIONS}.{name}", e, block.at(name), name)
+                    for name, e in (block or {}).items() if name != TORCH_OPS]
+            continue
         if key not in EXPECT_KEYS:
-            raise SpecError(f"expect: unknown figure '{key}'", raw.key_at(key), did_you_mean(key, EXPECT_KEYS))
-        loc = raw.at(key)
-        if not isinstance(entry, LMap):
-            raise SpecError(f"expect.{key} is a mapping {{value: ..., source: \"...\"}}, received {describe(entry)}",
-                            loc, "every expected figure names where it comes from: "
-                                 f"{key}: {{value: ..., source: \"paper, table 1\"}}")
-        for k in entry:
-            if k not in ENTRY_KEYS:
-                raise SpecError(f"expect.{key}: unknown key '{k}'", entry.key_at(k), did_you_mean(k, ENTRY_KEYS))
-        if "value" not in entry:
-            raise SpecError(f"expect.{key} has no `value`", entry.loc, f"add `value: ...` to expect.{key}")
-        source = entry.get("source")
-        if not isinstance(source, str) or not source.strip():
-            raise SpecError(f"expect.{key} names no `source`" if source is None else
-                            f"expect.{key}: `source` must be non-empty text, received {describe(source)}",
-                            entry.at("source") if "source" in entry else entry.loc,
-                            "say where the figure comes from, e.g. source: \"torchvision resnet50 num_params\"")
-        tol = 0
-        if "tolerance" in entry:
-            if key == "output_shape":
-                raise SpecError("expect.output_shape takes no `tolerance`: a shape matches exactly",
-                                entry.key_at("tolerance"))
-            tol = _count(entry["tolerance"], f"expect.{key}.tolerance", entry.at("tolerance"))
-        if key == "output_shape":
-            value: int | tuple[int, ...] = _shape_value(entry["value"], entry.at("value"))
-        else:
-            value = _count(entry["value"], f"expect.{key}.value", entry.at("value"))
-        out.append(Expectation(key, value, source.strip(), tol, entry.at("value")))
+            raise SpecError(f"expect: unknown figure '{key}'", raw.key_at(key),
+                            _misplaced(key, False) or did_you_mean(key, (*EXPECT_KEYS, CONVENTIONS)))
+        out.append(_entry(f"expect.{key}", key, entry, raw.at(key)))
     return out
 
 
@@ -211,45 +299,141 @@ def parse_budget(root: LMap) -> list[Budget]:
         return []
     if not isinstance(raw, LMap):
         raise SpecError(f"`budget` is a mapping such as {{max_macs: 5000000000}}, received {describe(raw)}",
-                        root.at("budget"), f"keys: {', '.join(BUDGET_KEYS)}")
+                        root.at("budget"), f"keys: {', '.join(BUDGET_KEYS)}, {CONVENTIONS}")
     out = []
     for key, limit in raw.items():
+        if key == CONVENTIONS:
+            block = _conventions_block(raw, "budget")
+            out += [Budget(f"{CONVENTIONS}.{name}", "convention",
+                           _count(v, f"budget.{CONVENTIONS}.{name}", block.at(name), allow_zero=False),
+                           block.at(name), name)
+                    for name, v in (block or {}).items() if name != TORCH_OPS]
+            continue
         if key not in BUDGET_KEYS:
-            raise SpecError(f"budget: unknown key '{key}'", raw.key_at(key), did_you_mean(key, BUDGET_KEYS))
+            raise SpecError(f"budget: unknown key '{key}'", raw.key_at(key),
+                            _misplaced(key, True) or did_you_mean(key, (*BUDGET_KEYS, CONVENTIONS)))
         out.append(Budget(key, BUDGET_KEYS[key], _count(limit, f"budget.{key}", raw.at(key), allow_zero=False),
                           raw.at(key)))
     return out
 
 
-def evaluate(analysis: Any, expectations: list[Expectation], budgets: list[Budget]) -> list[Finding]:
-    """Compare an Analysis' totals and last output shape with the declared figures."""
+def parse_torch_ops(root: LMap) -> list[TorchOp]:
+    """`torch_ops:` of the `conventions:` blocks of `expect:` and `budget:`, in order; a layer given
+    two different ops is an error at the second."""
+    out: list[TorchOp] = []
+    seen: dict[str, TorchOp] = {}
+    for top in ("expect", "budget"):
+        parent = root.get(top)
+        block = _conventions_block(parent, top) if isinstance(parent, LMap) else None
+        if block is None or TORCH_OPS not in block:
+            continue
+        where = f"{top}.{CONVENTIONS}.{TORCH_OPS}"
+        ops = block[TORCH_OPS]
+        if not isinstance(ops, LMap):
+            raise SpecError(f"{where} is a mapping of layer -> torch op, received {describe(ops)}",
+                            block.at(TORCH_OPS), "e.g. torch_ops: {avgpool: AdaptiveAvgPool2d}")
+        for layer, op in ops.items():
+            if not isinstance(op, str) or not op.strip():
+                raise SpecError(f"{where}.{layer}: a torch op is text such as AdaptiveAvgPool2d, "
+                                f"received {describe(op)}", ops.at(layer))
+            t = TorchOp(str(layer), op.strip(), ops.key_at(layer), ops.at(layer), where)
+            first = seen.setdefault(t.layer, t)
+            if first.op != t.op:
+                raise SpecError(f"{where}.{layer}: {t.op} here, but {first.op} at {first.value_loc}",
+                                t.value_loc, "one torch model: give each layer one op")
+            out.append(t)
+    return out
+
+
+def spec_torch(an: Any, ops: list[TorchOp]) -> dict[str, str]:
+    """The spec's torch ops as a mapping, each checked against the network (a located SpecError
+    for a layer it lacks or an op its kind cannot be)."""
+    from .profiles import torch_op_problem
+    names = {r.name for r in an.rows}
+    for t in ops:
+        problem = torch_op_problem(an, t.layer, t.op)
+        if problem is not None:
+            raise SpecError(f"{t.where}.{t.layer}: {problem[0]}",
+                            t.key_loc if t.layer not in names else t.value_loc, problem[1])
+    return {t.layer: t.op for t in ops}
+
+
+def evaluate(analysis: Any, expectations: list[Expectation], budgets: list[Budget], *,
+             convention: str | None = None, torch: Mapping[str, str] | None = None) -> list[Finding]:
+    """Compare an Analysis' totals, peak and last output shape with the declared figures.
+
+    `conventions:` entries are counted under their own profile; with `convention`, `macs` and
+    `max_macs` are counted under that one. `torch` names the torch op of layers for every profile.
+    """
+    from . import memory, profiles
     t = analysis.totals
+    counts: dict[str, int] = {}   # profile -> its total, each computed once and only when asked for
+    peaks: list[Any] = []
+
+    def figure(metric: str, conv: str | None) -> tuple[int, str | None, str | None]:
+        """(computed value, the profile it is counted under, where the peak is)."""
+        if conv is not None:
+            if conv not in counts:
+                counts[conv] = profiles.total(analysis, conv, torch=torch)
+            return counts[conv], conv, None
+        if metric == "peak_activation_bytes":
+            peaks[:] = peaks or [memory.peak_detail(analysis)]
+            return peaks[0].bytes, None, peaks[0].at
+        return getattr(t, metric), None, None
+
     out: list[Finding] = []
     for e in expectations:
         if e.key == "output_shape":
-            computed: int | tuple[int, ...] = tuple(analysis.outputs[-1].output_shape)
-            ok = computed == e.value
-        else:
-            computed = getattr(t, e.key)
-            ok = abs(computed - e.value) <= e.tolerance  # type: ignore[operator]
-        out.append(Finding(e.key, "expect", e.value, computed, ok, e.loc, e.tolerance, e.source))
+            shape = tuple(analysis.outputs[-1].output_shape)
+            out.append(Finding(e.key, "expect", e.value, shape, shape == e.value, e.loc, 0, e.source))
+            continue
+        conv = e.convention or (convention if e.key in CONVENTION_KEYS else None)
+        computed, conv, at = figure(e.key, conv)
+        ok = abs(computed - e.value) <= e.tolerance  # type: ignore[operator]
+        out.append(Finding(e.key, "expect", e.value, computed, ok, e.loc, e.tolerance, e.source, conv, at))
     for b in budgets:
-        computed = getattr(t, b.metric)
-        out.append(Finding(b.key, "budget", b.limit, computed, computed <= b.limit, b.loc))
+        conv = b.convention or (convention if b.key in CONVENTION_KEYS else None)
+        computed, conv, at = figure(b.metric, conv)
+        out.append(Finding(b.key, "budget", b.limit, computed, computed <= b.limit, b.loc, convention=conv, at=at))
+    return out
+
+
+def convention_figures(analysis: Any, names: Iterable[str], torch: Mapping[str, str] | None) -> dict[str, Any]:
+    """profile name -> what a report shows of it: the tool, its headline, total, breakdown, torch ops."""
+    from .profiles import PROFILES, breakdown
+    out: dict[str, Any] = {}
+    for name in names:
+        p = PROFILES[name]
+        b = breakdown(analysis, name, torch=torch)
+        out[name] = {"tool": p.tool, "headline": p.headline, "total": sum(b.values()), "breakdown": b,
+                     "torch_ops": dict(torch or {})}
     return out
 
 
 def check_spec(spec: Any, *, overrides: dict[str, Any] | None = None, input_shape: tuple[int, ...] | None = None,
-               batch: int | None = None, dtype: str = "float32", limits: Any = None) -> CheckResult:
-    """Load (if a path), analyse and check one spec. Raises ArchcalcError when the spec is invalid."""
+               batch: int | None = None, dtype: str = "float32", limits: Any = None,
+               convention: str | None = None, torch: Mapping[str, str] | None = None) -> CheckResult:
+    """Load (if a path), analyse and check one spec. Raises ArchcalcError when the spec is invalid.
+
+    `convention` counts `macs` and `max_macs` as that tool would; `torch` (layer -> torch op, as
+    --torch-op) applies to the layers this spec has and wins over the spec's own `torch_ops:`.
+    """
     from . import analyze, load
+    from .profiles import torch_for
     from .spec import Spec
     if not isinstance(spec, Spec):
         spec = load(spec)
     expectations = parse_expect(spec.root)
     budgets = parse_budget(spec.root)
+    ops = parse_torch_ops(spec.root)
     an = analyze(spec, overrides=overrides, input_shape=input_shape, batch=batch, dtype=dtype, limits=limits)
-    return CheckResult(spec.path, spec.name, evaluate(an, expectations, budgets))
+    applied = torch_for(an, torch)
+    mine = {**spec_torch(an, ops), **applied}
+    findings = evaluate(an, expectations, budgets, convention=convention, torch=mine)
+    used = [f.convention for f in findings if f.convention]
+    names = list(dict.fromkeys([convention, *used] if convention else used))  # in order, once each
+    return CheckResult(spec.path, spec.name, findings, conventions=convention_figures(an, names, mine),
+                       torch_applied=applied)
 
 
 def discover(paths: Iterable[str | Path]) -> list[str]:
@@ -306,5 +490,6 @@ def exit_code(results: list[CheckResult]) -> int:
     return 0
 
 
-__all__ = ["BUDGET_KEYS", "EXPECT_KEYS", "Budget", "CheckResult", "Expectation", "Finding", "check_paths",
-           "check_spec", "discover", "evaluate", "exit_code", "parse_budget", "parse_expect"]
+__all__ = ["BUDGET_KEYS", "CONVENTIONS", "CONVENTION_KEYS", "EXPECT_KEYS", "TORCH_OPS", "Budget", "CheckResult",
+           "Expectation", "Finding", "TorchOp", "check_paths", "check_spec", "convention_figures", "discover",
+           "evaluate", "exit_code", "parse_budget", "parse_expect", "parse_torch_ops", "spec_torch"]

@@ -8,6 +8,10 @@
     c.ratio_text("macs", 1)       # '672 / 2,160 = 14/45 = 1/5 + 1/9 = 0.311 (3.21x fewer)'
 
 Ratios are `fractions.Fraction`s, exact; a float appears only in the text, beside the fraction.
+
+With `convention=` (archcalc.profiles) each spec also gets what that tool would print, as a total
+with its ratio, per layer, and category by category (`explain_grid`), so two networks can be
+compared the way a team's tool counts them.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from fractions import Fraction
 from typing import Any
 
 from .analysis import CONVENTIONS, SCHEMA_VERSION, Analysis, Row, _jsonable
+from .errors import SpecError, did_you_mean
 
 #: (key, label) of the totals compared, in display order.
 METRICS: tuple[tuple[str, str], ...] = (
@@ -26,7 +31,10 @@ METRICS: tuple[tuple[str, str], ...] = (
     ("flops", "FLOPs (2 x MACs)"),
     ("param_bytes", "param memory (B)"),
     ("activation_bytes", "activation memory (B)"),
+    ("peak_activation_bytes", "peak activation (B)"),
 )
+#: The metric key of a convention profile's total (present when the comparison has a convention).
+CONVENTION_TOTAL = "convention_total"
 #: A ratio whose reduced denominator is below this is also shown as a fraction (14/45).
 SMALL_DENOMINATOR = 1000
 
@@ -93,15 +101,73 @@ class Aligned:
 
 @dataclass
 class Comparison:
-    """Analyses side by side; the first is the reference every ratio is taken against."""
+    """Analyses side by side; the first is the reference every ratio is taken against.
+
+    `convention` adds a profile's count (archcalc.profiles); `torch` names the torch op of layers
+    by path, each spec taking the layers it has (`profiles.torch_for`).
+    """
 
     entries: list[Entry]
+    convention: str | None = None
+    torch: dict[str, str] | None = None
+    _layers: list[list[dict[str, int]]] = field(default_factory=list, repr=False)
+    _peaks: dict[int, Any] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.convention is None:
+            return
+        from . import profiles
+        for path, op in (self.torch or {}).items():
+            if not any(path in {r.name for r in an.rows} for an in self.analyses):
+                names = sorted({r.name for an in self.analyses for r in an.rows})
+                raise SpecError(f"--torch-op {path}={op}: no spec has a layer named {path!r}",
+                                hint=did_you_mean(path, names, "layers"))
+        for e in self.entries:
+            try:
+                self._layers.append(profiles.per_layer(e.analysis, self.convention,
+                                                       torch=profiles.torch_for(e.analysis, self.torch)))
+            except SpecError as err:
+                raise SpecError(f"[{e.label}] {e.analysis.graph.spec.path}: {err.message}", hint=err.hint) from None
 
     @property
     def analyses(self) -> list[Analysis]:
         return [e.analysis for e in self.entries]
 
+    @property
+    def metrics(self) -> list[tuple[str, str]]:
+        """(key, label) of the totals compared: METRICS, and the convention's total when set."""
+        if self.convention is None:
+            return list(METRICS)
+        return [*METRICS, (CONVENTION_TOTAL, f"{self.convention} total")]
+
+    def peak(self, i: int) -> Any:
+        """Spec i's `memory.Peak` (computed once)."""
+        if i not in self._peaks:
+            from .memory import peak_detail
+            self._peaks[i] = peak_detail(self.entries[i].analysis)
+        return self._peaks[i]
+
+    def layer_counts(self, i: int) -> list[dict[str, int]]:
+        """Spec i's `profiles.per_layer` under the convention (unfolded rows)."""
+        if self.convention is None:
+            raise ValueError("this comparison has no convention")
+        return self._layers[i]
+
+    def breakdown(self, i: int) -> dict[str, int]:
+        """Spec i's convention total by category, in the profile's order (`profiles.breakdown`)."""
+        from .profiles import sum_layers
+        return sum_layers(self.convention or "", self.layer_counts(i))
+
+    def row_count(self, i: int, row: Row) -> int:
+        """Spec i's convention count for one row of its table (a folded block sums its layers)."""
+        from .profiles import row_total
+        return row_total(self.entries[i].analysis, row, self.layer_counts(i))
+
     def value(self, metric: str, i: int) -> int:
+        if metric == "peak_activation_bytes":
+            return int(self.peak(i).bytes)
+        if metric == CONVENTION_TOTAL:
+            return sum(sum(d.values()) for d in self.layer_counts(i))
         return int(getattr(self.entries[i].analysis.totals, metric))
 
     def ratio(self, metric: str, i: int) -> Fraction | None:
@@ -142,9 +208,11 @@ class Comparison:
 
     def to_dict(self, depth: int | None = None, layers: bool = True) -> dict[str, Any]:
         """A JSON-ready dict (schema_version 1); integers stay integers, ratios are exact fractions."""
+        from . import memory
+        from .profiles import PROFILES, torch_for
         first = self.analyses[0]
-        specs = []
-        for e in self.entries:
+        specs: list[dict[str, Any]] = []
+        for i, e in enumerate(self.entries):
             an = e.analysis
             specs.append({
                 "label": e.label, "name": an.name, "path": an.graph.spec.path,
@@ -152,10 +220,14 @@ class Comparison:
                 "variables": {k: _jsonable(v) for k, v in an.graph.env.items()},
                 "input_shape": list(an.input_shape), "batch": an.batch, "dtype": an.dtype,
                 "output_shape": list(an.outputs[-1].output_shape),
-                "totals": an.totals.to_dict(),
+                "totals": dict(an.totals.to_dict(), peak_activation_bytes=self.peak(i).bytes,
+                               peak_activation_at=self.peak(i).at),
             })
+            if self.convention is not None:
+                specs[i]["convention"] = {"total": self.value(CONVENTION_TOTAL, i), "breakdown": self.breakdown(i),
+                                          "torch_ops": torch_for(an, self.torch)}
         totals = {}
-        for key, _ in METRICS:
+        for key, _ in self.metrics:
             totals[key] = {
                 "values": [self.value(key, i) for i in range(len(self.entries))],
                 "ratios": [fraction_json(self.ratio(key, i)) for i in range(len(self.entries))],
@@ -167,20 +239,33 @@ class Comparison:
         for a in self.aligned(depth) if layers else []:
             rows.append({"name": a.name, "specs": [None if r is None else {
                 "kind": r.kind, "output_shape": list(r.output_shape), "params": r.params,
-                "macs": r.macs, **({"layers": r.layers} if r.layers != 1 else {})} for r in a.rows]})
+                "macs": r.macs, **({"layers": r.layers} if r.layers != 1 else {}),
+                **({"convention_ops": self.row_count(i, r)} if self.convention else {})}
+                for i, r in enumerate(a.rows)]})
+        extra: dict[str, Any] = {}
+        if self.convention is not None:
+            p = PROFILES[self.convention]
+            extra["convention"] = {"name": p.name, "tool": p.tool, "headline": p.headline, "rules": dict(p.rules),
+                                   "torch_ops": dict(self.torch or {})}
         return {
             "schema_version": SCHEMA_VERSION,
             "conventions": dict(CONVENTIONS, ratios="each spec's total over the first spec's, "
                                 "as an exact fraction and its float value", dtype=first.dtype,
-                                bytes_per_value=first.bytes_per_value),
+                                bytes_per_value=first.bytes_per_value, peak_activation_bytes=memory.NOTE),
+            **extra,
             "specs": specs,
             "totals": totals,
             **({"layers": rows} if layers else {}),
         }
 
 
-def compare(analyses: list[Analysis] | list[Entry], labels: list[str] | None = None) -> Comparison:
-    """Compare analyses (or entries); the first is the reference. Labels default to A, B, C, ..."""
+def compare(analyses: list[Analysis] | list[Entry], labels: list[str] | None = None, *,
+            convention: str | None = None, torch: dict[str, str] | None = None) -> Comparison:
+    """Compare analyses (or entries); the first is the reference. Labels default to A, B, C, ...
+
+    `convention` (a name in `profiles.PROFILES`) adds what that tool would count; `torch` maps layer
+    paths to torch ops for it. A path no spec has, or an op a layer cannot be, is a SpecError.
+    """
     if not analyses:
         raise ValueError("compare() needs at least one analysis")
     entries = []
@@ -189,7 +274,7 @@ def compare(analyses: list[Analysis] | list[Entry], labels: list[str] | None = N
             entries.append(a)
         else:
             entries.append(Entry(labels[i] if labels else label(i), a))
-    return Comparison(entries)
+    return Comparison(entries, convention, torch)
 
 
 def label(i: int) -> str:
@@ -245,6 +330,14 @@ def header_lines(c: Comparison) -> list[str]:
                    f"batch {an.batch}, {an.dtype}.")
     h = header(c.analyses[0])
     out.append(h[h.index("MACs = "):] + f" Ratios are to [{c.entries[0].label}].")
+    if c.convention is not None:
+        from .profiles import PROFILES, torch_for
+        p = PROFILES[c.convention]
+        line = (f"{p.name} total = what {p.tool} prints as '{p.headline}': the MACs plus what it counts "
+                f"besides (--explain lists it by category).")
+        used = [f"{k}={v} (in {', '.join(f'[{e.label}]' for e in c.entries if k in torch_for(e.analysis, c.torch))})"
+                for k, v in (c.torch or {}).items()]
+        out.append(line + (f" Torch ops: {', '.join(used)}." if used else ""))
     return out
 
 
@@ -258,26 +351,54 @@ def totals_grid(c: Comparison) -> tuple[list[str], list[list[str]]]:
     labels = [e.label for e in c.entries]
     cols = ["total", *(f"[{x}]" for x in labels), *(f"[{x}] / [{labels[0]}]" for x in labels[1:])]
     cells = []
-    for key, name in METRICS:
+    for key, name in c.metrics:
         cells.append([name, *(f"{c.value(key, i):,}" for i in range(len(labels))),
                       *(c.ratio_text(key, i) for i in range(1, len(labels)))])
     return cols, cells
 
 
 def layers_grid(c: Comparison, depth: int | None) -> tuple[list[str], list[list[str]]]:
-    """Columns and cells of the aligned-layers table: per spec its output, params and MACs."""
+    """Columns and cells of the aligned-layers table: per spec its output, params and MACs (and,
+    with a convention, what that tool counts for the layer)."""
     cols = ["layer"]
+    conv = [f"{c.convention} ops"] if c.convention else []
     for e in c.entries:
-        cols += [f"[{e.label}] output", f"[{e.label}] params", f"[{e.label}] MACs"]
+        cols += [f"[{e.label}] {x}" for x in ("output", "params", "MACs", *conv)]
     cells = []
     for a in c.aligned(depth):
         row = [a.name]
-        for r in a.rows:
+        for i, r in enumerate(a.rows):
             if r is None:
-                row += ["-", "-", "-"]
+                row += ["-"] * (3 + len(conv))
             else:
                 row += [_fmt(r.output_shape), f"{r.params:,}", f"{r.macs:,}"]
+                row += [f"{c.row_count(i, r):,}"] if conv else []
         cells.append(row)
+    return cols, cells
+
+
+def explain_grid(c: Comparison) -> tuple[list[str], list[list[str]]]:
+    """The convention's total category by category: each spec's count, each difference from the
+    first spec's, and what the tool counts in that category. Needs a convention."""
+    from .profiles import PROFILES
+    if c.convention is None:
+        raise ValueError("explain_grid needs a comparison with a convention")
+    p = PROFILES[c.convention]
+    labels = [e.label for e in c.entries]
+    parts = [c.breakdown(i) for i in range(len(labels))]
+    order = list(p.rules)
+    cats = sorted({k for b in parts for k in b}, key=lambda k: order.index(k) if k in order else len(order))
+    cols = [f"{p.name} by category", *(f"[{x}]" for x in labels), *(f"[{x}] - [{labels[0]}]" for x in labels[1:]),
+            f"what {p.tool} counts"]
+
+    def line(name: str, values: list[int], rule: str) -> list[str]:
+        return [name, *(f"{v:,}" for v in values), *(f"{v - values[0]:+,}" for v in values[1:]), rule]
+
+    cells = [line(k, [b.get(k, 0) for b in parts], p.rules.get(k, "")) for k in cats]
+    tot = [sum(b.values()) for b in parts]
+    cells.append(line("total", tot, f"'{p.headline}'"))
+    cells.append(line("total - MACs", [t - c.value("macs", i) for i, t in enumerate(tot)],
+                      "what the tool adds to archcalc's MACs"))
     return cols, cells
 
 
@@ -291,11 +412,15 @@ def notes(c: Comparison, layers: bool = True) -> list[str]:
                        f"separable: MACs ratio 1/n_c' + 1/f^2 = {ident} (n_c' = {n[2:]}, f^2 = {f2[2:]}).")
     if layers and len(c.entries) > 1 and not c.shared_names(None):
         out.append("The specs share no layer names: the layers are listed one spec after the other.")
+    where = ", ".join(f"{c.peak(i).at} in [{e.label}]" for i, e in enumerate(c.entries))
+    out.append(f"Peak activation is reached at {where} "
+               "(inference in spec order, each output freed after its last consumer).")
     return out
 
 
-def table(c: Comparison, depth: int | None = None, layers: bool = True) -> Any:
-    """A rich renderable: headers, the totals with ratios, then the layers aligned by name."""
+def table(c: Comparison, depth: int | None = None, layers: bool = True, explain: bool = False) -> Any:
+    """A rich renderable: headers, the totals with ratios, (with `explain`, the convention's
+    categories), then the layers aligned by name."""
     from rich.console import Group
     from rich.markup import escape
     from rich.table import Table
@@ -316,6 +441,10 @@ def table(c: Comparison, depth: int | None = None, layers: bool = True) -> Any:
     for col in tot.columns[1 + len(c.entries):]:
         col.justify = "left"
     parts: list[Any] = [Text("\n".join(header_lines(c)), style="dim"), Text(""), tot]
+    if explain:
+        ex = grid(*explain_grid(c), 1)
+        ex.columns[-1].justify = "left"
+        parts += [Text(""), ex]
     if layers:
         parts += [Text(""), grid(lcols, lcells, 1)]
     n = notes(c, layers)
@@ -335,43 +464,48 @@ def to_csv(c: Comparison, depth: int | None = None, layers: bool = False) -> str
     import io
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
+    conv = ["convention"] if c.convention else []
     if layers:
-        w.writerow(["layer", "label", "spec", "kind", "output_shape", "params", "macs"])
+        w.writerow(["layer", "label", "spec", "kind", "output_shape", "params", "macs",
+                    *(["convention_ops", *conv] if conv else [])])
         for a in c.aligned(depth):
-            for e, r in zip(c.entries, a.rows, strict=True):
+            for i, (e, r) in enumerate(zip(c.entries, a.rows, strict=True)):
                 if r is not None:
                     w.writerow([a.name, e.label, e.title, r.kind, "x".join(map(str, r.output_shape)),
-                                r.params, r.macs])
+                                r.params, r.macs, *([c.row_count(i, r), c.convention] if conv else [])])
         return buf.getvalue()
-    keys = [k for k, _ in METRICS]
-    w.writerow(["label", "spec", "path", "input_shape", "batch", "dtype", *keys,
+    keys = [k for k, _ in c.metrics]
+    w.writerow(["label", "spec", "path", "input_shape", "batch", "dtype", *keys, "peak_activation_at", *conv,
                 *(f"{k}_ratio" for k in keys), *(f"{k}_ratio_value" for k in keys)])
     for i, e in enumerate(c.entries):
         an = e.analysis
         rs = [c.ratio(k, i) for k in keys]
         w.writerow([e.label, e.title, an.graph.spec.path, "x".join(map(str, an.input_shape)), an.batch, an.dtype,
-                    *(c.value(k, i) for k in keys),
+                    *(c.value(k, i) for k in keys), c.peak(i).at, *([c.convention] if conv else []),
                     *("" if r is None else f"{r.numerator}/{r.denominator}" for r in rs),
                     *("" if r is None else f"{float(r):.6g}" for r in rs)])
     return buf.getvalue()
 
 
-def to_markdown(c: Comparison, depth: int | None = None, layers: bool = True) -> str:
+def to_markdown(c: Comparison, depth: int | None = None, layers: bool = True, explain: bool = False) -> str:
     def esc(s: str) -> str:
         return s.replace("|", "\\|")
 
-    def md(cols: list[str], cells: list[list[str]], left: int) -> list[str]:
+    def md(cols: list[str], cells: list[list[str]], left: tuple[int, ...] = (0,)) -> list[str]:
         lines = ["| " + " | ".join(esc(x) for x in cols) + " |",
-                 "|" + "|".join("---" if i < left else "---:" for i in range(len(cols))) + "|"]
+                 "|" + "|".join("---" if i in left else "---:" for i in range(len(cols))) + "|"]
         lines += ["| " + " | ".join(esc(x) for x in row) + " |" for row in cells]
         return lines
 
     lines = [esc(x) + "  " for x in header_lines(c)]
     lines[-1] = lines[-1].rstrip()
     tcols, tcells = totals_grid(c)
-    lines += ["", *md(tcols, tcells, 1)]
+    lines += ["", *md(tcols, tcells)]
+    if explain:
+        ecols, ecells = explain_grid(c)
+        lines += ["", *md(ecols, ecells, (0, len(ecols) - 1))]
     if layers:
-        lines += ["", *md(*layers_grid(c, depth), 1)]
+        lines += ["", *md(*layers_grid(c, depth))]
     n = notes(c, layers)
     if n:
         lines += ["", *n]

@@ -110,19 +110,39 @@ def _profile(name: str) -> Profile:
     return p
 
 
+def torch_op_problem(an: Analysis, path: str, op: str) -> tuple[str, str | None] | None:
+    """Why torch op `op` cannot compute layer `path` of `an`, as (message, hint); None when it can.
+
+    One judgement for every place a torch op is named (--torch-op, a spec's `torch_ops:`), each of
+    which words the error for where the user wrote it.
+    """
+    from .errors import did_you_mean
+    row = next((r for r in an.rows if r.name == path), None)
+    if row is None:
+        return f"no layer named {path!r}", did_you_mean(path, [r.name for r in an.rows], "layers")
+    allowed = (TORCH_DEFAULT.get(row.kind, "?"),) + TORCH_ALTERNATIVES.get(row.kind, ())
+    if op not in allowed:
+        article = "an" if row.kind[0] in "aeiou" else "a"
+        return f"{article} {row.kind} layer is one of {', '.join(allowed)}", did_you_mean(op, allowed, "ops")
+    return None
+
+
+def torch_for(an: Analysis, torch: Mapping[str, str] | None) -> dict[str, str]:
+    """The part of `torch` naming layers `an` has: one --torch-op serves several specs at once
+    (compare, check), each taking the layers it has."""
+    names = {r.name for r in an.rows}
+    return {k: v for k, v in (torch or {}).items() if k in names}
+
+
 def _torch_ops(an: Analysis, torch: Mapping[str, str] | None) -> list[str]:
     ops = [TORCH_DEFAULT.get(r.kind, "?") for r in an.rows]
     if torch:
         index = {r.name: i for i, r in enumerate(an.rows)}
         for path, op in torch.items():
-            i = index.get(path)
-            if i is None:
-                raise SpecError(f"--torch-op: no layer named {path!r}")
-            kind = an.rows[i].kind
-            allowed = (TORCH_DEFAULT.get(kind, "?"),) + TORCH_ALTERNATIVES.get(kind, ())
-            if op not in allowed:
-                raise SpecError(f"--torch-op {path}={op}: a {kind} layer is one of {', '.join(allowed)}")
-            ops[i] = op
+            problem = torch_op_problem(an, path, op)
+            if problem is not None:
+                raise SpecError(f"--torch-op {path}={op}: {problem[0]}", hint=problem[1])
+            ops[index[path]] = op
     return ops
 
 
@@ -198,12 +218,17 @@ def per_layer(an: Analysis, name: str, *, torch: Mapping[str, str] | None = None
 
 def breakdown(an: Analysis, name: str, *, torch: Mapping[str, str] | None = None) -> dict[str, int]:
     """The tool's total by category (`macs` first; categories the tool counts as 0 left out)."""
-    p = _profile(name)
+    return sum_layers(name, per_layer(an, name, torch=torch))
+
+
+def sum_layers(name: str, layers: list[dict[str, int]]) -> dict[str, int]:
+    """`per_layer` counts summed by category, in the profile's order: `breakdown` without walking
+    the layers again, for a caller that keeps the per-layer counts (compare)."""
+    order = list(_profile(name).rules)
     sums: dict[str, int] = {}
-    for d in per_layer(an, name, torch=torch):
+    for d in layers:
         for k, v in d.items():
             sums[k] = sums.get(k, 0) + v
-    order = list(p.rules)
     return {k: sums[k] for k in sorted(sums, key=lambda k: order.index(k) if k in order else len(order))}
 
 
@@ -231,7 +256,7 @@ def explain(an: Analysis, name: str, *, torch: Mapping[str, str] | None = None) 
 
 
 __all__ = ["NAMES", "PROFILES", "TORCH_ALTERNATIVES", "TORCH_DEFAULT", "Profile", "breakdown", "explain",
-           "layer_ops", "per_layer", "total"]
+           "layer_ops", "per_layer", "row_total", "sum_layers", "torch_for", "torch_op_problem", "total"]
 
 
 def row_total(an: Analysis, row: Row, layers: list[dict[str, int]]) -> int:

@@ -152,3 +152,106 @@ def test_bool_override_label() -> None:
     r = run("compare", str(SPECS / "mobilenet_v1.yaml") + "@separable=false", str(SPECS / "mobilenet_v1.yaml"),
             "--totals")
     assert "[A] MobileNet-v1 (separable=false)" in r.stdout
+
+
+# --- peak activation memory ---------------------------------------------------------------------
+
+def test_peak_activation_in_every_format() -> None:
+    # conv_standard: the input 6·6·3 = 108 values and the conv output 4·4·5 = 80 are held together:
+    # (108 + 80)·4 B = 752. conv_separable peaks at the depthwise step, input 108 + depthwise 4·4·3 = 48:
+    # (108 + 48)·4 = 624 (then the input is freed: pointwise holds 48 + 80 = 128 values, 512 B).
+    args = ("compare", str(EX / "conv_standard.yaml"), str(EX / "conv_separable.yaml"))
+    d = json.loads(run(*args, "-f", "json").stdout)
+    assert d["totals"]["peak_activation_bytes"]["values"] == [752, 624]
+    assert d["totals"]["peak_activation_bytes"]["ratios"][1]["fraction"] == "39/47"  # 624/752
+    assert [s["totals"]["peak_activation_at"] for s in d["specs"]] == ["conv", "depthwise"]
+    assert "peak_activation_bytes" in d["conventions"]
+    table = run(*args).stdout
+    assert "peak activation (B)      752    624  624 / 752 = 39/47 = 0.83 (1.21x fewer)" in table
+    assert "Peak activation is reached at conv in [A], depthwise in [B]" in table
+    assert "| peak activation (B) | 752 | 624 |" in run(*args, "-f", "markdown").stdout
+    rows = list(csv.DictReader(io.StringIO(run(*args, "-f", "csv").stdout)))
+    assert [(r["peak_activation_bytes"], r["peak_activation_at"]) for r in rows] == [("752", "conv"),
+                                                                                    ("624", "depthwise")]
+    assert rows[1]["peak_activation_bytes_ratio"] == "39/47"
+
+
+# --- convention profiles ------------------------------------------------------------------------
+
+DATA = SPECS.parent / "tests" / "data"
+TV = (str(DATA / "vgg16_tv.yaml"), str(DATA / "resnet50_tv.yaml"))
+# torchvision VGG-16's AdaptiveAvgPool2d((7, 7)); ResNet-50's avgpool is that module already
+VGG_POOL = ("--torch-op", "avgpool=AdaptiveAvgPool2d")
+PRINTED = {  # what the tools printed for torchvision's VGG-16 and ResNet-50 (issue 8, torch 2.13 CPU)
+    "torchinfo": (15_483_821_032, 4_089_238_376),
+    "ptflops": (15_523_225_576, 4_132_436_968),
+    "fvcore": (15_470_289_408, 4_111_512_576),
+    "thop": (15_470_314_496, 4_133_742_592),
+}
+
+
+@pytest.mark.parametrize("tool", list(PRINTED))
+def test_convention_totals_side_by_side(tool: str) -> None:
+    vgg, resnet = PRINTED[tool]
+    r = run("compare", *TV, "--convention", tool, *VGG_POOL, "-f", "json")
+    assert r.exit_code == 0, r.stderr
+    d = json.loads(r.stdout)
+    t = d["totals"]["convention_total"]
+    assert t["values"] == [vgg, resnet]
+    assert t["ratios"][1]["fraction"] == str(Fraction(resnet, vgg))
+    assert [s["convention"]["total"] for s in d["specs"]] == [vgg, resnet]
+    assert [sum(s["convention"]["breakdown"].values()) for s in d["specs"]] == [vgg, resnet]
+    assert d["convention"]["name"] == tool and d["convention"]["torch_ops"] == {"avgpool": "AdaptiveAvgPool2d"}
+    # the per-layer counts add up to each total
+    for i, want in enumerate((vgg, resnet)):
+        assert sum(row["specs"][i]["convention_ops"] for row in d["layers"] if row["specs"][i]) == want
+    text = run("compare", *TV, "--convention", tool, *VGG_POOL, "--totals").stdout
+    line = next(x for x in text.splitlines() if x.startswith(f"{tool} total  "))  # the row, not the header
+    assert line.split()[2:6] == [f"{vgg:,}", f"{resnet:,}", f"{resnet:,}", "/"]
+
+
+def test_convention_explain_category_by_category() -> None:
+    r = run("compare", *TV, "--convention", "torchinfo", "--explain", "--totals")
+    assert r.exit_code == 0, r.stderr
+    # VGG-16: bias adds = every conv and dense output element (13 convs, fc6, fc7, fc8);
+    # ResNet-50: 2C per BatchNorm layer (C summed over the stem and stages) and fc's 1,000 bias adds
+    conv_out = 224 * 224 * 64 * 2 + 112 * 112 * 128 * 2 + 56 * 56 * 256 * 3 + 28 * 28 * 512 * 3 + 14 * 14 * 512 * 3
+    vgg_bias = conv_out + 4096 + 4096 + 1000
+    bn_c = 64 + sum(n * 6 * w + 4 * w for w, n in ((64, 3), (128, 4), (256, 6), (512, 3)))
+    assert (vgg_bias, 2 * bn_c) == (13_556_712, 53_120)
+    lines = {line.split()[0]: line.split()[1:4] for line in r.stdout.splitlines() if line[:1].isalpha()}
+    assert lines["bias_adds"] == [f"{vgg_bias:,}", "1,000", f"{1000 - vgg_bias:+,}"]
+    assert lines["batchnorm"] == ["0", f"{2 * bn_c:,}", f"{2 * bn_c:+,}"]
+    assert "total - MACs" in r.stdout and "what torchinfo 1.8 counts" in r.stdout
+    md = run("compare", *TV, "--convention", "torchinfo", "--explain", "-f", "markdown", "--totals").stdout
+    assert f"| bias_adds | {vgg_bias:,} | 1,000 | {1000 - vgg_bias:+,} |" in md
+
+
+def test_convention_per_layer_columns_folded() -> None:
+    r = run("compare", *TV, "--convention", "fvcore", "-d", "1")
+    assert "[A] fvcore ops" in r.stdout and "[B] fvcore ops" in r.stdout
+    # ResNet-50's bn1: fvcore counts 2 per element of its 112 x 112 x 64 output
+    bn1 = next(line for line in r.stdout.splitlines() if line.startswith("bn1 "))
+    assert bn1.split()[-1] == f"{2 * 112 * 112 * 64:,}"
+    rows = list(csv.DictReader(io.StringIO(run("compare", *TV, "--convention", "fvcore", "-f", "csv",
+                                               "--layers").stdout)))
+    assert {r["convention"] for r in rows} == {"fvcore"}
+    assert sum(int(r["convention_ops"]) for r in rows if r["label"] == "B") == PRINTED["fvcore"][1]
+    per_spec = list(csv.DictReader(io.StringIO(run("compare", *TV, "--convention", "fvcore", "-f", "csv").stdout)))
+    assert per_spec[1]["convention_total"] == str(PRINTED["fvcore"][1])
+
+
+def test_convention_errors() -> None:
+    r = run("compare", *TV, "--explain")
+    assert r.exit_code == 2 and "add --convention NAME" in r.stderr
+    r = run("compare", *TV, *VGG_POOL)
+    assert r.exit_code == 2 and "add --convention NAME" in r.stderr
+    r = run("compare", *TV, "--convention", "thop", "--torch-op", "avgpol=AdaptiveAvgPool2d")
+    assert r.exit_code == 1 and "no spec has a layer named 'avgpol'" in r.stderr and "'avgpool'" in r.stderr
+    # conv1 exists only in ResNet-50 ([B]); a conv cannot be computed by F.relu
+    r = run("compare", *TV, "--convention", "thop", "--torch-op", "conv1=F.relu")
+    assert r.exit_code == 1 and "[B] " in r.stderr and "a conv layer is one of Conv2d" in r.stderr
+    r = run("compare", *TV, "--convention", "keras")
+    assert r.exit_code == 2
+    r = run("compare", *TV, "--convention", "thop", "--explain", "-f", "csv")
+    assert r.exit_code == 2 and "table and markdown" in r.stderr

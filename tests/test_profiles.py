@@ -114,3 +114,15 @@ def test_shipped_vgg16_differs_by_the_pool_and_softmax() -> None:
     assert profiles.total(an, "thop") == PRINTED["thop"][0] - 50_176
     assert profiles.total(an, "ptflops") == PRINTED["ptflops"][0] - 50_176 + 1_000
     assert profiles.total(an, "torchinfo") == PRINTED["torchinfo"][0]
+
+
+def test_torch_op_problem_and_torch_for(vgg: archcalc.Analysis, resnet: archcalc.Analysis) -> None:
+    assert profiles.torch_op_problem(vgg, "avgpool", "AdaptiveAvgPool2d") is None
+    assert profiles.torch_op_problem(vgg, "avgpol", "AdaptiveAvgPool2d") == ("no layer named 'avgpol'",
+                                                                            "did you mean 'avgpool'?")
+    msg, hint = profiles.torch_op_problem(vgg, "avgpool", "AdaptiveAvgPool")
+    assert msg.startswith("an avgpool layer is one of AvgPool2d") and hint == "did you mean 'AdaptiveAvgPool2d'?"
+    # one mapping for several specs: each takes the layers it has (conv1 is ResNet-50's stem)
+    both = {"avgpool": "AdaptiveAvgPool2d", "conv1": "Conv2d"}
+    assert profiles.torch_for(vgg, both) == {"avgpool": "AdaptiveAvgPool2d"}
+    assert profiles.torch_for(resnet, both) == both

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from ._conventions import convention_options, parse_torch_ops
 from .common import parse_sets, parse_shape, spec_options
 
 SCHEMA_VERSION = 1
@@ -24,14 +25,27 @@ def _line(r: Any) -> list[str]:
         bu = len(r.findings) - ex
         what = ", ".join(x for x in (f"{ex} figure{'s' * (ex != 1)}" if ex else "",
                                      f"{bu} budget{'s' * (bu != 1)}" if bu else "") if x)
-        return [f"PASS  {r.path}{name}: {what} hold"]
+        used = list(dict.fromkeys(f.convention for f in r.findings if f.convention))
+        under = f" (tool counts: {', '.join(used)})" if used else ""
+        return [f"PASS  {r.path}{name}: {what} hold{under}"]
     if r.status == FAIL:
         out = [f"FAIL  {r.path}{name}: {len(r.failures)} of {len(r.findings)} checks differ"]
-        out += [f"      {f.loc}: {f.describe()}" for f in r.failures]
+        for f in r.failures:
+            out.append(f"      {f.loc}: {f.describe()}")
+            if f.convention:
+                out.append(f"        {_composition(f.convention, r.conventions[f.convention])}")
         return out
     if r.status == INVALID:
         return [f"ERROR {r.path}: invalid spec (see the error above)"]
     return [f"SKIP  {r.path}{name}: no `expect:` or `budget:` block"]
+
+
+def _composition(name: str, fig: dict[str, Any]) -> str:
+    """`torchinfo 1.8 'Total mult-adds' 4,089,238,376 = macs 4,089,184,256 + batchnorm 53,120 + ...`"""
+    parts = " + ".join(f"{k} {v:,}" for k, v in fig["breakdown"].items()) or "0"
+    ops = ", ".join(f"{k}={v}" for k, v in fig["torch_ops"].items())
+    return (f"{fig['tool']} '{fig['headline']}' {fig['total']:,} = {parts}"
+            + (f" (torch ops: {ops})" if ops else ""))
 
 
 @click.command()
@@ -41,29 +55,47 @@ def _line(r: Any) -> list[str]:
               help="Output format.")
 @click.option("--skip-non-specs", is_flag=True,
               help="Ignore YAML files that are not archcalc specs (no `layers:`), e.g. for pre-commit.")
-def command(paths: tuple[str, ...], fmt: str, skip_non_specs: bool, sets: tuple[str, ...], input_: str | None,
+@convention_options
+def command(paths: tuple[str, ...], fmt: str, skip_non_specs: bool, convention: str | None,
+            torch_ops: tuple[str, ...], sets: tuple[str, ...], input_: str | None,
             batch: int | None, dtype: str, max_nodes: int | None) -> None:
     """Check spec files (or folders of them) against their `expect:` and `budget:` blocks.
 
     Prints one verdict per spec; each differing figure with its declared and computed
     values and the difference. Exit 0: all hold; 3: a figure differs or a budget is
-    exceeded; 1: a spec is invalid.
+    exceeded; 1: a spec is invalid. With --convention, `macs` expectations and `max_macs`
+    budgets are compared with what that tool would print.
     """
-    from ..check import check_paths, exit_code
-    from ..errors import render
+    from ..check import CONVENTION_KEYS, check_paths, exit_code
+    from ..errors import SpecError, render
     from ..graph import Limits
+    from ..profiles import PROFILES
     from ..source import TEXTS
+    torch = parse_torch_ops(torch_ops)
     kw: dict[str, Any] = {
         "overrides": parse_sets(sets), "input_shape": parse_shape(input_) if input_ else None,
         "batch": batch, "dtype": dtype, "limits": Limits(max_nodes=max_nodes) if max_nodes else None,
+        "convention": convention, "torch": torch,
     }
     results = check_paths(paths, skip_non_specs=skip_non_specs, **kw)
+    analysed = [r for r in results if r.error is None]
+    for layer, op in (torch or {}).items():  # a --torch-op that names no layer would change nothing, silently
+        if analysed and not any(layer in r.torch_applied for r in analysed):
+            raise SpecError(f"--torch-op {layer}={op}: no checked spec has a layer named {layer!r}",
+                            hint="name a layer path as summarize lists it, e.g. avgpool or layer1/block0/conv1")
     code = exit_code(results)
     counts = {s: sum(1 for r in results if r.status == s) for s in ("pass", "fail", "invalid", "unchecked")}
+    p = PROFILES[convention] if convention else None
     if fmt == "json":
+        conv = None if p is None else {"name": p.name, "tool": p.tool, "headline": p.headline,
+                                       "applies_to": list(CONVENTION_KEYS), "torch_ops": dict(torch or {})}
         click.echo(json.dumps({"schema_version": SCHEMA_VERSION, "ok": code == 0, "exit_code": code,
-                               "summary": counts, "specs": [r.to_dict() for r in results]}, indent=2))
+                               "convention": conv, "summary": counts, "specs": [r.to_dict() for r in results]},
+                              indent=2))
     else:
+        if p is not None:
+            click.echo(f"--convention {p.name}: `macs` figures and `max_macs` budgets are compared with what "
+                       f"{p.tool} prints as '{p.headline}', not archcalc's MACs")
         for r in results:
             if r.error is not None:
                 click.echo(render(r.error, TEXTS), err=True)

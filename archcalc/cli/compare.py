@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from ._conventions import convention_options, parse_torch_ops
 from .common import depth_option, format_option, print_renderable, spec_options
 
 
@@ -32,7 +33,8 @@ def split_spec(arg: str) -> tuple[str, list[str]]:
 
 
 def build(args: tuple[str, ...], sets: tuple[str, ...] = (), input_: str | None = None,
-          batch: int | None = None, dtype: str = "float32", max_nodes: int | None = None) -> Any:
+          batch: int | None = None, dtype: str = "float32", max_nodes: int | None = None,
+          convention: str | None = None, torch: dict[str, str] | None = None) -> Any:
     """Load each spec file once and analyse it under the shared options and its own overrides."""
     from .. import analyze, load
     from ..compare import Entry, compare, label
@@ -51,7 +53,7 @@ def build(args: tuple[str, ...], sets: tuple[str, ...] = (), input_: str | None 
         an = analyze(loaded[path], overrides={**shared, **mine}, input_shape=shape, batch=batch,
                      dtype=dtype, limits=limits)
         entries.append(Entry(label(i), an, mine))
-    return compare(entries)
+    return compare(entries, convention=convention, torch=torch)
 
 
 @click.command()
@@ -62,25 +64,39 @@ def build(args: tuple[str, ...], sets: tuple[str, ...] = (), input_: str | None 
 @click.option("--totals", "totals_only", is_flag=True, help="Only the totals: no layer table.")
 @click.option("--layers", "csv_layers", is_flag=True,
               help="With --format csv: one row per layer and spec instead of one row per spec.")
+@convention_options
+@click.option("--explain", is_flag=True,
+              help="With --convention: the tool's count category by category, each spec's and the differences.")
 def command(specs: tuple[str, ...], fmt: str, depth: int | None, totals_only: bool, csv_layers: bool,
-            **opts: Any) -> None:
+            convention: str | None, torch_ops: tuple[str, ...], explain: bool, **opts: Any) -> None:
     """Compare specs: totals side by side, each with its exact ratio to the first, and their
     layers aligned by name.
 
     A spec may carry its own variable settings after '@':
     `archcalc compare specs/mobilenet_v1.yaml specs/mobilenet_v1.yaml@alpha=0.5,resolution=160`.
     --set, --input, --batch and --dtype apply to every spec (an '@' setting wins over --set).
+    --convention adds what that tool would count for each spec; --torch-op applies to every spec
+    that has the layer.
     """
     from .. import compare as cmp
     if len(specs) < 2:
         raise click.UsageError("compare needs at least two specs (the same file twice with '@' settings "
                                "compares one network under two settings)")
-    c = build(specs, **opts)
+    if explain and convention is None:
+        raise click.UsageError("--explain breaks a convention's count down by category: add --convention NAME")
+    if explain and fmt == "csv":
+        raise click.UsageError("--explain is for table and markdown output (JSON carries every spec's "
+                               "breakdown under specs[].convention)")
+    torch = parse_torch_ops(torch_ops)
+    if torch and convention is None:
+        raise click.UsageError("--torch-op tells a convention profile which torch op computes a layer: "
+                               "add --convention NAME")
+    c = build(specs, convention=convention, torch=torch, **opts)
     if fmt == "json":
         click.echo(cmp.to_json(c, depth, not totals_only), nl=False)
     elif fmt == "csv":
         click.echo(cmp.to_csv(c, depth, csv_layers), nl=False)
     elif fmt == "markdown":
-        click.echo(cmp.to_markdown(c, depth, not totals_only), nl=False)
+        click.echo(cmp.to_markdown(c, depth, not totals_only, explain), nl=False)
     else:
-        print_renderable(cmp.table(c, depth, not totals_only))
+        print_renderable(cmp.table(c, depth, not totals_only, explain))
