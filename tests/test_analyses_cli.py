@@ -54,3 +54,6 @@ def test_bad_torch_op() -> None:
     assert r.exit_code == 1 and "LAYER=OP" in r.stderr
     r = run("summarize", str(SPECS / "lenet5.yaml"), "--convention", "thop", "--torch-op", "conv1=F.relu")
     assert r.exit_code == 1 and "a conv layer is one of" in r.stderr
+    # without a profile --torch-op would change nothing: a usage error, not silence
+    r = run("summarize", str(SPECS / "lenet5.yaml"), "--torch-op", "nope=X")
+    assert r.exit_code == 2 and "add --convention NAME" in r.stderr

@@ -33,3 +33,13 @@ def parse_torch_ops(values: tuple[str, ...]) -> dict[str, str] | None:
                             hint="e.g. --torch-op avgpool=AdaptiveAvgPool2d")
         out[name.strip()] = op.strip()
     return out or None
+
+
+def convention_torch_ops(values: tuple[str, ...], convention: str | None) -> dict[str, str] | None:
+    """--torch-op for commands where only --convention reads it (summarize, compare): without a
+    profile it would change nothing, so say so rather than ignore it."""
+    torch = parse_torch_ops(values)
+    if torch and convention is None:
+        raise click.UsageError("--torch-op tells a convention profile which torch op computes a layer: "
+                               "add --convention NAME")
+    return torch

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from ._conventions import convention_options, parse_torch_ops
+from ._conventions import convention_options, convention_torch_ops
 from .common import depth_option, format_option, print_renderable, spec_options
 
 
@@ -87,10 +87,7 @@ def command(specs: tuple[str, ...], fmt: str, depth: int | None, totals_only: bo
     if explain and fmt == "csv":
         raise click.UsageError("--explain is for table and markdown output (JSON carries every spec's "
                                "breakdown under specs[].convention)")
-    torch = parse_torch_ops(torch_ops)
-    if torch and convention is None:
-        raise click.UsageError("--torch-op tells a convention profile which torch op computes a layer: "
-                               "add --convention NAME")
+    torch = convention_torch_ops(torch_ops, convention)
     c = build(specs, convention=convention, torch=torch, **opts)
     if fmt == "json":
         click.echo(cmp.to_json(c, depth, not totals_only), nl=False)

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from ._conventions import convention_options, parse_torch_ops
+from ._conventions import convention_options, convention_torch_ops
 from .common import analyze_cli, depth_option, format_option, print_lines, spec_options
 
 
@@ -27,7 +27,7 @@ def command(spec: str, fmt: str, depth: int | None, explain: bool, other: bool, 
     """Summarise SPEC (a YAML file, or - for standard input): one row per layer, then totals."""
     from .. import render
     an = analyze_cli(spec, **opts)
-    torch = parse_torch_ops(torch_ops)
+    torch = convention_torch_ops(torch_ops, convention)
     extras = render.Extras(an, rf=rf, memory=memory, convention=convention, torch=torch)
     if fmt == "json":
         click.echo(render.to_json(an, depth, explain, convention, torch), nl=False)
