@@ -22,6 +22,7 @@ from typing import Any
 
 from .analysis import CONVENTIONS, SCHEMA_VERSION, Analysis, Row, _jsonable
 from .errors import SpecError, did_you_mean
+from .textable import Line
 
 #: (key, label) of the totals compared, in display order.
 METRICS: tuple[tuple[str, str], ...] = (
@@ -418,39 +419,26 @@ def notes(c: Comparison, layers: bool = True) -> list[str]:
     return out
 
 
-def table(c: Comparison, depth: int | None = None, layers: bool = True, explain: bool = False) -> Any:
-    """A rich renderable: headers, the totals with ratios, (with `explain`, the convention's
-    categories), then the layers aligned by name."""
-    from rich.console import Group
-    from rich.markup import escape
-    from rich.table import Table
-    from rich.text import Text
-
-    def grid(cols: list[str], cells: list[list[str]], left: int) -> Table:
-        t = Table(box=None, header_style="bold", pad_edge=False)
-        for i, col in enumerate(cols):
-            t.add_column(escape(col), justify="left" if i < left else "right", no_wrap=True)
-        for row in cells:
-            t.add_row(*(escape(x) for x in row))
-        return t
+def table(c: Comparison, depth: int | None = None, layers: bool = True, explain: bool = False) -> list[Line]:
+    """Styled lines (see archcalc.textable): headers, the totals with ratios, (with `explain`,
+    the convention's categories), then the layers aligned by name."""
+    from .textable import grid
 
     tcols, tcells = totals_grid(c)
-    lcols, lcells = layers_grid(c, depth)
     # ratio columns read left to right, as a sentence
-    tot = grid(tcols, tcells, 1)
-    for col in tot.columns[1 + len(c.entries):]:
-        col.justify = "left"
-    parts: list[Any] = [Text("\n".join(header_lines(c)), style="dim"), Text(""), tot]
+    n = len(c.entries)
+    out: list[Line] = [*((h, "dim") for h in header_lines(c)), ("", "")]
+    out += grid(tcols, tcells, None, [0 < i < 1 + n for i in range(len(tcols))])
     if explain:
-        ex = grid(*explain_grid(c), 1)
-        ex.columns[-1].justify = "left"
-        parts += [Text(""), ex]
+        ecols, ecells = explain_grid(c)
+        out += [("", ""), *grid(ecols, ecells, None, [0 < i < len(ecols) - 1 for i in range(len(ecols))])]
     if layers:
-        parts += [Text(""), grid(lcols, lcells, 1)]
-    n = notes(c, layers)
-    if n:
-        parts += [Text(""), Text("\n".join(n))]
-    return Group(*parts)
+        lcols, lcells = layers_grid(c, depth)
+        out += [("", ""), *grid(lcols, lcells, None, [i >= 1 for i in range(len(lcols))])]
+    notes_ = notes(c, layers)
+    if notes_:
+        out += [("", ""), *((t, "") for t in notes_)]
+    return out
 
 
 def to_json(c: Comparison, depth: int | None = None, layers: bool = True) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from ._conventions import convention_options, convention_torch_ops
-from .common import depth_option, format_option, print_renderable, spec_options
+from .common import depth_option, format_option, print_lines, spec_options
 
 
 def split_spec(arg: str) -> tuple[str, list[str]]:
@@ -96,4 +96,4 @@ def command(specs: tuple[str, ...], fmt: str, depth: int | None, totals_only: bo
     elif fmt == "markdown":
         click.echo(cmp.to_markdown(c, depth, not totals_only, explain), nl=False)
     else:
-        print_renderable(cmp.table(c, depth, not totals_only, explain))
+        print_lines(lambda _width: cmp.table(c, depth, not totals_only, explain))
