@@ -132,7 +132,7 @@ class Extras:
 
 
 def _cells(an: Analysis, r: Row, other: bool) -> list[str]:
-    cells = [r.name, r.kind + (f" ({r.layers} layers)" if r.layers != 1 else ""), fmt(r.output_shape),
+    cells = [r.name, r.kind + (f" ({r.layers:,} layers)" if r.layers != 1 else ""), fmt(r.output_shape),
              f"{r.params:,}", f"{r.macs:,}", _share(r.macs, an.totals.macs)]
     if other:
         cells += [f"{r.other.get(k, 0):,}" for k in _other_cats(an)]

@@ -113,7 +113,8 @@ def _int(f: Field, raw: Any, env: Any, what: str | None = None) -> int:
                          if f.type == "pair" else "write one whole number")
     v = resolve(raw, env) if isinstance(raw, str) else raw
     if isinstance(v, bool):
-        raise FieldError(f"expected an integer, received {describe(raw)}",
+        which = f", which is {describe(v)}" if v is not raw else ""  # a variable holding a boolean
+        raise FieldError(f"expected an integer, received {describe(raw)}{which}",
                          f"{_YAML_BOOL}: write a whole number such as 3")
     if v is None or isinstance(v, (str, list, dict)):
         raise FieldError(f"expected an integer, received {describe(raw)}",
