@@ -10,11 +10,12 @@ Numbers are exact: integers stay `int`, and decimals such as `0.75` become
 from __future__ import annotations
 
 import ast
-import difflib
 import math
 from collections.abc import Callable, Mapping
 from fractions import Fraction
 from typing import Any
+
+from .errors import close_matches
 
 #: Longest expression text accepted, and the largest number (in bits) any step may produce.
 MAX_EXPR_CHARS = 1000
@@ -179,7 +180,7 @@ def _compile(node: ast.AST, names: set[str], depth: int) -> Callable[[Env], Any]
                 return env[name]
             except KeyError:
                 known = sorted(k for k in env if not k.startswith("_"))
-                close = difflib.get_close_matches(name, known, n=1)
+                close = close_matches(name, known)
                 hint = f"did you mean '{close[0]}'?" if close else (
                     f"known variables: {', '.join(known)}" if known else "define it under `vars:`")
                 raise CalcError(f"unknown variable '{name}'", hint) from None
@@ -217,7 +218,7 @@ def _compile(node: ast.AST, names: set[str], depth: int) -> Callable[[Env], Any]
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
             fname = node.func.id if isinstance(node.func, ast.Name) else _short(ast.unparse(node.func))
-            close = difflib.get_close_matches(fname, list(FUNCTIONS), n=1)
+            close = close_matches(fname, list(FUNCTIONS))
             raise CalcError(f"unknown function '{fname}'",
                             f"did you mean '{close[0]}'?" if close else
                             f"functions: {', '.join(FUNCTIONS)}")

@@ -7,7 +7,6 @@ the CLI prints or exits, so library users get the same information as data.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -180,7 +179,14 @@ def describe(v: Any) -> str:
 def did_you_mean(word: Any, options: Iterable[str], what: str = "known keys") -> str:
     """`did you mean 'conv'?` when a close match exists, else the list of `what` there is."""
     opts = list(options)
-    close = difflib.get_close_matches(str(word), opts, n=1)
+    close = close_matches(str(word), opts)
     if close:
         return f"did you mean '{close[0]}'?"
     return f"{what}: {', '.join(opts)}" if opts else ""
+
+
+def close_matches(word: str, options: Iterable[str]) -> list[str]:
+    """The closest option to `word`, if any is close (a list of at most one), for did-you-mean
+    hints. difflib is imported here, on the error path only: it costs a millisecond at start-up."""
+    import difflib
+    return difflib.get_close_matches(word, list(options), n=1)

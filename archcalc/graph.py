@@ -7,13 +7,12 @@ is always in topological order and a cycle cannot be written. Expansion is bound
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ._gc import paused
 from .calc import CONSTANTS, CalcError, to_number
-from .errors import Location, SpecError
+from .errors import Location, SpecError, close_matches
 from .kinds import REGISTRY, FieldError, Kind
 from .kinds.base import Field
 from .kinds.reshape import Input
@@ -258,7 +257,7 @@ class _Builder:
                            "move this layer below it")
             else:
                 known = [n for n in names if n != "input"] + ["input"]
-                close = difflib.get_close_matches(ref, known, n=1)
+                close = close_matches(ref, known)
                 raise _err(f"no layer named '{ref}' in {'block ' + repr(prefix.rstrip('/')) if prefix else 'the spec'}",
                            loc, f"did you mean '{close[0]}'?" if close else
                            f"known here: {', '.join(known[-8:])}")
@@ -428,7 +427,7 @@ def _env(spec: Spec, overrides: dict[str, Any]) -> dict[str, Any]:
     raw = spec.vars
     unknown = [k for k in overrides if k not in raw]
     if unknown:
-        close = difflib.get_close_matches(unknown[0], list(raw), n=1)
+        close = close_matches(unknown[0], list(raw))
         raise SpecError(f"--set {unknown[0]}: the spec has no variable '{unknown[0]}'",
                         hint=f"did you mean '{close[0]}'?" if close else
                         (f"its variables: {', '.join(raw)}" if raw else "it defines no `vars:`"))
@@ -513,7 +512,7 @@ def build(spec: Spec, *, overrides: dict[str, Any] | None = None, input_shape: S
         for i, o in enumerate(outs_raw):
             idx = names.get(o, b.paths.get(o))
             if idx is None:
-                close = difflib.get_close_matches(o, list(b.paths), n=1)
+                close = close_matches(o, list(b.paths))
                 loc = outs_raw.at(i) if isinstance(outs_raw, LList) else spec.root.at("outputs")
                 raise _err(f"outputs: no layer named '{o}'", loc, f"did you mean '{close[0]}'?" if close else None)
             outputs.append(idx)

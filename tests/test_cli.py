@@ -63,6 +63,9 @@ def test_usage_errors_exit_2() -> None:
     assert run("summarize").exit_code == 2
     assert run("summarize", str(SPECS / "lenet5.yaml"), "--format", "xml").exit_code == 2
     assert run("nosuchcommand").exit_code == 2
+    r = run("summarise", str(SPECS / "lenet5.yaml"))  # British spelling of the command
+    assert r.exit_code == 2 and "Did you mean 'summarize'?" in r.stderr
+    assert run("common").exit_code == 2 and run("_conventions").exit_code == 2  # modules, not commands
 
 
 def test_set_input_batch_options() -> None:

@@ -7,9 +7,7 @@ run, so `archcalc summarize` never pays for another command's imports.
 from __future__ import annotations
 
 import os
-import pkgutil
 import sys
-import traceback
 from importlib import import_module
 from typing import Any
 
@@ -25,13 +23,30 @@ class LazyGroup(click.Group):
     """Finds commands as modules of this package, and turns library errors into exit codes."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        import pkgutil
         return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")
                       and m.name != "common")
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in self.list_commands(ctx):
+        if not name.isidentifier() or name.startswith("_") or name == "common":
             return None
-        return import_module(f"{__name__}.{name}").command
+        try:  # importing the one module directly: listing the package costs more than the command
+            module = import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as e:
+            if e.name == f"{__name__}.{name}":
+                return None
+            raise
+        return getattr(module, "command", None)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as e:  # "No such command": name the closest one
+            from ..errors import close_matches
+            close = close_matches(args[0], self.list_commands(ctx)) if args else []
+            if close:
+                e.message += f" Did you mean '{close[0]}'?"
+            raise
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -46,6 +61,7 @@ class LazyGroup(click.Group):
             ctx.exit(0)
         except Exception as e:  # noqa: BLE001 - the last line of defence: never a bare traceback
             if os.environ.get("ARCHCALC_DEBUG"):
+                import traceback
                 traceback.print_exc()
             click.echo(f"internal error: {type(e).__name__}: {e}\n"
                        "This is a bug in archcalc, not in your spec. Please report it with the spec; "

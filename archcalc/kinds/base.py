@@ -8,7 +8,6 @@ category. Defining a subclass with a `name` registers it: adding a kind is one c
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from fractions import Fraction
 from typing import Any, ClassVar
 
 from ..calc import CalcError, compile_expr, to_number
-from ..errors import KindError, describe
+from ..errors import KindError, close_matches, describe
 from ..formula import ZERO, Formula, prod, q
 from ..shape import Shape, fmt
 
@@ -55,7 +54,7 @@ def resolve(raw: Any, env: Any, *, words: tuple[str, ...] = ()) -> Any:
             raise FieldError(e.message, e.hint) from None
         if s.isidentifier() and s not in env:
             if words:
-                close = difflib.get_close_matches(s, words, n=1)
+                close = close_matches(s, words)
                 raise FieldError(f"received '{s}'", f"did you mean '{close[0]}'?" if close
                                  else f"expected one of: {', '.join(words)}")
             return expr(env) if not words else s  # raises "unknown variable"
@@ -291,7 +290,7 @@ def lookup(name: str) -> type[Kind]:
     cls = REGISTRY.get(name)
     if cls is None or cls.internal:
         names = sorted(k for k, c in REGISTRY.items() if not c.internal)
-        close = difflib.get_close_matches(name, names, n=1)
+        close = close_matches(name, names)
         raise KindError(f"unknown layer kind '{name}'",
                         hint=f"did you mean '{close[0]}'?" if close else "see `archcalc kinds` for the list")
     return cls
