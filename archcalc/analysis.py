@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .formula import Formula
+from .record import Frozen, Record
 from .shape import Shape
 
 if TYPE_CHECKING:
@@ -27,47 +27,47 @@ CONVENTIONS: dict[str, str] = {
 }
 
 
-@dataclass(slots=True)
-class Row:
+class Row(Record):
     """One layer's figures (or, folded, one block's)."""
 
-    name: str
-    kind: str
-    index: int
-    inputs: tuple[str, ...]
-    input_shapes: tuple[Shape, ...]
-    output_shape: Shape
-    trainable: int
-    non_trainable: int
-    macs: int
-    other: dict[str, int]
-    params_formula: Formula | None = None
-    macs_formula: Formula | None = None
-    other_formulas: dict[str, Formula] = field(default_factory=dict)
-    node: Node | None = None
-    layers: int = 1                # layers folded into this row
-    activation_elems: int = -1     # output elements held by this row's layers (per sample); -1: this row's output
+    __slots__ = ("name", "kind", "index", "inputs", "input_shapes", "output_shape", "trainable",
+                 "non_trainable", "macs", "other", "params_formula", "macs_formula", "other_formulas",
+                 "node", "layers", "activation_elems")
+
+    def __init__(self, name: str, kind: str, index: int, inputs: tuple[str, ...],
+                 input_shapes: tuple[Shape, ...], output_shape: Shape, trainable: int, non_trainable: int,
+                 macs: int, other: dict[str, int], params_formula: Formula | None = None,
+                 macs_formula: Formula | None = None, other_formulas: dict[str, Formula] | None = None,
+                 node: Node | None = None, layers: int = 1, activation_elems: int = -1) -> None:
+        self.name, self.kind, self.index, self.inputs = name, kind, index, inputs
+        self.input_shapes, self.output_shape = input_shapes, output_shape
+        self.trainable, self.non_trainable, self.macs, self.other = trainable, non_trainable, macs, other
+        self.params_formula, self.macs_formula = params_formula, macs_formula
+        self.other_formulas = {} if other_formulas is None else other_formulas
+        self.node = node
+        self.layers = layers  # layers folded into this row
+        # output elements held by this row's layers (per sample); -1: this row's output
+        self.activation_elems = math.prod(output_shape) if activation_elems < 0 else activation_elems
 
     @property
     def params(self) -> int:
         return self.trainable + self.non_trainable
 
-    def __post_init__(self) -> None:
-        if self.activation_elems < 0:
-            self.activation_elems = math.prod(self.output_shape)
 
+class Totals(Frozen):
+    """Sums over the layers of an analysis."""
 
-@dataclass(frozen=True, slots=True)
-class Totals:
-    params: int
-    trainable_params: int
-    non_trainable_params: int
-    macs: int
-    flops: int
-    other_ops: dict[str, int]
-    param_bytes: int
-    activation_bytes: int
-    layers: int
+    __slots__ = ("params", "trainable_params", "non_trainable_params", "macs", "flops", "other_ops",
+                 "param_bytes", "activation_bytes", "layers")
+
+    def __init__(self, params: int, trainable_params: int, non_trainable_params: int, macs: int, flops: int,
+                 other_ops: dict[str, int], param_bytes: int, activation_bytes: int, layers: int) -> None:
+        self.params, self.trainable_params, self.non_trainable_params = params, trainable_params, non_trainable_params
+        self.macs, self.flops, self.other_ops = macs, flops, other_ops
+        self.param_bytes, self.activation_bytes, self.layers = param_bytes, activation_bytes, layers
+
+    def __hash__(self) -> int:
+        return hash(tuple(v for v in self._values() if not isinstance(v, dict)))
 
     def to_dict(self) -> dict[str, Any]:
         return {"params": self.params, "trainable_params": self.trainable_params,
@@ -77,15 +77,14 @@ class Totals:
                 "layers": self.layers}
 
 
-@dataclass
-class Analysis:
+class Analysis(Record):
     """Rows and totals of one spec under one setting (variables, input, batch, dtype)."""
 
-    graph: Graph
-    rows: list[Row]
-    dtype: str = "float32"
-    bytes_per_value: int = 4
-    _totals: Totals | None = None
+    __slots__ = ("graph", "rows", "dtype", "bytes_per_value", "_totals")
+
+    def __init__(self, graph: Graph, rows: list[Row], dtype: str = "float32", bytes_per_value: int = 4) -> None:
+        self.graph, self.rows, self.dtype, self.bytes_per_value = graph, rows, dtype, bytes_per_value
+        self._totals: Totals | None = None
 
     @property
     def batch(self) -> int:

@@ -8,8 +8,9 @@ the CLI prints or exits, so library users get the same information as data.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
+
+from .record import Frozen
 
 
 class Location:
@@ -42,15 +43,16 @@ class Location:
         return f"{self.path}:{self.line}"
 
 
-@dataclass(frozen=True, slots=True)
-class Diagnostic:
+class Diagnostic(Frozen):
     """One problem: where, what, and what to change."""
 
-    message: str
-    loc: Location | None = None
-    hint: str | None = None
-    #: context lines, e.g. the block instances an error inside a block definition stands in
-    notes: tuple[str, ...] = ()
+    __slots__ = ("message", "loc", "hint", "notes")
+
+    def __init__(self, message: str, loc: Location | None = None, hint: str | None = None,
+                 notes: tuple[str, ...] = ()) -> None:
+        self.message, self.loc, self.hint = message, loc, hint
+        #: context lines, e.g. the block instances an error inside a block definition stands in
+        self.notes = notes
 
 
 class ArchcalcError(Exception):

@@ -7,15 +7,15 @@ is always in topological order and a cycle cannot be written. Expansion is bound
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ._gc import paused
 from .calc import CONSTANTS, CalcError, to_number
-from .errors import Location, SpecError, close_matches
+from .errors import Diagnostic, Location, SpecError, close_matches
 from .kinds import REGISTRY, FieldError, Kind
 from .kinds.base import Field
 from .kinds.reshape import Input
+from .record import Frozen, Record
 from .shape import Shape, parse_shape_text
 from .source import LList, LMap
 from .spec import LayerSpec, Spec
@@ -24,8 +24,7 @@ _INT0 = Field("int", min=0, name="repeat")
 _POS = Field("int", min=1, name="dimension")
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(Frozen):
     """Bounds on what a spec may expand to; raise them for legitimately huge graphs.
 
     `max_nodes` bounds the layers of the expanded graph (the largest published CNNs have a
@@ -35,43 +34,48 @@ class Limits:
     take minutes or gigabytes before it is refused.
     """
 
-    max_nodes: int = 100_000
-    max_depth: int = 64
+    __slots__ = ("max_nodes", "max_depth")
+
+    def __init__(self, max_nodes: int = 100_000, max_depth: int = 64) -> None:
+        self.max_nodes, self.max_depth = max_nodes, max_depth
 
 
 STEPS_PER_NODE = 4
 PATH_CHARS_PER_NODE = 200
 
 
-@dataclass(slots=True)
-class Node:
+class Node(Record):
     """One layer of the expanded graph."""
 
-    path: str                  # hierarchical name, e.g. "stage3/block2/conv1"
-    kind: Kind
-    inputs: tuple[int, ...]    # indices of earlier nodes
-    loc: Location
-    item: LMap | None = None   # the spec item, for the location of a field
+    __slots__ = ("path", "kind", "inputs", "loc", "item")
+
+    def __init__(self, path: str, kind: Kind, inputs: tuple[int, ...], loc: Location,
+                 item: LMap | None = None) -> None:
+        self.path = path          # hierarchical name, e.g. "stage3/block2/conv1"
+        self.kind = kind
+        self.inputs = inputs      # indices of earlier nodes
+        self.loc = loc
+        self.item = item          # the spec item, for the location of a field
 
 
-@dataclass(frozen=True, slots=True)
-class Instance:
+class Instance(Frozen):
     """A block instance: where its nodes are, for folding rows with --depth."""
 
-    path: str
-    block: str
-    loc: Location
-    output: int
+    __slots__ = ("path", "block", "loc", "output")
+
+    def __init__(self, path: str, block: str, loc: Location, output: int) -> None:
+        self.path, self.block, self.loc, self.output = path, block, loc, output
 
 
-@dataclass
-class Graph:
-    spec: Spec
-    nodes: list[Node]
-    outputs: list[int]
-    instances: dict[str, Instance]
-    batch: int
-    env: dict[str, Any] = field(default_factory=dict)
+class Graph(Record):
+    """The expanded layers in topological order, the outputs, the block instances."""
+
+    __slots__ = ("spec", "nodes", "outputs", "instances", "batch", "env")
+
+    def __init__(self, spec: Spec, nodes: list[Node], outputs: list[int], instances: dict[str, Instance],
+                 batch: int, env: dict[str, Any] | None = None) -> None:
+        self.spec, self.nodes, self.outputs, self.instances, self.batch = spec, nodes, outputs, instances, batch
+        self.env = {} if env is None else env
 
     @property
     def input_shape(self) -> Shape:
@@ -399,7 +403,7 @@ def _note(e: SpecError, note: str) -> None:
     else:
         more = int(notes[-1].split()[2]) if len(notes) > _MAX_NOTES else 0
         notes = (*notes[:_MAX_NOTES], f"... and {more + 1} enclosing block instances")
-    e.diagnostics[0] = replace(d, notes=notes)
+    e.diagnostics[0] = Diagnostic(d.message, d.loc, d.hint, notes)
 
 
 _DEFAULTS: dict[type, dict[str, Any]] = {}

@@ -16,8 +16,9 @@ The schedule (shared with the executor, which can confirm the peak by measuring 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from .record import Frozen
 
 if TYPE_CHECKING:
     from .analysis import Analysis, Row
@@ -44,14 +45,16 @@ def liveness(graph: Graph) -> list[int]:
     return last
 
 
-@dataclass(frozen=True, slots=True)
-class Peak:
+class Peak(Frozen):
     """The peak of a schedule: bytes, the node running when it is reached, and what is live."""
 
-    bytes: int
-    at: str          # path of the node being run at the peak
-    index: int
-    live: tuple[str, ...]  # paths of the tensors held at the peak (the one being produced last)
+    __slots__ = ("bytes", "at", "index", "live")
+
+    def __init__(self, bytes: int, at: str, index: int, live: tuple[str, ...]) -> None:
+        self.bytes = bytes
+        self.at = at              # path of the node being run at the peak
+        self.index = index
+        self.live = live          # paths of the tensors held at the peak (the one being produced last)
 
 
 def step_bytes(an: Analysis) -> list[int]:

@@ -19,22 +19,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from .errors import SpecError
+from .record import Frozen
 
 if TYPE_CHECKING:
     from .analysis import Analysis, Row
 
 
-@dataclass(frozen=True)
-class Profile:
-    name: str
-    tool: str
-    headline: str          # what the tool calls its number
-    rules: dict[str, str]  # category -> what the tool adds for it
+class Profile(Frozen):
+    """What one tool counts besides the MACs, category by category."""
+
+    __slots__ = ("name", "tool", "headline", "rules")
+
+    def __init__(self, name: str, tool: str, headline: str, rules: dict[str, str]) -> None:
+        self.name, self.tool = name, tool
+        self.headline = headline  # what the tool calls its number
+        self.rules = rules        # category -> what the tool adds for it
 
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (

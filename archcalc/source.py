@@ -9,7 +9,6 @@ build the values ourselves. That lets us reject what PyYAML lets through silentl
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import yaml
 
 from .calc import MAX_BITS
 from .errors import Location, SpecError
+from .record import Frozen
 
 try:  # libyaml: 4-8x faster and keeps line/column marks (without snippets)
     _Loader: type = yaml.CSafeLoader
@@ -69,13 +69,13 @@ class LList(list):
         return self.item_locs[i] if 0 <= i < len(self.item_locs) else self.loc
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(Frozen):
     """A spec's text and its located tree; the text is kept to print offending lines."""
 
-    path: str
-    text: str
-    root: Any
+    __slots__ = ("path", "text", "root")
+
+    def __init__(self, path: str, text: str, root: Any) -> None:
+        self.path, self.text, self.root = path, text, root
 
 
 def _loc(path: str, node: yaml.Node) -> Location:

@@ -10,13 +10,13 @@ definitions. All such problems are collected and reported together. Values
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ._gc import paused
 from .errors import Diagnostic, KindError, Location, SpecError, describe, did_you_mean
 from .kinds import REGISTRY, lookup
+from .record import Frozen
 from .source import LList, LMap, Source, load_source, parse
 
 TOP_KEYS = ("name", "description", "source", "input", "batch", "vars", "blocks", "layers",
@@ -27,17 +27,18 @@ BLOCK_KEYS = ("args", "layers", "output", "doc")
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
 
-@dataclass(frozen=True)
-class LayerSpec:
+class LayerSpec(Frozen):
     """One item of a `layers:` list: a kind (or block) with raw, unevaluated values."""
 
-    kind: str
-    item: LMap                      # the whole item, for value locations
-    name: str | None
-    inputs: tuple[str, ...] | None  # `from:`, None = the previous layer
-    repeat: Any
-    when: Any
-    is_block: bool
+    __slots__ = ("kind", "item", "name", "inputs", "repeat", "when", "is_block")
+
+    def __init__(self, kind: str, item: LMap, name: str | None, inputs: tuple[str, ...] | None,
+                 repeat: Any, when: Any, is_block: bool) -> None:
+        self.kind = kind
+        self.item = item          # the whole item, for value locations
+        self.name = name
+        self.inputs = inputs      # `from:`, None = the previous layer
+        self.repeat, self.when, self.is_block = repeat, when, is_block
 
     @property
     def loc(self) -> Location:
@@ -47,27 +48,30 @@ class LayerSpec:
         return {k: v for k, v in self.item.items() if k not in ITEM_KEYS}
 
 
-@dataclass(frozen=True)
-class BlockSpec:
+class BlockSpec(Frozen):
     """A reusable, parameterised group of layers."""
 
-    name: str
-    args: LMap                      # arg -> default (None = required)
-    layers: tuple[LayerSpec, ...]
-    output: str | None
-    loc: Location
-    doc: str = ""
+    __slots__ = ("name", "args", "layers", "output", "loc", "doc")
+
+    def __init__(self, name: str, args: LMap, layers: tuple[LayerSpec, ...], output: str | None,
+                 loc: Location, doc: str = "") -> None:
+        self.name = name
+        self.args = args          # arg -> default (None = required)
+        self.layers, self.output, self.loc, self.doc = layers, output, loc, doc
 
 
-@dataclass(frozen=True)
-class Spec:
+class Spec(Frozen):
     """A parsed spec: structure validated, values still expressions."""
 
-    source: Source
-    root: LMap
-    name: str
-    layers: tuple[LayerSpec, ...]
-    blocks: dict[str, BlockSpec] = field(default_factory=dict)
+    __slots__ = ("source", "root", "name", "layers", "blocks", "__weakref__")
+
+    def __init__(self, source: Source, root: LMap, name: str, layers: tuple[LayerSpec, ...],
+                 blocks: dict[str, BlockSpec] | None = None) -> None:
+        self.source, self.root, self.name, self.layers = source, root, name, layers
+        self.blocks = {} if blocks is None else blocks
+
+    def _values(self) -> tuple[Any, ...]:
+        return (self.source, self.root, self.name, self.layers, self.blocks)
 
     @property
     def path(self) -> str:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, ClassVar
 
 from ..calc import CalcError, compile_expr, to_number
 from ..errors import KindError, close_matches, describe
 from ..formula import ZERO, Formula, prod, q
+from ..record import Frozen
 from ..shape import Shape, fmt
 
 #: Categories of operations that are not kernel MACs, reported in their own columns.
@@ -65,17 +65,16 @@ def resolve(raw: Any, env: Any, *, words: tuple[str, ...] = ()) -> Any:
     return to_number(raw)
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(Frozen):
     """One field of a kind: its type, default and meaning."""
 
-    type: str            # int | pair | padding | bool | real | choice
-    default: Any = REQUIRED
-    doc: str = ""
-    min: int | Fraction = 1
-    max: int | Fraction | None = None
-    choices: tuple[str, ...] = ()
-    name: str = ""
+    __slots__ = ("type", "default", "doc", "min", "max", "choices", "name")
+
+    def __init__(self, type: str, default: Any = REQUIRED, doc: str = "", min: int | Fraction = 1,
+                 max: int | Fraction | None = None, choices: tuple[str, ...] = (), name: str = "") -> None:
+        self.type = type          # int | pair | padding | bool | real | choice
+        self.default, self.doc, self.min, self.max, self.choices = default, doc, min, max, choices
+        self.name = name          # set from the kind's dict key when left empty
 
     @property
     def required(self) -> bool:
@@ -208,13 +207,13 @@ _CONVERT: dict[str, Callable[[Field, Any, Any], Any]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Weight:
+class Weight(Frozen):
     """A weight tensor: its dimensions as named quantities, so the count explains itself."""
 
-    name: str
-    dims: tuple[Formula, ...]
-    trainable: bool = True
+    __slots__ = ("name", "dims", "trainable")
+
+    def __init__(self, name: str, dims: tuple[Formula, ...], trainable: bool = True) -> None:
+        self.name, self.dims, self.trainable = name, dims, trainable
 
     @property
     def shape(self) -> tuple[int, ...]:
