@@ -27,8 +27,9 @@ _POS = Field("int", min=1, name="dimension")
 class Limits(Frozen):
     """Bounds on what a spec may expand to; raise them for legitimately huge graphs.
 
-    `max_nodes` bounds the layers of the expanded graph (the largest published CNNs have a
-    few thousand; the walk costs about 0.1 ms and a few kB per layer). Expansion work
+    `max_nodes` bounds the layers of the expanded graph, the input not counted (the largest
+    published CNNs have a few thousand; expanding and walking cost about 5 us and 0.6 kB a
+    layer, benchmarks/bench_analytic.py). Expansion work
     (layers, block instances and skipped layers) is bounded by `STEPS_PER_NODE` times it,
     and the characters of all layer paths by `PATH_CHARS_PER_NODE` times it, so no spec can
     take minutes or gigabytes before it is refused.
