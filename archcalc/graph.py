@@ -141,6 +141,7 @@ class _Builder:
         # equal layers share one Kind object, converted once (walk counts each once too)
         self.kinds: dict[tuple[Any, ...], Kind] = {}
         self.raws: dict[int, tuple[Any, ...] | None] = {}
+        self.declared: dict[int, set[str | None]] = {}
         self.reads: dict[tuple[Any, ...], tuple[str, ...] | None] = {}
 
     def add(self, node: Node) -> int:
@@ -179,7 +180,9 @@ class _Builder:
         """Expand `layers` in a scope; `mult` is how many times the enclosing repeats will
         expand this scope (the product of their counts), to refuse a nested blow-up at once."""
         names: dict[str, int] = {"input": input_idx}
-        declared = {ls.name for ls in layers if ls.name}
+        declared = self.declared.get(id(layers))
+        if declared is None:  # once per block definition, not once per instance
+            declared = self.declared[id(layers)] = {ls.name for ls in layers if ls.name}
         counters: dict[str, int] = {}
         prev = input_idx
         for ls in layers:
@@ -369,10 +372,17 @@ def _typed(v: Any) -> Any:
 
 def _raw_key(item: LMap) -> tuple[Any, ...] | None:
     """An item's field values as written (typed, hashable), or None when one is a mapping."""
-    try:
-        return tuple((k, _typed(v)) for k, v in item.items() if k not in _ITEM_KEYS)
-    except TypeError:
-        return None
+    out = []
+    for k, v in item.items():
+        if k in _ITEM_KEYS:
+            continue
+        if isinstance(v, (list, dict)):
+            try:
+                v = _typed(v)
+            except TypeError:
+                return None
+        out.append((k, type(v), v))
+    return tuple(out)
 
 
 def _reads(item: LMap) -> tuple[str, ...] | None:

@@ -41,8 +41,9 @@ def walk(graph: Graph, *, dtype: str = "float32") -> Analysis:
         key = (id(kind), ins)
         figures = memo.get(key)
         if figures is None:
-            figures = memo[key] = _figures(graph, node, ins, n_sym)
-        out, tr, nt, params_formula, macs, other, other_values, elems = figures
+            figures = memo[key] = (ins, *_figures(graph, node, ins, n_sym))
+        # rows with equal inputs share one tuple of input shapes (a million-layer graph holds a million)
+        ins, out, tr, nt, params_formula, macs, other, other_values, elems = figures
         shapes.append(out)
         # positional, in Row's field order (the walk's inner loop: keywords cost a third more)
         rows.append(Row(node.path, kind.name, index, tuple(map(paths.__getitem__, node.inputs)), ins, out,
