@@ -437,7 +437,7 @@ def table(c: Comparison, depth: int | None = None, layers: bool = True, explain:
         out += [("", ""), *grid(lcols, lcells, None, [i >= 1 for i in range(len(lcols))])]
     notes_ = notes(c, layers)
     if notes_:
-        out += [("", ""), *((t, "") for t in notes_)]
+        out += [("", ""), *((t, "prose") for t in notes_)]
     return out
 
 

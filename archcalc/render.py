@@ -191,7 +191,7 @@ def table(an: Analysis, depth: int | None = None, other: bool = False, extras: E
         body = grid(cols, rows, footer, right)
     lines = totals_lines(an, extras.convention, extras.torch) if extras is not None else totals_lines(an)
     w = max(len(k) for k, _ in lines)
-    return [(header(an), "dim"), ("", ""), *body, ("", ""), *((f"{k:<{w}}  {v}", "") for k, v in lines)]
+    return [(header(an), "dim"), ("", ""), *body, ("", ""), *((f"{k:<{w}}  {v}", "prose") for k, v in lines)]
 
 
 def to_json(an: Analysis, depth: int | None = None, explain: bool = False, convention: str | None = None,

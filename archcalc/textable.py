@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-#: a line of output and its style: "" (plain), "bold" or "dim"
+#: a line of output and its style: "" (a table row: never wrapped), "bold" (a header row),
+#: "dim" (a conventions sentence) or "prose" (a `key  value` line); the last two are wrapped
+#: to a terminal's width, "prose" under its value
 Line = tuple[str, str]
+WRAPPED = ("dim", "prose")
 
 GAP = "  "
 
@@ -45,3 +48,19 @@ def width(lines: Iterable[Line]) -> int:
 def plain(lines: Iterable[Line]) -> str:
     """The text of the lines, unstyled, each ending in a newline."""
     return "".join(t + "\n" for t, _ in lines)
+
+
+def fit(lines: Iterable[Line], width: int) -> list[Line]:
+    """Wrap the prose lines longer than `width` at spaces (table rows are left whole)."""
+    out: list[Line] = []
+    for text, style in lines:
+        if style not in WRAPPED or len(text) <= width:
+            out.append((text, style))
+            continue
+        import re
+        import textwrap
+        key = re.match(r"\S.*?\s{2,}", text) if style == "prose" else None
+        indent = " " * key.end() if key and key.end() < width // 2 else ""
+        out += [(t, style) for t in textwrap.wrap(text, width, subsequent_indent=indent,
+                                                   break_on_hyphens=False)]
+    return out

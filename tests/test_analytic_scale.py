@@ -111,6 +111,15 @@ def test_narrow_terminal_drops_the_bars_first() -> None:
         "conv1     conv     28 x 28 x 6      156  117,600   28.2%"]
 
 
+def test_prose_wraps_to_the_terminal_and_tables_do_not() -> None:
+    lines = [("a conventions sentence of several words", "dim"), ("params   61,706 (61.71 k): trainable", "prose"),
+             ("conv1  conv  28 x 28 x 6  156  117,600", "")]
+    assert textable.fit(lines, 20) == [
+        ("a conventions", "dim"), ("sentence of several", "dim"), ("words", "dim"),
+        ("params   61,706", "prose"), ("         (61.71 k):", "prose"), ("         trainable", "prose"),
+        ("conv1  conv  28 x 28 x 6  156  117,600", "")]
+
+
 def test_terminal_output_is_styled_and_no_color_is_plain(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
     from archcalc.cli.common import print_lines
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)

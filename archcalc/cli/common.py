@@ -76,11 +76,14 @@ def print_lines(make: Callable[[int | None], list[tuple[str, str]]]) -> None:
     import os
     import shutil
     import sys
+
+    from ..textable import fit
     tty = sys.stdout.isatty()
-    lines = make(shutil.get_terminal_size().columns if tty else None)
+    width = shutil.get_terminal_size().columns if tty else None
+    lines = make(width) if width is None else fit(make(width), width)
     if tty and not os.environ.get("NO_COLOR"):
-        styles = {"bold": {"bold": True}, "dim": {"dim": True}, "": {}}
-        click.echo("".join((click.style(t, **styles[s]) if s and t else t) + "\n" for t, s in lines), nl=False)
+        styles = {"bold": {"bold": True}, "dim": {"dim": True}, "prose": {}, "": {}}
+        click.echo("".join((click.style(t, **styles[s]) if styles[s] and t else t) + "\n" for t, s in lines), nl=False)
     else:
         click.echo("".join(t + "\n" for t, _ in lines), nl=False)
 
