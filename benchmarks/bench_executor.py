@@ -79,7 +79,8 @@ def child_net(path: str, repeat: int) -> dict:
     import numpy as np
 
     import archcalc
-    from archcalc.execute import execute
+    from archcalc.execute import execute, retain_freed_memory
+    retain_freed_memory()  # as `archcalc run` does
     an = archcalc.analyze(ROOT / path, input_shape=(224, 224, 3), batch=1)
     w = np.ones((256, 256), np.float32)
     w @ w  # BLAS starts its threads and allocates its buffers: part of the baseline, like the imports
