@@ -266,7 +266,7 @@ class _Weights:
         try:
             z = np.load(source, allow_pickle=False)
         except (OSError, ValueError, EOFError) as e:
-            raise self._error(e) from None
+            raise self._error(_numpy_file_error(source, e)) from None
         if not isinstance(z, np.lib.npyio.NpzFile):
             raise self._error("it holds a single array, not an .npz archive of them")
         self.file = self.arrays = z
@@ -293,18 +293,39 @@ class _Weights:
             self.file.close()
 
 
+def _numpy_file_error(path: str | Path, e: Exception) -> str:
+    """Why np.load failed, in words: a file that is no NumPy file at all makes np.load try
+    (and refuse) pickle, whose message would send the user the wrong way."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(6)
+    except OSError:
+        return str(e)
+    if head != b"\x93NUMPY" and not head.startswith(b"PK"):
+        return "it is not a NumPy .npy or .npz file"
+    return str(e)
+
+
+def load_input_array(path: str | Path) -> Any:
+    """The array in an `.npy` file, refusing anything else with a message (no pickle, ever)."""
+    import numpy as np
+    try:
+        x = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as e:
+        raise ExecError(f"cannot read the input array {path}: {_numpy_file_error(path, e)}",
+                        hint="give an .npy written by numpy.save") from None
+    if not isinstance(x, np.ndarray):
+        x.close()
+        raise ExecError(f"the input file {path} is an .npz archive, not one array",
+                        hint="give an .npy written by numpy.save")
+    return x
+
+
 def _load_input(x: Any, shape: tuple[int, ...], batch: int | None, dtype: Any) -> Any:
     """The input array as N x H x W x C in `dtype` (H x W x C is one sample); clear errors otherwise."""
     import numpy as np
     if isinstance(x, (str, Path)):
-        try:
-            x = np.load(x, allow_pickle=False)
-        except (OSError, ValueError, EOFError) as e:
-            raise ExecError(f"cannot read the input array {x}: {e}",
-                            hint="give an .npy written by numpy.save") from None
-        if not isinstance(x, np.ndarray):
-            raise ExecError("the input file is an .npz archive, not one array",
-                            hint="give an .npy written by numpy.save") from None
+        x = load_input_array(x)
     x = np.asarray(x)
     if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
         raise ExecError(f"the input array holds {x.dtype} values, not numbers",
@@ -423,5 +444,5 @@ def execute(graph: Graph, *, seed: int = 0, weights: str | Path | Mapping[str, A
     return Execution(runs, batch, dtype, outputs, plan.peak, plan.param_bytes, total)
 
 
-__all__ = ["DTYPES", "ExecError", "Execution", "LayerRun", "available_memory", "execute", "parse_bytes",
-           "retain_freed_memory"]
+__all__ = ["DTYPES", "ExecError", "Execution", "LayerRun", "available_memory", "execute", "load_input_array",
+           "parse_bytes", "retain_freed_memory"]

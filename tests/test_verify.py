@@ -133,6 +133,82 @@ def test_run_output_is_only_results_when_piped():
     assert "2,160" in r.stdout
 
 
+def test_input_array_sets_the_batch_of_run_and_analysis(tmp_path):
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).standard_normal((2, 32, 32, 1)))
+    r = run("verify", str(SPECS / "lenet5.yaml"), "--input-array", str(tmp_path / "x.npy"))
+    assert r.exit_code == 0, r.stderr
+    assert "batch 2" in r.stdout and f"{2 * 416_520:,} multiplications" in r.stdout  # 416,520: LeNet-5 at batch 1
+    r = run("verify", str(SPECS / "lenet5.yaml"), "--input-array", str(tmp_path / "x.npy"), "--batch", "3")
+    assert r.exit_code == 1 and "holds a batch of 2, but --batch is 3" in r.stderr
+
+
+@pytest.mark.parametrize("what,content,message", [
+    ("--input-array", b"garbage", "it is not a NumPy .npy or .npz file"),
+    ("--weights", b"garbage", "it is not a NumPy .npy or .npz file"),
+    ("--input-array", "npz", "is an .npz archive, not one array"),
+    ("--weights", "npy", "holds a single array, not an .npz archive"),
+    ("--input-array", "strings", "holds <U1 values, not numbers"),
+    ("--input-array", "shape", "the input array has shape (5, 5); the spec expects N x 32 x 32 x 1"),
+    ("--weights", "shape", "weights file: conv1/kernel has shape (3, 3, 1, 6), the layer needs (5, 5, 1, 6)"),
+])
+def test_bad_arrays_are_refused_with_a_message(tmp_path, what, content, message):
+    f = tmp_path / "f.npy"
+    if content == "npz":
+        np.savez(tmp_path / "f.npz", a=np.ones(3))
+        f = tmp_path / "f.npz"
+    elif content == "npy":
+        np.save(f, np.ones(3))
+    elif content == "strings":
+        np.save(f, np.array(["a", "b"]))
+    elif content == "shape" and what == "--input-array":
+        np.save(f, np.ones((5, 5)))
+    elif content == "shape":
+        graph = archcalc.analyze(SPECS / "lenet5.yaml").graph
+        from archcalc.execute import _plan
+        want = {f"{n.path}/{k}": np.zeros(s) for n, ws in zip(graph.nodes, _plan(graph, np.dtype("float32"), 1).weights,
+                                                              strict=True) for k, (s, _) in ws.items()}
+        want["conv1/kernel"] = np.zeros((3, 3, 1, 6))
+        f = tmp_path / "w.npz"
+        np.savez(f, **want)
+    else:
+        f.write_bytes(content)
+    r = run("run", str(SPECS / "lenet5.yaml"), what, str(f))
+    assert r.exit_code == 1 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_output_folder_checked_before_running(tmp_path):
+    r = run("run", str(SPECS / "lenet5.yaml"), "-o", str(tmp_path / "missing" / "y.npy"))
+    assert r.exit_code == 1 and "does not exist" in r.stderr and r.stdout == ""
+
+
+def test_progress_on_a_terminal_only():
+    """stderr a terminal: rich draws progress there; stdout still holds only the table."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run([sys.executable, "-m", "archcalc", "run", "specs/lenet5.yaml"], cwd=ROOT,
+                           stdout=subprocess.PIPE, stderr=slave,
+                           env={**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm"}, timeout=120)
+        os.close(slave)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the terminal is gone once the child has exited and everything is read
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(master)
+    assert p.returncode == 0
+    assert b"running" in seen  # the progress task's label, drawn by rich
+    assert b"\x1b[" not in p.stdout and b"416,520" in p.stdout
+
+
 def test_summarize_never_imports_numpy():
     code = ("import sys, archcalc.cli as c\n"
             "from click.testing import CliRunner\n"
