@@ -89,6 +89,17 @@ def test_memory_limit_refuses_before_running():
     assert r.exit_code == 1 and "Traceback" not in r.stderr and "--max-memory" in r.stderr
 
 
+def test_default_limit_is_the_memory_available(monkeypatch):
+    """No --max-memory: the limit is what the machine has available (MemAvailable)."""
+    from archcalc import execute as ex_mod
+    assert ex_mod.available_memory() > 0
+    monkeypatch.setattr(ex_mod, "available_memory", lambda: 200 * 2**20)
+    with pytest.raises(ExecError, match="more than the 200.0 MiB allowed"):
+        execute(archcalc.analyze(SPECS / "vgg16.yaml").graph)  # 528 MiB of parameters alone
+    r = run("run", str(SPECS / "vgg16.yaml"))
+    assert r.exit_code == 1 and "more than the 200.0 MiB allowed" in r.stderr and "--max-memory" in r.stderr
+
+
 def test_peak_estimate_vgg16():
     """VGG-16's estimate is parameters + conv1_2's input and output + that conv's band scratch:
     the ReLUs write over their input, and nothing else is live then (not the sum of activations)."""
