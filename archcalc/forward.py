@@ -210,10 +210,10 @@ def _geometry(shape: tuple[int, ...], padding: Any, k: tuple[int, int], s: tuple
 def _fill(slab: np.ndarray, x: np.ndarray, row0: int, left: int, step: int = 1, phase: int = 0) -> None:
     """Copy into `slab` (L, Q, C) the part of `x` (H, W, C) it covers, zeros elsewhere.
 
-    Slab row i is padded row row0 + i (input row row0 + i - top, with `row0` already shifted by
-    top); slab column q is padded column q·step + phase (input column q·step + phase - left).
-    Columns outside the input are never written, so they keep the zeros the slab was made with;
-    rows outside it are zeroed here, because a previous band may have written them.
+    Slab row i holds input row row0 + i (row0 < 0 near the top: rows above the input are
+    padding); slab column q holds input column q·step + phase - left (the padded column
+    q·step + phase). Columns outside the input are never written, so they keep the zeros the
+    slab was made with; rows outside it are zeroed here, as a previous band may have written them.
     """
     big_l, q_n = slab.shape[:2]
     h, w = x.shape[:2]
