@@ -84,6 +84,30 @@ def available_memory() -> int:
         return 1 << 62
 
 
+def retain_freed_memory() -> bool:
+    """Ask glibc's malloc to keep freed memory for reuse in this process (returns whether it could).
+
+    By default glibc hands large blocks straight back to the kernel (mmap above a threshold,
+    trimming the heap's top), so the next layer's output lands on fresh pages that the kernel
+    must fault in and zero: about 2 us a 4 KiB page on this machine, a third of a MobileNetV2
+    forward. Raising both thresholds lets each layer reuse what earlier layers freed. The peak
+    RSS is unchanged (what is live is what it was); RSS just does not fall until the process
+    ends, which suits `archcalc run` and the benchmark, so they call this, and `execute` does
+    not (it would change the malloc of whatever program imports archcalc).
+    """
+    import ctypes
+    import ctypes.util
+    import platform
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3  # malloc.h
+        return bool(libc.mallopt(m_trim_threshold, 1 << 30) and libc.mallopt(m_mmap_threshold, 64 << 20))
+    except (OSError, AttributeError):  # pragma: no cover - no usable libc
+        return False
+
+
 def parse_bytes(text: str) -> int:
     """`4G`, `512M`, `1.5GiB`, `100000` -> bytes (powers of 1024)."""
     t = text.strip().upper().removesuffix("IB").removesuffix("B")
@@ -109,6 +133,7 @@ def _fmt_bytes(n: int) -> str:
 
 
 def _last_use(graph: Graph) -> list[int]:
+    """For every node, the last node that reads its output (its own index if none does)."""
     last = list(range(len(graph.nodes)))
     for j, node in enumerate(graph.nodes):
         for i in node.inputs:
@@ -120,79 +145,199 @@ def _fail(node: Any, e: Exception) -> ExecError:
     return ExecError(f"layer '{node.path}' ({node.kind.name}): the executor cannot run it: {e}", node.loc)
 
 
-def _plan(graph: Graph, dtype: Any) -> tuple[list[tuple[int, ...]], list[dict[str, tuple[tuple[int, ...], bool]]]]:
-    """Dry run at batch 0: every node's output shape (without batch) and weight shapes, from the forwards."""
+def _root(a: Any) -> Any:
+    """The array that owns a value's memory (a reshape or an identity forward shares it)."""
+    while a.base is not None:
+        a = a.base
+    return a
+
+
+class _Live:
+    """The values held between steps, grouped by the buffer they live in.
+
+    The same bookkeeping serves the real run and the dry run that estimates memory: a value
+    is dropped once its last consumer has run (graph outputs are kept, a value nobody reads is
+    dropped at once), and a node may write over its first input (`own`) only when that input
+    is at its last use, is read once by this node, is no graph output, and no other live value
+    shares its buffer (a flatten or dropout output is a view of its input). The graph input's
+    buffer is never written over: it may be the caller's array.
+    """
+
+    def __init__(self, graph: Graph, batch: int, itemsize: int) -> None:
+        self.graph, self.batch, self.itemsize = graph, batch, itemsize
+        self.last = _last_use(graph)
+        self.keep = set(graph.outputs)
+        self.vals: list[Any] = [None] * len(graph.nodes)
+        self.bufs: dict[int, list[Any]] = {}  # id(root) -> [root, values in it, bytes at full batch]
+        self.root_of: list[int] = [0] * len(graph.nodes)  # id of the root of every held value
+        self.protected: Any = None
+        # what to drop after each step, worked out once (the run is timed, this is not)
+        self.frees = [[i for i in sorted({*node.inputs, j}) if self.last[i] == j and i not in self.keep]
+                      for j, node in enumerate(graph.nodes)]
+
+    def own(self, j: int) -> bool:
+        ins = self.graph.nodes[j].inputs
+        if not ins:
+            return False
+        i = ins[0]
+        if self.last[i] != j or i in self.keep or ins.count(i) > 1:
+            return False
+        buf = self.bufs[self.root_of[i]]
+        return buf[1] == 1 and buf[0] is not self.protected
+
+    def put(self, j: int, y: Any) -> None:
+        """Hold node j's output; in the dry run `y` has batch 0, so bytes come from y.shape[1:]."""
+        self.vals[j] = y
+        r = _root(y)
+        self.root_of[j] = id(r)
+        buf = self.bufs.setdefault(id(r), [r, 0, 0])
+        buf[1] += 1
+        buf[2] = max(buf[2], math.prod(y.shape[1:]) * self.batch * self.itemsize)
+        if j == 0:
+            self.protected = r
+
+    def held(self) -> int:
+        return sum(b[2] for b in self.bufs.values())
+
+    def release(self, j: int) -> None:
+        """Drop every value whose last consumer is node j (node j's own output too, if nobody reads it)."""
+        for i in self.frees[j]:
+            if self.vals[i] is not None:
+                key = self.root_of[i]
+                self.vals[i] = None
+                self.bufs[key][1] -= 1
+                if not self.bufs[key][1]:
+                    del self.bufs[key]
+
+
+@dataclass
+class _Plan:
+    shapes: list[tuple[int, ...]]                            # output shape of every node, no batch
+    weights: list[dict[str, tuple[tuple[int, ...], bool]]]   # weight name -> (shape, trainable)
+    param_bytes: int
+    peak: int                                                # parameters + the largest step
+
+
+def _plan(graph: Graph, dtype: Any, batch: int) -> _Plan:
+    """Dry run at batch 0 (free: NumPy does no work on empty arrays, weights are zero-stride
+    views): every node's output and weight shapes from the forwards' own code, and the peak
+    memory of the real run at `batch`, by the same liveness and write-over rules (`_Live`):
+    at each step, the buffers held once the output exists plus the forward's own scratch."""
     import numpy as np
 
     from .forward import FORWARDS, GeometryError, Tally
     nodes = graph.nodes
     t = Tally()
+    live = _Live(graph, batch, dtype.itemsize)
     shapes: list[tuple[int, ...]] = []
     wshapes: list[dict[str, tuple[tuple[int, ...], bool]]] = []
     zero = np.zeros((), dtype)
-    for node in nodes:
+    peak = 0
+    for j, node in enumerate(nodes):
         fw = FORWARDS.get(node.kind.name)
         if fw is None:
             raise ExecError(f"layer '{node.path}': the executor has no forward for kind '{node.kind.name}'",
                             node.loc, "add one to archcalc/forward.py")
-        if not node.inputs:
-            xs = [np.zeros((0, *graph.input_shape), dtype)]
-        else:
-            xs = [np.zeros((0, *shapes[i]), dtype) for i in node.inputs]
+        xs = [np.zeros((0, *graph.input_shape), dtype)] if not node.inputs else [live.vals[i] for i in node.inputs]
+        own = live.own(j)
         try:
             ws_shapes = fw.weights(node.kind, [x.shape for x in xs])
             ws = {k: np.broadcast_to(zero, s) for k, (s, _) in ws_shapes.items()}
-            y = fw.run(t, node.kind, xs, ws)
+            y = fw.run(t, node.kind, xs, ws, own)
+            scratch = fw.scratch(node.kind, [(batch, *x.shape[1:]) for x in xs], (batch, *y.shape[1:]),
+                                 dtype.itemsize)
         except (GeometryError, ValueError) as e:
             raise _fail(node, e) from None
+        live.put(j, y)
+        peak = max(peak, live.held() + scratch)
+        live.release(j)
         shapes.append(tuple(y.shape[1:]))
         wshapes.append(ws_shapes)
-    return shapes, wshapes
+    params = sum(math.prod(s) for ws in wshapes for s, _ in ws.values()) * dtype.itemsize
+    return _Plan(shapes, wshapes, params, params + peak)
 
 
-def _estimate(graph: Graph, shapes: list[tuple[int, ...]], wshapes: list[dict[str, Any]], batch: int,
-              itemsize: int) -> tuple[int, int]:
-    """(parameter bytes, peak bytes): parameters plus, at each step, the live activations, the new
-    output and about two more outputs' worth of scratch (padded input, per-tap product)."""
-    params = sum(math.prod(s) for ws in wshapes for s, _ in ws.values()) * itemsize
-    last = _last_use(graph)
-    keep = set(graph.outputs)
-    size = [math.prod(s) * batch * itemsize for s in shapes]
-    live: set[int] = set()
-    peak = 0
-    for j, node in enumerate(graph.nodes):
-        ins = sum(size[i] for i in node.inputs)
-        step = sum(size[i] for i in live) + size[j] + 2 * max(size[j], ins)
-        peak = max(peak, step)
-        live.add(j)
-        live -= {i for i in node.inputs if last[i] == j and i not in keep}
-    return params, params + peak
+class _Weights:
+    """The arrays of a weights file, read one at a time (an `.npz` is a zip: only the member
+    asked for is decompressed), so loading never holds the whole file beside its converted copy."""
+
+    def __init__(self, source: str | Path | Mapping[str, Any]) -> None:
+        import numpy as np
+        self.name = str(source) if not isinstance(source, Mapping) else "the weights mapping"
+        self.file: Any = None
+        if isinstance(source, Mapping):
+            self.arrays: Any = source
+            return
+        try:
+            z = np.load(source, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as e:
+            raise self._error(_numpy_file_error(source, e)) from None
+        if not isinstance(z, np.lib.npyio.NpzFile):
+            raise self._error("it holds a single array, not an .npz archive of them")
+        self.file = self.arrays = z
+
+    def _error(self, why: Any) -> ExecError:
+        return ExecError(f"cannot read weights from {self.name}: {why}",
+                         hint="give an .npz written by numpy.savez, keyed layer/weight (docs/executor.md)")
+
+    def keys(self) -> set[str]:
+        return set(self.file.files if self.file is not None else self.arrays)
+
+    def get(self, key: str) -> Any:
+        import numpy as np
+        try:
+            a = np.asarray(self.arrays[key])
+        except Exception as e:  # a damaged member, or one that needs pickle (an object array)
+            raise self._error(f"{key}: {e}") from None
+        if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
+            raise self._error(f"{key} holds {a.dtype} values, not numbers")
+        return a
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
 
 
-def _load_weights(path: str | Path | Mapping[str, Any]) -> Mapping[str, Any]:
-    import numpy as np
-    if isinstance(path, Mapping):
-        return path
+def _numpy_file_error(path: str | Path, e: Exception) -> str:
+    """Why np.load failed, in words: a file that is no NumPy file at all makes np.load try
+    (and refuse) pickle, whose message would send the user the wrong way."""
     try:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except (OSError, ValueError) as e:
-        raise ExecError(f"cannot read weights from {path}: {e}",
-                        hint="give an .npz written by numpy.savez, keyed layer/weight") from None
+        with open(path, "rb") as f:
+            head = f.read(6)
+    except OSError:
+        return str(e)
+    if head != b"\x93NUMPY" and not head.startswith(b"PK"):
+        return "it is not a NumPy .npy or .npz file"
+    return str(e)
+
+
+def load_input_array(path: str | Path) -> Any:
+    """The array in an `.npy` file, refusing anything else with a message (no pickle, ever)."""
+    import numpy as np
+    try:
+        x = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as e:
+        raise ExecError(f"cannot read the input array {path}: {_numpy_file_error(path, e)}",
+                        hint="give an .npy written by numpy.save") from None
+    if not isinstance(x, np.ndarray):
+        x.close()
+        raise ExecError(f"the input file {path} is an .npz archive, not one array",
+                        hint="give an .npy written by numpy.save")
+    return x
 
 
 def _load_input(x: Any, shape: tuple[int, ...], batch: int | None, dtype: Any) -> Any:
+    """The input array as N x H x W x C in `dtype` (H x W x C is one sample); clear errors otherwise."""
     import numpy as np
     if isinstance(x, (str, Path)):
-        try:
-            x = np.load(x, allow_pickle=False)
-        except (OSError, ValueError) as e:
-            raise ExecError(f"cannot read the input array {x}: {e}",
-                            hint="give an .npy written by numpy.save") from None
+        x = load_input_array(x)
     x = np.asarray(x)
+    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
+        raise ExecError(f"the input array holds {x.dtype} values, not numbers",
+                        hint="save a float array (N x H x W x C) with numpy.save")
     if x.shape == shape:
         x = x[None]
-    if x.shape[1:] != shape:
+    if x.shape[1:] != shape or x.shape[0] < 1:
         raise ExecError(f"the input array has shape {x.shape}; the spec expects N x {' x '.join(map(str, shape))}",
                         hint="save it NHWC (batch, height, width, channels), or H x W x C for one sample")
     if batch is not None and x.shape[0] != batch:
@@ -202,13 +347,14 @@ def _load_input(x: Any, shape: tuple[int, ...], batch: int | None, dtype: Any) -
 
 
 def _init(rng: Any, name: str, shape: tuple[int, ...], dtype: Any) -> Any:
-    """He-normal kernels (so deep nets keep sane magnitudes), small biases, positive scales."""
-    if name == "kernel":
-        fan_in = math.prod(shape[:-1]) or 1
-        return rng.standard_normal(shape, dtype=dtype) * dtype.type(math.sqrt(2 / fan_in))
+    """He-normal kernels (so deep nets keep sane magnitudes), small biases, positive scales.
+
+    Drawn straight in `dtype` and scaled in place, so a weight costs its own bytes only."""
     if name in ("gamma", "var"):
         return rng.uniform(0.5, 1.5, shape).astype(dtype)
-    return (rng.standard_normal(shape, dtype=dtype) * dtype.type(0.05)).astype(dtype)
+    a = rng.standard_normal(shape, dtype=dtype)
+    a *= dtype.type(math.sqrt(2 / (math.prod(shape[:-1]) or 1)) if name == "kernel" else 0.05)
+    return a
 
 
 def execute(graph: Graph, *, seed: int = 0, weights: str | Path | Mapping[str, Any] | None = None,
@@ -217,8 +363,8 @@ def execute(graph: Graph, *, seed: int = 0, weights: str | Path | Mapping[str, A
     """Run `graph` forward at its batch (or the input array's); see the module docstring.
 
     `weights` is an `.npz` path (or mapping) keyed `layer/weight`; `input` an `.npy` path or
-    array, NHWC. `keep` keeps the output arrays in `Execution.outputs`. `progress(done,
-    total, layer)` is called after each node.
+    array, NHWC (never written to). `keep` keeps the output arrays in `Execution.outputs`.
+    `progress(done, total, layer)` is called after each node.
     """
     import numpy as np
 
@@ -232,72 +378,76 @@ def execute(graph: Graph, *, seed: int = 0, weights: str | Path | Mapping[str, A
     if input is not None:
         x_in = _load_input(input, tuple(graph.input_shape), None, dt)
         batch = x_in.shape[0]
-    shapes, wshapes = _plan(graph, dt)
-    param_bytes, peak = _estimate(graph, shapes, wshapes, batch, dt.itemsize)
+    plan = _plan(graph, dt, batch)
     limit = available_memory() if max_memory is None else max_memory
-    if peak > limit:
-        raise ExecError(f"running this needs about {_fmt_bytes(peak)} ({_fmt_bytes(param_bytes)} of parameters "
-                        f"plus live activations at batch {batch}), more than the {_fmt_bytes(limit)} allowed",
-                        hint="lower --batch or the input size, use float32, or raise --max-memory")
+    if plan.peak > limit:
+        raise ExecError(f"running this needs about {_fmt_bytes(plan.peak)} ({_fmt_bytes(plan.param_bytes)} of "
+                        f"parameters plus live activations at batch {batch}), more than the {_fmt_bytes(limit)} "
+                        f"allowed", hint="lower --batch or the input size, use float32, or raise --max-memory")
+    wshapes = plan.weights
     # Weights: from the file, or drawn in node order from one seeded generator.
     rng = np.random.default_rng(seed)
-    given = _load_weights(weights) if weights is not None else None
-    wants = {f"{n.path}/{k}" for n, ws in zip(nodes, wshapes, strict=True) for k in ws}
-    if given is not None:
-        extra = sorted(set(given) - wants)
-        missing = sorted(wants - set(given))
-        if extra or missing:
-            what = (f"no array for {', '.join(missing[:3])}" if missing else
-                    f"arrays for no weight of this spec: {', '.join(extra[:3])}")
-            raise ExecError(f"weights file: {what}", hint=f"keys are layer/weight; this spec wants "
-                            f"{len(wants)} of them, e.g. {next(iter(sorted(wants)), 'none')}")
+    given = _Weights(weights) if weights is not None else None
     allw: list[dict[str, Any]] = []
-    for node, ws in zip(nodes, wshapes, strict=True):
-        arrays = {}
-        for k, (s, _) in ws.items():
-            key = f"{node.path}/{k}"
-            if given is not None:
-                a = np.asarray(given[key])
-                if a.shape != s:
-                    raise ExecError(f"weights file: {key} has shape {a.shape}, the layer needs {s}",
-                                    node.loc, "see docs/executor.md for the array layouts")
-                arrays[k] = np.ascontiguousarray(a, dtype=dt)
-            else:
-                arrays[k] = _init(rng, k, s, dt)
-        allw.append(arrays)
+    try:
+        if given is not None:
+            wants = {f"{n.path}/{k}" for n, ws in zip(nodes, wshapes, strict=True) for k in ws}
+            have = given.keys()
+            extra, missing = sorted(have - wants), sorted(wants - have)
+            if extra or missing:
+                what = (f"no array for {', '.join(missing[:3])}" if missing else
+                        f"arrays for no weight of this spec: {', '.join(extra[:3])}")
+                raise ExecError(f"weights file: {what}", hint=f"keys are layer/weight; this spec wants "
+                                f"{len(wants)} of them, e.g. {next(iter(sorted(wants)), 'none')}")
+        for node, ws in zip(nodes, wshapes, strict=True):
+            arrays = {}
+            for k, (s, _) in ws.items():
+                key = f"{node.path}/{k}"
+                if given is not None:
+                    a = given.get(key)
+                    if a.shape != s:
+                        raise ExecError(f"weights file: {key} has shape {a.shape}, the layer needs {s}",
+                                        node.loc, "see docs/executor.md for the array layouts")
+                    arrays[k] = np.ascontiguousarray(a, dtype=dt)
+                else:
+                    arrays[k] = _init(rng, k, s, dt)
+            allw.append(arrays)
+    finally:
+        if given is not None:
+            given.close()
     if x_in is None:
         x_in = rng.standard_normal((batch, *graph.input_shape), dtype=dt)
 
-    last = _last_use(graph)
-    outs = set(graph.outputs)
-    vals: list[Any] = [None] * len(nodes)
+    live = _Live(graph, batch, dt.itemsize)
+    counts = [(sum(a.size for k, a in ws.items() if wshapes[j][k][1]),
+               sum(a.size for k, a in ws.items() if not wshapes[j][k][1])) for j, ws in enumerate(allw)]
     t = Tally()
     runs: list[LayerRun] = []
     start = time.perf_counter()
     for j, node in enumerate(nodes):
-        xs = [x_in] if not node.inputs else [vals[i] for i in node.inputs]
+        xs = [x_in] if not node.inputs else [live.vals[i] for i in node.inputs]
+        own = live.own(j)
         m0, o0 = t.macs, t.other_mults
         t0 = time.perf_counter()
         try:
-            y = FORWARDS[node.kind.name].run(t, node.kind, xs, allw[j])
+            y = FORWARDS[node.kind.name].run(t, node.kind, xs, allw[j], own)
         except (GeometryError, ValueError) as e:  # pragma: no cover - the dry run raises first
             raise _fail(node, e) from None
         dt_s = time.perf_counter() - t0
-        vals[j] = y
-        for i in node.inputs:
-            if last[i] == j and i not in outs:
-                vals[i] = None  # its last consumer has run
+        del xs
+        live.put(j, y)
+        live.release(j)  # drops the inputs whose last consumer this was
         if j == 0:
             x_in = None
-        tr = sum(a.size for k, a in allw[j].items() if wshapes[j][k][1])
-        nt = sum(a.size for k, a in allw[j].items() if not wshapes[j][k][1])
-        runs.append(LayerRun(node.path, node.kind.name, tuple(y.shape[1:]), tr, nt,
+        runs.append(LayerRun(node.path, node.kind.name, tuple(y.shape[1:]), *counts[j],
                              t.macs - m0, t.other_mults - o0, dt_s))
+        del y
         if progress is not None:
             progress(j + 1, len(nodes), node.path)
     total = time.perf_counter() - start
-    outputs = {nodes[i].path: vals[i] for i in graph.outputs} if keep else {}
-    return Execution(runs, batch, dtype, outputs, peak, param_bytes, total)
+    outputs = {nodes[i].path: live.vals[i] for i in graph.outputs} if keep else {}
+    return Execution(runs, batch, dtype, outputs, plan.peak, plan.param_bytes, total)
 
 
-__all__ = ["DTYPES", "ExecError", "Execution", "LayerRun", "available_memory", "execute", "parse_bytes"]
+__all__ = ["DTYPES", "ExecError", "Execution", "LayerRun", "available_memory", "execute", "load_input_array",
+           "parse_bytes", "retain_freed_memory"]

@@ -1,6 +1,8 @@
 """Memory: parameter and activation bytes per layer, and the peak activation memory of inference.
 
-The schedule (shared with the executor, which can confirm the peak by measuring what it holds):
+The schedule of this analytic peak (framework-neutral; the executor runs nodes in the same order
+with the same liveness, but writes element-wise outputs over inputs nobody else reads and needs
+scratch, so it estimates its own peak: docs/executor.md):
 
 * nodes run one at a time in `graph.nodes` order (a topological order; node 0 is the input);
 * every node's output is its own buffer of `elements x batch x bytes_per_value` bytes, even when

@@ -20,9 +20,22 @@ def make(name: str, **values):  # a kind with its defaults, then the given field
     return cls(**{**_defaults(cls), **values})
 
 
-def run(kind, xs, ws=None):
+def run(kind, xs, ws=None, own=False):
     t = Tally()
-    return FORWARDS[kind.name].run(t, kind, xs, ws or {}), t
+    return FORWARDS[kind.name].run(t, kind, xs, ws or {}, own), t
+
+
+@pytest.fixture(params=["default bands", "tiny bands"])
+def bands(request, monkeypatch):
+    """Run a test twice: with the shipped band sizes (one band for these small inputs), and with
+    bands of one output row (every band boundary, the last partial band, each depthwise path)."""
+    if request.param == "tiny bands":
+        from archcalc import forward
+        monkeypatch.setattr(forward, "CHUNK_BYTES", 1)
+        monkeypatch.setattr(forward, "DW_BAND_BYTES", 1)
+        monkeypatch.setattr(forward, "AFFINE_BAND_BYTES", 1)
+        monkeypatch.setattr(forward, "DW_EINSUM_CHANNELS", 1)
+    return request.param
 
 
 def tf_same(n, f, s, d=1):  # TensorFlow's "same", written out for the reference
@@ -64,7 +77,7 @@ CONV_CASES = [  # (H, W, C, filters, kernel, stride, padding, dilation, groups)
 
 
 @pytest.mark.parametrize("h,w,c,f,k,s,p,d,g", CONV_CASES)
-def test_conv(h, w, c, f, k, s, p, d, g):
+def test_conv(h, w, c, f, k, s, p, d, g, bands):
     x = RNG.standard_normal((2, h, w, c))
     kern = RNG.standard_normal((*k, c // g, f))
     bias = RNG.standard_normal(f)
@@ -81,18 +94,33 @@ def test_conv(h, w, c, f, k, s, p, d, g):
     assert t.macs == ref.size * k[0] * k[1] * (c // g)
 
 
-@pytest.mark.parametrize("m,stride,padding", [(1, (1, 1), "same"), (2, (2, 2), "valid"), (3, (2, 1), "same")])
-def test_depthwise(m, stride, padding):
-    x = RNG.standard_normal((2, 6, 5, 3))
-    kern = RNG.standard_normal((3, 3, 3 * m))
-    kind = make("depthwise", kernel=(3, 3), stride=stride, padding=padding, multiplier=m, bias=False)
-    y, t = run(kind, [x], {"kernel": kern})
+DW_CASES = [  # (H, W, C, multiplier, kernel, stride, padding, dilation, bias)
+    (6, 5, 3, 1, (3, 3), (1, 1), "same", (1, 1), False),
+    (6, 5, 3, 2, (3, 3), (2, 2), "valid", (1, 1), False),
+    (6, 5, 3, 3, (3, 3), (2, 1), "same", (1, 1), True),
+    (9, 8, 2, 1, (3, 3), (1, 1), "same", (2, 2), True),       # dilation
+    (9, 10, 4, 2, (3, 2), (3, 2), (1, 0, 2, 1), (1, 2), False),  # asymmetric padding, dilation along the width
+    (7, 7, 5, 1, (5, 5), (2, 3), 2, (1, 1), True),
+    (5, 6, 2, 2, (1, 1), (1, 1), 1, (1, 1), False),            # a 1 x 1 tap over padding
+]
+
+
+@pytest.mark.parametrize("h,w,c,m,k,s,p,d,bias", DW_CASES)
+def test_depthwise(h, w, c, m, k, s, p, d, bias, bands):
+    x = RNG.standard_normal((2, h, w, c))
+    kern = RNG.standard_normal((*k, c * m))
+    ws = {"kernel": kern, **({"bias": RNG.standard_normal(c * m)} if bias else {})}
+    kind = make("depthwise", kernel=k, stride=s, padding=p, dilation=d, multiplier=m, bias=bias)
+    y, t = run(kind, [x], ws)
     # depthwise = grouped conv with groups = C and filter c·m + k reading channel c
-    full = kern.reshape(3, 3, 1, 3 * m)
-    pads = tf_same(6, 3, stride[0]) + tf_same(5, 3, stride[1]) if padding == "same" else (0, 0, 0, 0)
-    ref = naive_conv(x, full, None, stride, pads, (1, 1), 3)
+    full = kern.reshape(*k, 1, c * m)
+    if p == "same":
+        pads = tf_same(h, k[0], s[0], d[0]) + tf_same(w, k[1], s[1], d[1])
+    else:
+        pads = (0, 0, 0, 0) if p == "valid" else (p,) * 4 if isinstance(p, int) else p
+    ref = naive_conv(x, full, ws.get("bias"), s, pads, d, c)
     np.testing.assert_allclose(y, ref, rtol=1e-10, atol=1e-10)
-    assert t.macs == ref.size * 9
+    assert t.macs == ref.size * k[0] * k[1]
 
 
 def naive_pool(x, k, s, pads, ceil, mode, count_pad):
@@ -149,6 +177,15 @@ def test_pool(mode, k, s, p, ceil, count_pad):
     assert t.macs == 0
 
 
+def test_maxpool_window_of_padding_only_gives_zero():
+    """size 1, padding 1: the border windows read padding only (PyTorch refuses such a pool)."""
+    x = RNG.standard_normal((1, 2, 3, 2))
+    y, _ = run(make("maxpool", size=(1, 1), stride=(1, 1), padding=1), [x])
+    assert y.shape == (1, 4, 5, 2)
+    assert np.array_equal(y[:, 1:3, 1:4], x)
+    assert not y[:, 0].any() and not y[:, 3].any() and not y[:, :, 0].any() and not y[:, :, 4].any()
+
+
 def test_dense_and_flatten():
     x = RNG.standard_normal((3, 2, 2, 3))
     flat, _ = run(make("flatten"), [x])
@@ -160,12 +197,15 @@ def test_dense_and_flatten():
     assert t.macs == 3 * 12 * 5
 
 
-def test_batchnorm():
+@pytest.mark.parametrize("own", [False, True])
+def test_batchnorm(own, bands):
     x = RNG.standard_normal((2, 3, 3, 4))
     ws = {"gamma": RNG.uniform(0.5, 2, 4), "beta": RNG.standard_normal(4), "mean": RNG.standard_normal(4),
           "var": RNG.uniform(0.5, 2, 4)}
     kind = make("batchnorm")
-    y, t = run(kind, [x], ws)
+    given = x.copy()
+    y, t = run(kind, [given], ws, own=own)
+    assert np.shares_memory(y, given) == own
     eps = float(kind.eps)
     for idx in itertools.product(range(2), range(3), range(3), range(4)):
         c = idx[3]
@@ -205,6 +245,34 @@ def test_elementwise_merge_and_reshape():
     np.testing.assert_allclose(ga, [[x[n, :, :, c].mean() for c in range(2)] for n in range(2)])
     gm = run(make("globalmaxpool", keepdims=True), [x])[0]
     assert gm.shape == (2, 1, 1, 2) and gm[1, 0, 0, 1] == x[1, :, :, 1].max()
+
+
+@pytest.mark.parametrize("name", ["relu", "relu6", "sigmoid", "tanh", "hardswish", "batchnorm", "add"])
+def test_write_over_input_gives_the_same_values(name):
+    """With `own`, an element-wise forward writes its output over its first input: same values
+    and same counts as without, and the input it was not given to keep is the output."""
+    x = RNG.standard_normal((2, 3, 4, 5)) * 4
+    ws = ({"gamma": RNG.uniform(0.5, 2, 5), "beta": RNG.standard_normal(5), "mean": RNG.standard_normal(5),
+           "var": RNG.uniform(0.5, 2, 5)} if name == "batchnorm" else {})
+    xs = [x, RNG.standard_normal(x.shape)] if name == "add" else [x]
+    kind = make(name)
+    fresh, t1 = run(kind, [a.copy() for a in xs], ws)
+    given = [a.copy() for a in xs]
+    over, t2 = run(kind, given, ws, own=True)
+    np.testing.assert_allclose(over, fresh, rtol=1e-12)
+    assert over is given[0] or np.shares_memory(over, given[0])
+    assert (t1.macs, t1.other_mults) == (t2.macs, t2.other_mults)
+    np.testing.assert_array_equal(given[1:], xs[1:])  # only the first input is written over
+
+
+def test_tally_einsum_counts_every_index_combination():
+    t = Tally()
+    a, b = RNG.standard_normal((2, 3, 4)), RNG.standard_normal((4, 5))
+    y = t.einsum("ijk,kl->ijl", a, b)
+    np.testing.assert_allclose(y, a @ b)
+    assert t.macs == 2 * 3 * 4 * 5  # one multiply per (i, j, k, l)
+    with pytest.raises(ValueError):
+        t.einsum("ij,ij->i", a[0], b)
 
 
 def test_upsample():

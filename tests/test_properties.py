@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from unittest import mock
 
+import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import archcalc
-from archcalc.execute import execute
+from archcalc.execute import _Live, execute
 from archcalc.kinds import REGISTRY
 
 small = st.integers(1, 3)
@@ -45,14 +47,22 @@ FLAT_ONLY = {"dense", "softmax"}
 hwc = st.tuples(st.integers(1, 9), st.integers(1, 9), st.integers(1, 6))
 
 
-def check(text: str, batch: int = 1) -> None:
-    """Build, walk and execute; when the walker accepts the spec, every figure must agree."""
+def check(text: str, batch: int = 1, values: bool = False) -> None:
+    """Build, walk and execute; when the walker accepts the spec, every figure must agree.
+
+    `values`: also run with nothing written over (no layer given its input to overwrite) and
+    require the same outputs, so write-over never clobbers a value another layer still reads."""
     spec = archcalc.load(text=text, path="prop.yaml")
     try:
         an = archcalc.analyze(spec, batch=batch)
     except archcalc.SpecError:
         assume(False)
-    ex = execute(an.graph, keep=False)
+    ex = execute(an.graph, keep=values)
+    if values:
+        with mock.patch.object(_Live, "own", lambda self, j: False):
+            plain = execute(an.graph)
+        for name, y in plain.outputs.items():
+            np.testing.assert_array_equal(ex.outputs[name], y, err_msg=name)
     assert len(ex.layers) == len(an.rows)
     for row, run in zip(an.rows, ex.layers, strict=True):
         assert (row.name, run.output_shape) == (row.name, tuple(row.output_shape))
@@ -87,18 +97,22 @@ def test_chain(data, shape, n):
         rows += ["{kind: flatten}", layer("dense", {"units": 3}), "{kind: softmax}"]
     elif head == "gap":
         rows += ["{kind: globalavgpool}", layer("dense", {"units": 2})]
-    check(f"input: {shape[0]}x{shape[1]}x{shape[2]}\nlayers:\n" + "".join(f"  - {r}\n" for r in rows))
+    check(f"input: {shape[0]}x{shape[1]}x{shape[2]}\nlayers:\n" + "".join(f"  - {r}\n" for r in rows), values=True)
 
 
 @given(data=st.data(), shape=hwc, branches=st.integers(2, 3), merge=st.sampled_from(["add", "concat"]))
 def test_dag(data, shape, branches, merge):
-    """Branches from one stem, each a short same-padded stack, joined by add or concat, then a tail."""
+    """Branches from one stem, each a short same-padded stack, joined by add or concat, then a tail.
+
+    Element-wise layers (relu, batchnorm, sigmoid, dropout, add) may write over their input, so
+    the outputs must equal those of a run where nothing is written over; dropout is a view of its
+    input, the stem is read by every branch: the cases where writing over would be wrong."""
     c = data.draw(st.integers(1, 4))
     rows = [layer("conv", {"filters": c, "kernel": 1}, name="stem")]
     ends = []
     for b in range(branches):
-        kinds = data.draw(st.lists(st.sampled_from(["conv", "depthwise", "maxpool", "avgpool", "relu", "batchnorm"]),
-                                   min_size=0, max_size=2))
+        kinds = data.draw(st.lists(st.sampled_from(["conv", "depthwise", "maxpool", "avgpool", "relu", "batchnorm",
+                                                    "sigmoid", "dropout"]), min_size=0, max_size=3))
         prev = "stem"
         for i, k in enumerate(kinds):
             f = {"kernel": data.draw(small), "padding": "same"} if k in ("conv", "depthwise") else {}
@@ -111,8 +125,9 @@ def test_dag(data, shape, branches, merge):
             prev = name
         ends.append(prev)
     rows.append(layer(merge, {}, name="join", **{"from": ends}))
+    rows.append(layer("relu", {}))
     rows.append(layer("conv", {"filters": 2, "kernel": data.draw(small), "padding": "same"}))
-    check(f"input: {shape[0]}x{shape[1]}x{shape[2]}\nlayers:\n" + "".join(f"  - {r}\n" for r in rows))
+    check(f"input: {shape[0]}x{shape[1]}x{shape[2]}\nlayers:\n" + "".join(f"  - {r}\n" for r in rows), values=True)
 
 
 def test_every_kind_has_a_strategy():

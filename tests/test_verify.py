@@ -89,22 +89,135 @@ def test_memory_limit_refuses_before_running():
     assert r.exit_code == 1 and "Traceback" not in r.stderr and "--max-memory" in r.stderr
 
 
-def test_liveness_frees_intermediates():
-    """The peak estimate for VGG-16 is parameters plus about the two largest activations, not their sum."""
-    an = archcalc.analyze(SPECS / "vgg16.yaml")
-    ex_peak = execute.__globals__["_estimate"]
+def test_default_limit_is_the_memory_available(monkeypatch):
+    """No --max-memory: the limit is what the machine has available (MemAvailable)."""
+    from archcalc import execute as ex_mod
+    assert ex_mod.available_memory() > 0
+    monkeypatch.setattr(ex_mod, "available_memory", lambda: 200 * 2**20)
+    with pytest.raises(ExecError, match="more than the 200.0 MiB allowed"):
+        execute(archcalc.analyze(SPECS / "vgg16.yaml").graph)  # 528 MiB of parameters alone
+    r = run("run", str(SPECS / "vgg16.yaml"))
+    assert r.exit_code == 1 and "more than the 200.0 MiB allowed" in r.stderr and "--max-memory" in r.stderr
+
+
+def test_peak_estimate_vgg16():
+    """VGG-16's estimate is parameters + conv1_2's input and output + that conv's band scratch:
+    the ReLUs write over their input, and nothing else is live then (not the sum of activations)."""
     from archcalc.execute import _plan
-    shapes, wshapes = _plan(an.graph, np.dtype("float32"))
-    params, peak = ex_peak(an.graph, shapes, wshapes, 1, 4)
-    assert params == an.totals.params * 4
-    largest = 224 * 224 * 64 * 4
-    assert peak - params <= 5 * largest < an.totals.activation_bytes
+    from archcalc.forward import CHUNK_BYTES
+    an = archcalc.analyze(SPECS / "vgg16.yaml")
+    plan = _plan(an.graph, np.dtype("float32"), 1)
+    assert plan.param_bytes == an.totals.params * 4
+    act = 224 * 224 * 64 * 4
+    # conv1_2 bands: rows of 224 windows of 3 x 3 x 64 floats, as many as fit in CHUNK_BYTES (8 at 4 MiB);
+    # its slab holds the band's padded input rows (band + 2) x 226 x 64, its im2col block band x 224 x 576
+    band = CHUNK_BYTES // (224 * 576 * 4)
+    scratch = ((band + 2) * 226 * 64 + band * 224 * 576) * 4
+    assert plan.peak - plan.param_bytes == 2 * act + scratch
+
+
+def test_estimate_bounds_what_numpy_allocates():
+    """tracemalloc sees every NumPy buffer: the run's peak stays within the dry run's estimate,
+    and above what it must hold (parameters plus the largest activation)."""
+    import tracemalloc
+
+    from archcalc.execute import _plan
+    for name, kw in (("lenet5.yaml", {"batch": 4}), ("mobilenet_v2.yaml", {"input_shape": (64, 64, 3)}),
+                     ("resnet18.yaml", {"input_shape": (64, 64, 3)}), ("googlenet.yaml", {"input_shape": (96, 96, 3)})):
+        an = archcalc.analyze(SPECS / name, **kw)
+        plan = _plan(an.graph, np.dtype("float32"), an.batch)
+        execute(an.graph, keep=False)  # once untraced: first calls allocate NumPy's and Python's own caches
+        tracemalloc.start()
+        try:
+            execute(an.graph, keep=False)
+            _, traced = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        largest = max(r.activation_elems for r in an.rows) * an.batch * 4
+        # 256 KiB: the interpreter's own allocations during the run (records, dicts), not arrays
+        assert plan.param_bytes + largest <= traced <= plan.peak + (256 << 10), name
 
 
 def test_run_output_is_only_results_when_piped():
     r = run_process("run", "specs/examples/conv_standard.yaml")
     assert r.returncode == 0 and r.stderr == ""
     assert "2,160" in r.stdout
+
+
+def test_input_array_sets_the_batch_of_run_and_analysis(tmp_path):
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).standard_normal((2, 32, 32, 1)))
+    r = run("verify", str(SPECS / "lenet5.yaml"), "--input-array", str(tmp_path / "x.npy"))
+    assert r.exit_code == 0, r.stderr
+    assert "batch 2" in r.stdout and f"{2 * 416_520:,} multiplications" in r.stdout  # 416,520: LeNet-5 at batch 1
+    r = run("verify", str(SPECS / "lenet5.yaml"), "--input-array", str(tmp_path / "x.npy"), "--batch", "3")
+    assert r.exit_code == 1 and "holds a batch of 2, but --batch is 3" in r.stderr
+
+
+@pytest.mark.parametrize("what,content,message", [
+    ("--input-array", b"garbage", "it is not a NumPy .npy or .npz file"),
+    ("--weights", b"garbage", "it is not a NumPy .npy or .npz file"),
+    ("--input-array", "npz", "is an .npz archive, not one array"),
+    ("--weights", "npy", "holds a single array, not an .npz archive"),
+    ("--input-array", "strings", "holds <U1 values, not numbers"),
+    ("--input-array", "shape", "the input array has shape (5, 5); the spec expects N x 32 x 32 x 1"),
+    ("--weights", "shape", "weights file: conv1/kernel has shape (3, 3, 1, 6), the layer needs (5, 5, 1, 6)"),
+])
+def test_bad_arrays_are_refused_with_a_message(tmp_path, what, content, message):
+    f = tmp_path / "f.npy"
+    if content == "npz":
+        np.savez(tmp_path / "f.npz", a=np.ones(3))
+        f = tmp_path / "f.npz"
+    elif content == "npy":
+        np.save(f, np.ones(3))
+    elif content == "strings":
+        np.save(f, np.array(["a", "b"]))
+    elif content == "shape" and what == "--input-array":
+        np.save(f, np.ones((5, 5)))
+    elif content == "shape":
+        graph = archcalc.analyze(SPECS / "lenet5.yaml").graph
+        from archcalc.execute import _plan
+        want = {f"{n.path}/{k}": np.zeros(s) for n, ws in zip(graph.nodes, _plan(graph, np.dtype("float32"), 1).weights,
+                                                              strict=True) for k, (s, _) in ws.items()}
+        want["conv1/kernel"] = np.zeros((3, 3, 1, 6))
+        f = tmp_path / "w.npz"
+        np.savez(f, **want)
+    else:
+        f.write_bytes(content)
+    r = run("run", str(SPECS / "lenet5.yaml"), what, str(f))
+    assert r.exit_code == 1 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_output_folder_checked_before_running(tmp_path):
+    r = run("run", str(SPECS / "lenet5.yaml"), "-o", str(tmp_path / "missing" / "y.npy"))
+    assert r.exit_code == 1 and "does not exist" in r.stderr and r.stdout == ""
+
+
+def test_progress_on_a_terminal_only():
+    """stderr a terminal: rich draws progress there; stdout still holds only the table."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run([sys.executable, "-m", "archcalc", "run", "specs/lenet5.yaml"], cwd=ROOT,
+                           stdout=subprocess.PIPE, stderr=slave,
+                           env={**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm"}, timeout=120)
+        os.close(slave)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the terminal is gone once the child has exited and everything is read
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(master)
+    assert p.returncode == 0
+    assert b"running" in seen  # the progress task's label, drawn by rich
+    assert b"\x1b[" not in p.stdout and b"416,520" in p.stdout
 
 
 def test_summarize_never_imports_numpy():

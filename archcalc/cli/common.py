@@ -126,10 +126,19 @@ def execute_cli(path: str, sets: tuple[str, ...] = (), input_: str | None = None
     import sys
 
     from .. import load
-    from ..execute import DTYPES, ExecError, execute, parse_bytes
+    from ..execute import DTYPES, ExecError, execute, load_input_array, parse_bytes, retain_freed_memory
     from ..graph import Limits, build
     if dtype not in DTYPES:
         raise ExecError(f"the executor runs float32 or float64, received --dtype {dtype}")
+    x = None
+    if input_array is not None:  # its batch is the run's, so the analysis must be at that batch too
+        x = load_input_array(input_array)
+        n = x.shape[0] if x.ndim == 4 else 1
+        if batch is not None and n != batch:
+            raise ExecError(f"the input array holds a batch of {n}, but --batch is {batch}",
+                            hint="drop --batch (the array's batch is used), or give an input of that many samples")
+        batch = n
+    retain_freed_memory()  # this process ends after the run: let each layer reuse what earlier ones freed
     limits = Limits(max_nodes=max_nodes) if max_nodes else None
     graph = build(load(path), overrides=parse_sets(sets), input_shape=parse_shape(input_) if input_ else None,
                   batch=batch, limits=limits)
@@ -137,7 +146,7 @@ def execute_cli(path: str, sets: tuple[str, ...] = (), input_: str | None = None
     if analyze:
         from ..walk import walk
         result = walk(graph, dtype=dtype)
-    kw = dict(seed=seed, weights=weights, input=input_array, dtype=dtype, keep=keep,
+    kw = dict(seed=seed, weights=weights, input=x, dtype=dtype, keep=keep,
               max_memory=parse_bytes(max_memory) if max_memory else None)
     if not sys.stderr.isatty():
         return result, execute(graph, **kw)

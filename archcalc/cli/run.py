@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -18,6 +19,11 @@ from .common import exec_options, execute_cli, print_renderable, spec_options
 def command(spec: str, out: str | None, **opts: Any) -> None:
     """Run SPEC forward on NumPy (seeded random weights and input, unless given)."""
     from rich.table import Table
+
+    from ..errors import ArchcalcError
+    if out is not None and not Path(out).resolve().parent.is_dir():  # say so before a long run, not after
+        raise ArchcalcError(f"-o {out}: the folder {Path(out).resolve().parent} does not exist",
+                            hint="create it, or give a path in an existing folder")
     an_graph, ex = execute_cli(spec, keep=out is not None, **opts)
     t = Table(title=f"{an_graph.spec.name}: executed at batch {ex.batch}, {ex.dtype}")
     for col, just in (("layer", "left"), ("kind", "left"), ("output", "right"), ("params", "right"),
@@ -32,4 +38,8 @@ def command(spec: str, out: str | None, **opts: Any) -> None:
     if out is not None:
         import numpy as np
         last = an_graph.nodes[an_graph.outputs[-1]].path
-        np.save(out, ex.outputs[last])
+        try:
+            np.save(out, ex.outputs[last])
+        except OSError as e:
+            raise ArchcalcError(f"-o {out}: cannot write the output: {e.strerror or e}",
+                                hint="give a path you can write to") from None
