@@ -122,3 +122,13 @@ def test_required_kinds_exist() -> None:
             "sigmoid", "tanh", "softmax", "hardswish", "batchnorm", "dropout", "lrn", "zeropad", "add",
             "concat", "upsample"}
     assert need <= set(archcalc.KINDS)
+
+
+def test_maxpool_padding_must_leave_every_window_an_input_pixel() -> None:
+    # 2 x 2 windows, stride 2, padding 1: each window holds at least one input pixel
+    assert one("{kind: maxpool, size: 2, padding: 1}").output_shape == (5, 5, 4)  # floor((8 + 2 - 2)/2) + 1
+    # padding 2 >= the window: the first window covers padding rows 0-1 only, and has no maximum
+    with pytest.raises(archcalc.SpecError, match="padding 2 on the top is not smaller than the 2-wide window"):
+        one("{kind: maxpool, size: 2, padding: 2}")
+    # average pooling of padding alone is defined (0, with count_pad), so it stays accepted
+    assert one("{kind: avgpool, size: 2, padding: 2}").output_shape == (6, 6, 4)  # floor((8 + 4 - 2)/2) + 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import KindError
 from ..formula import Formula, prod, q
 from ..shape import Shape, need_hwc, resolve_padding, window, window_text
 from .base import Field, Kind
@@ -47,6 +48,16 @@ class MaxPool(_Pool):
     """
 
     name = "maxpool"
+
+    def out_shape(self, ins: list[Shape]) -> Shape:
+        _, _, _, _, pads = self._geometry(ins)
+        kh, kw = self.size
+        for side, p, k in zip(("top", "bottom", "left", "right"), pads, (kh, kh, kw, kw), strict=True):
+            if p >= k:  # a window of padding alone has no maximum (PyTorch refuses it too)
+                raise KindError(f"padding {p} on the {side} is not smaller than the {k}-wide window: "
+                                "some windows would hold padding only", field="padding",
+                                hint=f"use padding of at most {k - 1} (PyTorch allows at most {k // 2})")
+        return super().out_shape(ins)
 
     def other_ops(self, ins: list[Shape], out: Shape) -> dict[str, Formula]:
         return {"comparisons": prod(self.elements(out), self._k_minus_1())}
