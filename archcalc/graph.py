@@ -362,11 +362,14 @@ _UNKNOWN: Any = object()
 _ITEM_KEYS = frozenset(("kind", "name", "from", "repeat", "when"))
 
 
-def _typed(v: Any) -> Any:
+def typed(v: Any) -> Any:
+    """`v` as a hashable key that also tells types apart (1, 1.0 and True convert differently);
+    lists become tuples. TypeError for a mapping or another unhashable value."""
     if isinstance(v, list):
-        return (list, tuple(_typed(x) for x in v))
+        return (list, tuple(typed(x) for x in v))
     if isinstance(v, dict):
         raise TypeError("a mapping")
+    hash(v)
     return (type(v), v)
 
 
@@ -378,7 +381,7 @@ def _raw_key(item: LMap) -> tuple[Any, ...] | None:
             continue
         if isinstance(v, (list, dict)):
             try:
-                v = _typed(v)
+                v = typed(v)
             except TypeError:
                 return None
         out.append((k, type(v), v))

@@ -21,7 +21,7 @@ from typing import Any
 
 from . import textable
 from .errors import SpecError
-from .graph import Graph, Limits, build, parse_override
+from .graph import Graph, Limits, build, parse_override, typed
 from .shape import Shape
 from .spec import Spec
 from .textable import Line
@@ -138,10 +138,15 @@ def sweep(spec: Spec, variables: dict[str, Sequence[Any]] | None = None, *,
     for combo in grid(axes):
         shape = combo.pop("input", None)
         batch = combo.pop("batch", None)
-        key = tuple((k, type(v), v) for k, v in combo.items())
-        graph = graphs.get(key)
+        try:
+            key: tuple[Any, ...] | None = tuple((k, typed(v)) for k, v in combo.items())
+        except TypeError:  # a value that cannot be a key: expanded afresh
+            key = None
+        graph = graphs.get(key) if key is not None else None
         if graph is None:
-            graph = graphs[key] = build(spec, overrides=combo, input_shape=shape, batch=batch, limits=limits)
+            graph = build(spec, overrides=combo, input_shape=shape, batch=batch, limits=limits)
+            if key is not None:
+                graphs[key] = graph
         else:
             graph = graph.reshaped(shape, batch)
         points.append(_point(graph, combo, dtype))

@@ -99,6 +99,12 @@ def test_reshaped_points_equal_fresh_builds() -> None:
         t = an.totals
         assert (p.output_shape, p.params, p.macs, p.activation_bytes) == (
             an.outputs[-1].output_shape, t.params, t.macs, t.activation_bytes)
+    # a variable holding a list ([f_h, f_w]) is expanded once per value and reshaped too:
+    # 8 x 8 and 9 x 9 inputs under kernel [1, 3] give (8, 6) and (9, 7); under [3, 3], (6, 6) and (7, 7)
+    k = archcalc.load(text="input: 8x8x3\nvars: {k: 3}\nlayers:\n  - {kind: conv, filters: 2, kernel: k}\n",
+                      path="k.yaml")
+    s = sweep(k, {"k": [[3, 3], [1, 3]]}, inputs=[(8, 8, 3), (9, 9, 3)])
+    assert [p.output_shape for p in s.points] == [(6, 6, 2), (7, 7, 2), (8, 6, 2), (9, 7, 2)]
     # an input too small for the network still fails at its layer on a reshaped graph:
     # LeNet-5 on 8 x 8 -> conv1 4 x 4 -> pool 2 x 2, too small for conv2's 5 x 5 kernel
     with pytest.raises(SpecError, match="conv2"):
