@@ -167,13 +167,12 @@ class _Builder:
             raise _err(f"layer '{path}' ({kind}): {key}: {e.message}", item.at(key), e.hint) from None
 
     # -- expansion --------------------------------------------------------------------------
-    def step(self, loc: Location) -> None:
-        """Count one unit of expansion work (a layer, a block instance or a skipped layer)."""
-        self.steps += 1
-        if self.steps > self.max_steps:
-            raise _err(f"expanding this spec takes more than {self.max_steps:,} "
-                       "steps (layers, block instances and skipped layers)", loc,
-                       "check `repeat:` counts; raise the limit with --max-nodes if this is intended")
+    def too_many_steps(self, loc: Location) -> SpecError:
+        """The error once `steps` (layers, block instances and skipped layers expanded so far,
+        counted inline by `expand`, the hot loop) passes `max_steps`."""
+        return _err(f"expanding this spec takes more than {self.max_steps:,} "
+                    "steps (layers, block instances and skipped layers)", loc,
+                    "check `repeat:` counts; raise the limit with --max-nodes if this is intended")
 
     def expand(self, layers: tuple[LayerSpec, ...], prefix: str, env: dict[str, Any],
                input_idx: int, stack: tuple[str, ...], mult: int = 1) -> tuple[dict[str, int], int]:
@@ -189,7 +188,7 @@ class _Builder:
             item = ls.item
             self.steps += 1
             if self.steps > self.max_steps:
-                self.step(item.loc)  # raises
+                raise self.too_many_steps(item.loc)
             ins = (prev,) if ls.inputs is None else self.inputs(ls, names, declared, prefix)
             if ls.when is not None:
                 try:
@@ -226,7 +225,7 @@ class _Builder:
                 if index > 1:
                     self.steps += 1
                     if self.steps > self.max_steps:
-                        self.step(item.loc)  # raises
+                        raise self.too_many_steps(item.loc)
                 idx = self.instantiate(ls, prefix + name, ienv, ins if index == 1 else (prev,), stack,
                                        mult * (count or 1))
                 names[name] = idx

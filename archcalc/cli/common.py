@@ -77,7 +77,7 @@ def print_lines(make: Callable[[int | None], list[tuple[str, str]]]) -> None:
     import shutil
     import sys
 
-    from ..textable import fit
+    from ..textable import fit, plain
     tty = sys.stdout.isatty()
     width = shutil.get_terminal_size().columns if tty else None
     lines = make(width) if width is None else fit(make(width), width)
@@ -85,7 +85,7 @@ def print_lines(make: Callable[[int | None], list[tuple[str, str]]]) -> None:
         styles = {"bold": {"bold": True}, "dim": {"dim": True}, "prose": {}, "": {}}
         click.echo("".join((click.style(t, **styles[s]) if styles[s] and t else t) + "\n" for t, s in lines), nl=False)
     else:
-        click.echo("".join(t + "\n" for t, _ in lines), nl=False)
+        click.echo(plain(lines), nl=False)
 
 
 def print_renderable(obj: Any) -> None:
