@@ -22,7 +22,7 @@ from typing import Any
 
 from .analysis import CONVENTIONS, SCHEMA_VERSION, Analysis, Row, _jsonable
 from .errors import SpecError, did_you_mean
-from .textable import Line
+from .textable import Line, grid
 
 #: (key, label) of the totals compared, in display order.
 METRICS: tuple[tuple[str, str], ...] = (
@@ -168,7 +168,7 @@ class Comparison:
         if metric == "peak_activation_bytes":
             return int(self.peak(i).bytes)
         if metric == CONVENTION_TOTAL:
-            return sum(sum(d.values()) for d in self.layer_counts(i))
+            return sum(self.breakdown(i).values())
         return int(getattr(self.entries[i].analysis.totals, metric))
 
     def ratio(self, metric: str, i: int) -> Fraction | None:
@@ -422,8 +422,6 @@ def notes(c: Comparison, layers: bool = True) -> list[str]:
 def table(c: Comparison, depth: int | None = None, layers: bool = True, explain: bool = False) -> list[Line]:
     """Styled lines (see archcalc.textable): headers, the totals with ratios, (with `explain`,
     the convention's categories), then the layers aligned by name."""
-    from .textable import grid
-
     tcols, tcells = totals_grid(c)
     # ratio columns read left to right, as a sentence
     n = len(c.entries)
