@@ -23,6 +23,7 @@ from typing import Any
 
 from .errors import ArchcalcError
 from .graph import Graph
+from .memory import liveness
 
 DTYPES = ("float32", "float64")
 
@@ -132,15 +133,6 @@ def _fmt_bytes(n: int) -> str:
     return str(n)  # pragma: no cover
 
 
-def _last_use(graph: Graph) -> list[int]:
-    """For every node, the last node that reads its output (its own index if none does)."""
-    last = list(range(len(graph.nodes)))
-    for j, node in enumerate(graph.nodes):
-        for i in node.inputs:
-            last[i] = max(last[i], j)
-    return last
-
-
 def _fail(node: Any, e: Exception) -> ExecError:
     return ExecError(f"layer '{node.path}' ({node.kind.name}): the executor cannot run it: {e}", node.loc)
 
@@ -165,7 +157,7 @@ class _Live:
 
     def __init__(self, graph: Graph, batch: int, itemsize: int) -> None:
         self.graph, self.batch, self.itemsize = graph, batch, itemsize
-        self.last = _last_use(graph)
+        self.last = liveness(graph)  # memory.peak's schedule: a graph output lives to the end
         self.keep = set(graph.outputs)
         self.vals: list[Any] = [None] * len(graph.nodes)
         self.bufs: dict[int, list[Any]] = {}  # id(root) -> [root, values in it, bytes at full batch]
