@@ -18,17 +18,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import gen_specs  # noqa: E402
+from fresh import timed  # noqa: E402
 
 RATE_TARGET = 100_000
 LINEAR_TARGET = 12.0
@@ -64,10 +62,7 @@ def measure(text: str, repeat: int) -> dict[str, float]:
     best: dict[str, float] | None = None
     try:
         for _ in range(repeat):
-            p = subprocess.run([sys.executable, "-c", CHILD, f.name], capture_output=True, text=True, cwd=ROOT)
-            if p.returncode:
-                sys.exit(p.stderr)
-            r = json.loads(p.stdout)
+            r = json.loads(timed([sys.executable, "-c", CHILD, f.name])[1])
             r["analysis"] = r["build"] + r["walk"] + r["totals"]
             if best is None or r["analysis"] < best["analysis"]:
                 best = r
@@ -115,14 +110,9 @@ def sweep(repeat: int) -> None:
     inputs = ",".join(f"{r}x{r}x3" for r in range(96, 296, 8))      # 96 ... 288 (25 resolutions)
     cmd = [sys.executable, "-m", "archcalc", "sweep", "specs/mobilenet_v1.yaml", "--set", f"alpha={alphas}",
            "--input", inputs]
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-        times.append(time.perf_counter() - t)
-        if p.returncode:
-            sys.exit(p.stderr)
-    rows = len(p.stdout.splitlines()) - 3  # conventions line, blank line, column header
+    runs = [timed(cmd) for _ in range(repeat)]
+    times = [t for t, _ in runs]
+    rows = len(runs[0][1].splitlines()) - 3  # conventions line, blank line, column header
     best = min(times)
     print(f"\nSweep: MobileNet v1, {rows:,} points (40 widths x 25 resolutions), whole command in a fresh "
           f"process: best {best:.2f} s of {repeat} (target < {SWEEP_TARGET:g} s: "

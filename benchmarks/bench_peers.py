@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from fresh import timed
 
 RESNET50 = r"""
 import torch, torchinfo
@@ -53,15 +50,6 @@ def resnet50():
 s = torchinfo.summary(resnet50(), input_size=(1, 3, 224, 224), verbose=0)
 print(s.trainable_params, s.total_mult_adds)
 """
-
-
-def timed(cmd: list[str]) -> tuple[float, str]:
-    t = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-    dt = time.perf_counter() - t
-    if p.returncode:
-        sys.exit(f"{cmd[0]} {cmd[1]} ... failed:\n{p.stderr[-2000:]}")
-    return dt, p.stdout
 
 
 def main() -> None:

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from fresh import timed
+
 TARGET = 1.5
 
 COMMANDS = {
@@ -29,12 +27,7 @@ COMMANDS = {
 
 
 def run_once(cmd: list[str]) -> float:
-    t = time.perf_counter()
-    p = subprocess.run(cmd, cwd=ROOT, capture_output=True)
-    dt = time.perf_counter() - t
-    if p.returncode:
-        sys.exit(f"{' '.join(cmd)} failed ({p.returncode}):\n{p.stderr.decode()}")
-    return dt
+    return timed(cmd)[0]
 
 
 def main() -> None:
