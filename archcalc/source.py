@@ -132,6 +132,9 @@ def _at(text: str, index: int, path: str) -> Location:
     return Location(path, line, index - (text.rfind("\n", 0, index) + 1) + 1)
 
 
+_DEEP_HINT = "a spec needs a few levels; is a bracket unclosed?"
+
+
 def _check_nesting(text: str, path: str) -> None:
     """Refuse deep nesting before composing: libyaml's composer recurses in C and would crash.
 
@@ -144,7 +147,7 @@ def _check_nesting(text: str, path: str) -> None:
             depth += 1
             if depth > MAX_NESTING:
                 raise SpecError(f"lists and mappings nest more than {MAX_NESTING} levels deep",
-                                _loc(path, ev), hint="a spec needs a few levels; is a bracket unclosed?")
+                                _loc(path, ev), hint=_DEEP_HINT)
         elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1
 
@@ -159,6 +162,11 @@ def parse(text: str, path: str = "<text>") -> Source:
         mark = e.problem_mark or e.context_mark
         loc = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path, 1)
         problem = e.problem or e.context or "malformed YAML"
+        if "maximum nesting depth" in problem:
+            # libyaml 0.2.5 (PyYAML 6.0.4's wheels) stops flow collections at 1,000 levels while
+            # scanning ahead, before the event check above sees level 101: one message either way
+            raise SpecError(f"lists and mappings nest more than {MAX_NESTING} levels deep", loc,
+                            hint=_DEEP_HINT) from None
         hint = None
         lines = text.splitlines()
         bad = lines[loc.line - 1] if 1 <= loc.line <= len(lines) else ""

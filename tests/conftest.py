@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
@@ -24,9 +25,17 @@ settings.register_profile("dev", max_examples=200, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+def runner() -> CliRunner:
+    """A CLI runner whose result keeps stdout and stderr apart on every supported click:
+    8.2 always does; 8.1 (the declared lower bound) mixes them unless told not to."""
+    if "mix_stderr" in inspect.signature(CliRunner.__init__).parameters:
+        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
+    return CliRunner()
+
+
 def run(*args: str, input: str | None = None) -> Result:
-    """Invoke the CLI in-process; stdout and stderr stay separate (click >= 8.2)."""
-    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+    """Invoke the CLI in-process, stdout and stderr separate."""
+    return runner().invoke(cli, list(args), input=input, catch_exceptions=False)
 
 
 def run_process(*args: str, input: str | None = None, env: dict[str, str] | None = None

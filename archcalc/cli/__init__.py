@@ -39,14 +39,15 @@ class LazyGroup(click.Group):
         return getattr(module, "command", None)
 
     def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
-        try:
-            return super().resolve_command(ctx, args)
-        except click.UsageError as e:  # "No such command": name the closest one
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            # Said here, not by click: click 8.1 takes a name such as `_x` for an option and
+            # prints the help with exit 0. Name the closest command.
             from ..errors import close_matches
-            close = close_matches(args[0], self.list_commands(ctx)) if args else []
-            if close:
-                e.message += f" Did you mean '{close[0]}'?"
-            raise
+            close = close_matches(name, self.list_commands(ctx))
+            raise click.UsageError(f"No such command {name!r}."
+                                   + (f" Did you mean '{close[0]}'?" if close else ""), ctx)
+        return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
