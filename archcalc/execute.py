@@ -1,7 +1,7 @@
 """Run a graph forward on NumPy: the witness that the analytic figures are right.
 
 `execute(graph)` allocates every weight (seeded, or from an `.npz`), feeds an input
-(seeded, or given), runs each node's forward from `forward.py` in topological order and
+(seeded, or given), runs each node's forward from `forward/` in topological order and
 records, per layer, the shape of the array produced, the parameters allocated and the
 multiplications the `Tally` counted. It never calls the analytic shape, weight or MAC
 code: `archcalc verify` sets the two side by side.
@@ -229,7 +229,7 @@ def _plan(graph: Graph, dtype: Any, batch: int) -> _Plan:
         fw = FORWARDS.get(node.kind.name)
         if fw is None:
             raise ExecError(f"layer '{node.path}': the executor has no forward for kind '{node.kind.name}'",
-                            node.loc, "add one to archcalc/forward.py")
+                            node.loc, "add one to archcalc/forward/ (the module mirroring its kinds/ module)")
         xs = [np.zeros((0, *graph.input_shape), dtype)] if not node.inputs else [live.vals[i] for i in node.inputs]
         own = live.own(j)
         try:

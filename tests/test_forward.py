@@ -30,11 +30,11 @@ def bands(request, monkeypatch):
     """Run a test twice: with the shipped band sizes (one band for these small inputs), and with
     bands of one output row (every band boundary, the last partial band, each depthwise path)."""
     if request.param == "tiny bands":
-        from archcalc import forward
-        monkeypatch.setattr(forward, "CHUNK_BYTES", 1)
-        monkeypatch.setattr(forward, "DW_BAND_BYTES", 1)
-        monkeypatch.setattr(forward, "AFFINE_BAND_BYTES", 1)
-        monkeypatch.setattr(forward, "DW_EINSUM_CHANNELS", 1)
+        from archcalc.forward import conv, norm
+        monkeypatch.setattr(conv, "CHUNK_BYTES", 1)
+        monkeypatch.setattr(conv, "DW_BAND_BYTES", 1)
+        monkeypatch.setattr(norm, "AFFINE_BAND_BYTES", 1)
+        monkeypatch.setattr(conv, "DW_EINSUM_CHANNELS", 1)
     return request.param
 
 

@@ -104,7 +104,7 @@ def test_peak_estimate_vgg16():
     """VGG-16's estimate is parameters + conv1_2's input and output + that conv's band scratch:
     the ReLUs write over their input, and nothing else is live then (not the sum of activations)."""
     from archcalc.execute import _plan
-    from archcalc.forward import CHUNK_BYTES
+    from archcalc.forward.conv import CHUNK_BYTES
     an = archcalc.analyze(SPECS / "vgg16.yaml")
     plan = _plan(an.graph, np.dtype("float32"), 1)
     assert plan.param_bytes == an.totals.params * 4

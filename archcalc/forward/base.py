@@ -1,0 +1,160 @@
+"""The executor's contract: the counting `Tally`, the `Forward` record and its registry, and the
+executor's own window geometry (so a bug in shape.py shows up as a disagreement, not twice)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+#: weight name -> (shape, trainable)
+WeightShapes = dict[str, tuple[tuple[int, ...], bool]]
+
+
+class GeometryError(Exception):
+    """An input the forward cannot slide over (the executor adds the layer's location)."""
+
+
+class Tally:
+    """The executor's only way to multiply: counts scalar multiplications from operand shapes.
+
+    `macs` counts kernel multiply-accumulates (conv, depthwise, dense); `other_mults` counts
+    multiplications that are not kernel MACs (BatchNorm and average-pool scaling, LRN,
+    bilinear weights, hard-swish), kept apart as the analytic `other_ops` are.
+    """
+
+    def __init__(self) -> None:
+        self.macs = 0
+        self.other_mults = 0
+
+    def matmul(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """(..., k) @ (k, n): each of the prod(...)·n outputs costs k multiplications."""
+        if b.ndim != 2 or a.shape[-1] != b.shape[0]:
+            raise ValueError(f"matmul of {a.shape} by {b.shape}")
+        self.macs += math.prod(a.shape[:-1]) * a.shape[-1] * b.shape[1]
+        return np.matmul(a, b, out=out)
+
+    def mul(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Element-wise kernel multiply (depthwise taps): one MAC per element of the product."""
+        self.macs += math.prod(np.broadcast_shapes(a.shape, b.shape))
+        return np.multiply(a, b, out=out)
+
+    def einsum(self, subscripts: str, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Two-operand sum of products ('ab,bc->ac' style, explicit output): NumPy's einsum loop
+        multiplies once per combination of all the indices, so that product is the count."""
+        extent: dict[str, int] = {}
+        for subs, arr in zip(subscripts.split("->")[0].split(","), (a, b), strict=True):
+            for ch, n in zip(subs, arr.shape, strict=True):
+                if extent.setdefault(ch, n) != n:
+                    raise ValueError(f"einsum {subscripts} of {a.shape} and {b.shape}")
+        self.macs += math.prod(extent.values())
+        return np.einsum(subscripts, a, b, out=out)
+
+    def scale(self, a: np.ndarray, b: Any, out: np.ndarray | None = None) -> np.ndarray:
+        """Element-wise multiply that is not a kernel MAC (counted in `other_mults`)."""
+        self.other_mults += math.prod(np.broadcast_shapes(np.shape(a), np.shape(b)))
+        return np.multiply(a, b, out=out)
+
+
+def _copy_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], itemsize: int) -> int:
+    """Default scratch of a forward: one more array the size of its largest input or output
+    (a padded copy, a temporary), over the whole batch (shapes here include it)."""
+    return max(math.prod(s) for s in (*ins, out)) * itemsize
+
+
+@dataclass(frozen=True)
+class Forward:
+    """One kind's forward: `fn(t, kind, xs, ws[, own])`, its weight shapes, and its scratch bytes.
+
+    `inplace` forwards take `own`: True when nothing else will read `xs[0]`, so they may write
+    their output over it (the executor decides, from liveness; see execute.py).
+    """
+
+    fn: Callable[..., np.ndarray]
+    weights: Callable[[Any, list[tuple[int, ...]]], WeightShapes]
+    scratch: Callable[[Any, list[tuple[int, ...]], tuple[int, ...], int], int] = _copy_scratch
+    inplace: bool = False
+
+    def run(self, t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray],
+            own: bool = False) -> np.ndarray:
+        return self.fn(t, kind, xs, ws, own) if self.inplace else self.fn(t, kind, xs, ws)
+
+
+FORWARDS: dict[str, Forward] = {}
+
+
+def _no_weights(kind: Any, shapes: list[tuple[int, ...]]) -> WeightShapes:
+    return {}
+
+
+def forward(*names: str, weights: Callable[..., WeightShapes] = _no_weights,
+            scratch: Callable[..., int] = _copy_scratch, inplace: bool = False) -> Callable[..., Any]:
+    def deco(fn: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
+        for n in names:
+            FORWARDS[n] = Forward(fn, weights, scratch, inplace)
+        return fn
+    return deco
+
+
+def _no_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], itemsize: int) -> int:
+    return 0
+
+
+# --- geometry (the executor's own, so a bug in shape.py shows up as a disagreement) ------------
+
+def _pads(padding: Any, h: int, w: int, k: tuple[int, int], s: tuple[int, int],
+          d: tuple[int, int] = (1, 1)) -> tuple[int, int, int, int]:
+    if padding == "valid":
+        return (0, 0, 0, 0)
+    if padding == "same":  # TensorFlow: output ceil(n/s), the odd pixel after
+        out = []
+        for n, f, st, dl in ((h, k[0], s[0], d[0]), (w, k[1], s[1], d[1])):
+            need = max((-(-n // st) - 1) * st + dl * (f - 1) + 1 - n, 0)
+            out += [need // 2, need - need // 2]
+        return tuple(out)  # type: ignore[return-value]
+    if isinstance(padding, int):
+        return (padding,) * 4
+    if len(padding) == 2:
+        return (padding[0], padding[0], padding[1], padding[1])
+    return tuple(padding)
+
+
+def _positions(n: int, lo: int, hi: int, f: int, s: int, d: int = 1, ceil: bool = False) -> int:
+    """How many window starts fit: start k·s, window d·(f-1)+1 wide, inside n + lo + hi."""
+    span, eff = n + lo + hi, d * (f - 1) + 1
+    if eff > span:
+        raise GeometryError(f"a window of {eff} does not fit in {n} + {lo + hi} padding")
+    count = 0
+    while count * s + eff <= span:
+        count += 1
+    if ceil:  # PyTorch's ceil_mode: one more (partial) window if any is left over, then the last
+        if (count - 1) * s + eff < span:  # window is dropped (once) if it starts in the trailing padding
+            count += 1
+        if (count - 1) * s >= n + lo:
+            count -= 1
+    return count
+
+
+def _slide(xp: np.ndarray, k: tuple[int, int], s: tuple[int, int], d: tuple[int, int], ho: int, wo: int):
+    """Yield ((i, j), view): the input positions tap (i, j) of every window reads, as a strided view."""
+    for i in range(k[0]):
+        for j in range(k[1]):
+            yield (i, j), xp[:, i * d[0]: i * d[0] + (ho - 1) * s[0] + 1: s[0],
+                             j * d[1]: j * d[1] + (wo - 1) * s[1] + 1: s[1], :]
+
+
+def _prepare(x: np.ndarray, padding: Any, k: tuple[int, int], s: tuple[int, int], d: tuple[int, int],
+             ceil: bool = False, fill: float = 0.0) -> tuple[np.ndarray, int, int, tuple[int, ...]]:
+    """Pad x (N, H, W, C) with `fill` and count output positions (a ceil-mode overhang is padded too)."""
+    _, h, w, _ = x.shape
+    t, b, l, r = _pads(padding, h, w, k, s, d)
+    ho = _positions(h, t, b, k[0], s[0], d[0], ceil)
+    wo = _positions(w, l, r, k[1], s[1], d[1], ceil)
+    eb = max((ho - 1) * s[0] + d[0] * (k[0] - 1) + 1 - (h + t + b), 0)
+    er = max((wo - 1) * s[1] + d[1] * (k[1] - 1) + 1 - (w + l + r), 0)
+    if t or b + eb or l or r + er:
+        x = np.pad(x, ((0, 0), (t, b + eb), (l, r + er), (0, 0)), constant_values=fill)
+    return x, ho, wo, (t, b, l, r, eb, er)

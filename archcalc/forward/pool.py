@@ -1,0 +1,70 @@
+"""Forwards of windowed and global pooling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .base import Tally, _prepare, _slide, forward
+
+
+def _pool_geometry(kind: Any) -> tuple[tuple[int, int], tuple[int, int]]:
+    k = kind.size
+    s = tuple(si or ki for si, ki in zip(kind.stride, k, strict=True))
+    return k, s  # type: ignore[return-value]
+
+
+@forward("maxpool")
+def maxpool(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
+    """Padding never wins a max: pad with -inf (as PyTorch and TensorFlow behave). A window of
+    padding only (which PyTorch refuses and the walker allows) gives 0, as in average pooling,
+    rather than -inf, which would turn into NaN downstream (-inf x 0)."""
+    k, s = _pool_geometry(kind)
+    x = xs[0]
+    xp, ho, wo, (t_, b, l, r, eb, er) = _prepare(x, kind.padding, k, s, (1, 1), kind.ceil, fill=-np.inf)
+    y = None
+    for _, view in _slide(xp, k, s, (1, 1), ho, wo):
+        y = view.copy() if y is None else np.maximum(y, view, out=y)
+    if max(t_, b + eb) >= k[0] or max(l, r + er) >= k[1]:  # some window may miss the input
+        h, w = x.shape[1:3]
+        inside = np.pad(np.ones((1, h, w, 1), bool), ((0, 0), (t_, b + eb), (l, r + er), (0, 0)))
+        hit = np.zeros((1, ho, wo, 1), bool)
+        for _, view in _slide(inside, k, s, (1, 1), ho, wo):
+            hit |= view
+        np.copyto(y, 0, where=~hit)
+    return y
+
+
+@forward("avgpool")
+def avgpool(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
+    """Window sums, then one multiply by 1/divisor per output (a counted non-kernel multiply).
+
+    The divisor is the window size, padding included when `count_pad` (PyTorch's default);
+    the overhang of a ceil-mode window never counts, padding or not.
+    """
+    k, s = _pool_geometry(kind)
+    x = xs[0]
+    xp, ho, wo, (t_, b, l, r, eb, er) = _prepare(x, kind.padding, k, s, (1, 1), kind.ceil)
+    y = None
+    for _, view in _slide(xp, k, s, (1, 1), ho, wo):
+        y = view.copy() if y is None else np.add(y, view, out=y)
+    h, w = x.shape[1:3]
+    if kind.count_pad:
+        mask = np.pad(np.ones((1, h + t_ + b, w + l + r, 1), x.dtype), ((0, 0), (0, eb), (0, er), (0, 0)))
+    else:
+        mask = np.pad(np.ones((1, h, w, 1), x.dtype), ((0, 0), (t_, b + eb), (l, r + er), (0, 0)))
+    counts = sum(view for _, view in _slide(mask, k, s, (1, 1), ho, wo))
+    return t.scale(y, 1 / np.maximum(counts, 1))  # a window of padding only averages to 0
+
+
+@forward("globalavgpool")
+def globalavgpool(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
+    x = xs[0]
+    y = t.scale(x.sum(axis=(1, 2), keepdims=kind.keepdims), x.dtype.type(1 / (x.shape[1] * x.shape[2])))
+    return y
+
+
+@forward("globalmaxpool")
+def globalmaxpool(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
+    return xs[0].max(axis=(1, 2), keepdims=kind.keepdims)
