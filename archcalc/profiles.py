@@ -77,6 +77,9 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
         "batchnorm": "2 per element (inference, affine)",
         "adaptive_avg_pool": "1 per input element (module or functional)",
         "upsample": "1 per output element (nearest), 4 (bilinear)"}),
+    Profile("flopcounter", "torch.utils.flop_counter.FlopCounterMode (torch 2.13)", "get_total_flops()", {
+        "conv_flops": "2 per kernel MAC of every convolution (aten.convolution; bias ignored)",
+        "mm_flops": "2 per kernel MAC of every matrix product (aten.addmm, mm, bmm; bias ignored)"}),
     Profile("thop", "thop 0.1.1 (profile)", "macs", {
         "macs": "kernel MACs (bias ignored)",
         "batchnorm": "4 per element (2·numel, doubled for affine)",
@@ -162,6 +165,12 @@ def layer_ops(an: Analysis, row: Row, name: str, op: str | None = None) -> dict[
     tool = p.name
     if tool == "textbook":
         return d
+    if tool == "flopcounter":  # counts FLOPs of the aten ops with a formula: convolution and matmul
+        if row.macs and op == "Conv2d":
+            return {"conv_flops": 2 * row.macs}
+        if row.macs and op == "Linear":
+            return {"mm_flops": 2 * row.macs}
+        return {}
     bias = row.other.get("bias_adds", 0) if op in ("Conv2d", "Linear") else 0
     if tool in ("torchinfo", "ptflops", "ptflops-nofunc") and bias:
         d["bias_adds"] = bias

@@ -17,6 +17,9 @@ PRINTED = {  # tool -> (VGG-16, ResNet-50)
     "ptflops": (15_523_225_576, 4_132_436_968),
     "fvcore": (15_470_289_408, 4_111_512_576),
     "thop": (15_470_314_496, 4_133_742_592),
+    # FlopCounterMode(display=False).get_total_flops() on torchvision 0.29.1's vgg16() and resnet50()
+    # themselves (torch 2.14.1, CPU, batch 1): 2 x the textbook MACs, bias ignored
+    "flopcounter": (30_940_528_640, 8_178_368_512),
 }
 
 
@@ -58,6 +61,20 @@ def test_breakdowns_by_hand(vgg: archcalc.Analysis, resnet: archcalc.Analysis) -
     assert f["adaptive_avg_pool"] == 7 * 7 * 2048
     assert profiles.breakdown(resnet, "thop")["batchnorm"] == 2 * f["batchnorm"]
     assert profiles.breakdown(resnet, "thop")["adaptive_avg_pool"] == (49 + 1) * 2048
+
+
+def test_flopcounter_counts_conv_and_linear_only() -> None:
+    # Measured: FlopCounterMode on this network in torch 2.13 (nn.Conv2d(3, 8, 3, padding=1), BatchNorm2d,
+    # ReLU, MaxPool2d(2), x + depthwise Conv2d(8, 8, 3, groups=8, padding=1)(x), AdaptiveAvgPool2d(1),
+    # Linear(8, 10), Softmax): {aten.convolution: 29,952, aten.addmm: 160} at batch 1; 119,808 and 640 at 4.
+    # Arithmetic: conv 8·8·8·27 = 13,824 and depthwise 4·4·8·9 = 1,152 MACs, Linear 8·10 = 80; two FLOPs each.
+    text = ("input: 8x8x3\nlayers:\n  - {kind: conv, filters: 8, kernel: 3, padding: 1}\n  - {kind: batchnorm}\n"
+            "  - {kind: relu}\n  - {kind: maxpool, size: 2, name: p}\n"
+            "  - {kind: depthwise, kernel: 3, padding: 1, name: dw}\n  - {kind: add, from: [p, dw]}\n"
+            "  - {kind: globalavgpool}\n  - {kind: dense, units: 10}\n  - {kind: softmax}\n")
+    for batch, conv, mm in ((1, 29_952, 160), (4, 119_808, 640)):
+        an = analyze_text(text, batch=batch)
+        assert profiles.breakdown(an, "flopcounter") == {"conv_flops": conv, "mm_flops": mm}
 
 
 def test_nofunc_counts_relu_and_pools_once(resnet: archcalc.Analysis) -> None:
