@@ -34,7 +34,7 @@ def _line(it: Item, prev: str | None) -> str:
         parts.append(f"from: {scalar(it.refs[0]) if len(it.refs) == 1 else scalar(it.refs)}")
     vals = dict(it.values)
     if it.repeat:
-        parts.append(f"repeat: {scalar(vals.pop('count'))}")
+        parts.append(f"repeat: {scalar(it.repeat)}")
     parts += [f"{k}: {scalar(v)}" for k, v in vals.items()]
     return "{" + ", ".join(parts) + "}"
 

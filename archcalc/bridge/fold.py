@@ -37,7 +37,7 @@ class Item:
     kind: str                  # the kind, or the block's name
     values: dict[str, Any]
     refs: list[str]            # local names of the inputs ("input": the scope's input)
-    repeat: int | None = None
+    repeat: Any = None         # copies: a number, or an argument of the enclosing block
     leaf: int | None = None    # the leaf, for a layer
     block: bool = False
 
@@ -232,30 +232,45 @@ class _Folder:
 
     def _name(self, e: _Entry) -> str:
         """An entry's name in its scope: a repeated item is named by its stem (copies add 1, 2, ...)."""
+        if not e.repeat:
+            return self._plain_name(e)
         pre = f"{e.prefix}." if e.prefix else ""
+        base = re.sub(r"_\d+$", "", self._block(e.mod).name)  # type: ignore[arg-type]
+        if e.repeat:
+            stem = self.clean(pre + (re.sub(r"[\d_.\-]+$", "", e.name) or base), base)
+            taken = {self._plain_name(x) for x in self._scope if x is not e}
+            if stem in taken or any(f"{stem}{i}" in taken for i in range(1, e.repeat + 1)):
+                stem = self.clean(pre + e.name, base) + "_"   # copies block7_1 ... block7_5
+            return stem
+        return self.clean(pre + e.name, base) if not e.name[0].isdigit() else f"{pre}{base}{e.name}"
+
+    def _plain_name(self, e: _Entry) -> str:
+        pre = f"{e.prefix}." if e.prefix else ""
+        if e.repeat:
+            return ""
         if e.leaf is not None:
             return self.clean(pre + e.name, self.leaves[e.leaf].kind)
         base = re.sub(r"_\d+$", "", self._block(e.mod).name)  # type: ignore[arg-type]
-        if e.repeat:
-            return self.clean(pre + (re.sub(r"[\d_.\-]+$", "", e.name) or base), base)
         return self.clean(pre + e.name, base) if not e.name[0].isdigit() else f"{pre}{base}{e.name}"
 
     def _item(self, e: _Entry, siblings: list[_Entry]) -> Item:
+        self._scope = siblings
         refs = [("input" if r == "in" else self._name(siblings[r])) for r in self._refs(e, siblings)]
         if e.leaf is not None:
             lf = self.leaves[e.leaf]
             return Item(self._name(e), lf.kind, dict(lf.values), refs, leaf=e.leaf)
         block = self._block(e.mod)  # type: ignore[arg-type]
+        name = self._name(e)
         vals = self._instance_args(e.mod, block)  # type: ignore[arg-type]
-        if e.repeat:
-            vals["count"] = e.repeat
-        return Item(self._name(e), block.name, vals, refs, repeat=e.repeat, block=True)
+        return Item(name, block.name, vals, refs, repeat=e.repeat, block=True)
 
     def _block(self, m: _Mod) -> Block:
         b = self.blocks.get(m.sig)
         if b is not None:
             return b
         base = self.clean(re.sub(r"[\d_.\-]+$", "", m.name) or "block", "block")
+        if base in self.reserved:  # `conv` names a kind
+            base = f"{base}_block"
         name, k = base, 1
         if name in self.names:  # a variant: named by a layer the other lacks (block_downsample)
             other = next((b for b in self.blocks.values() if b.name == base), None)
@@ -339,7 +354,7 @@ class _Folder:
                 sub: Block = self.blocks[e.mod.sig]  # type: ignore[union-attr]
                 it.values = {a: expr.get((*prefix, k, *p), it.values.get(a)) for a, p in sub._argpos.items()}  # type: ignore[attr-defined]
                 if e.repeat is not None:
-                    it.values["count"] = expr.get((*prefix, k, "count"), e.repeat)
+                    it.repeat = expr.get((*prefix, k, "count"), e.repeat)
             items.append(it)
         return items
 

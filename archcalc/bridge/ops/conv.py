@@ -64,8 +64,8 @@ def _onnx(b: Any, kind: Any, ins: list[str], shapes: list[tuple[int, ...]], out:
     inputs = [ins[0], b.init("weight", ws["kernel"])]
     if "bias" in ws:
         inputs.append(b.init("bias", ws["bias"]))
-    return b.node("Conv", inputs, kernel_shape=list(k), strides=list(s), pads=[t, l, bo, r],
-                  dilations=list(d), group=groups)
+    pads: dict[str, Any] = {"auto_pad": "SAME_UPPER"} if kind.padding == "same" else {"pads": [t, l, bo, r]}
+    return b.node("Conv", inputs, kernel_shape=list(k), strides=list(s), dilations=list(d), group=groups, **pads)
 
 
 def _torch(kind: Any, shapes: list[tuple[int, ...]], out: tuple[int, ...]) -> TorchLayer:

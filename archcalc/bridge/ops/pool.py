@@ -58,8 +58,11 @@ def _onnx(b: Any, kind: Any, ins: list[str], shapes: list[tuple[int, ...]], out:
           ws: dict[str, Any]) -> str:
     k, s = _geometry(kind)
     t, bo, l, r = pads_of(kind, shapes[0], k, s)
-    attrs: dict[str, Any] = {"kernel_shape": list(k), "strides": list(s), "pads": [t, l, bo, r],
-                             "ceil_mode": int(kind.ceil)}
+    attrs: dict[str, Any] = {"kernel_shape": list(k), "strides": list(s), "ceil_mode": int(kind.ceil)}
+    if kind.padding == "same":
+        attrs["auto_pad"] = "SAME_UPPER"
+    else:
+        attrs["pads"] = [t, l, bo, r]
     if kind.name == "avgpool":
         attrs["count_include_pad"] = int(kind.count_pad)
         return b.node("AveragePool", [ins[0]], **attrs)
