@@ -296,11 +296,14 @@ def name_layers(layers: list[Layer]) -> None:
 
 
 def import_onnx(path: str | Path, *, keep_unmapped: bool = False, flat: bool = False,
-                max_bytes: int | None = None, max_nodes: int | None = None) -> tuple[str, Imported]:
+                max_bytes: int | None = None, max_nodes: int | None = None,
+                source: str | None = None) -> tuple[str, Imported]:
     """An ONNX file -> (spec YAML text, the imported model), see the module docstring."""
     from .emit import to_yaml
     kw = {k: v for k, v in (("max_bytes", max_bytes), ("max_nodes", max_nodes)) if v is not None}
     model = read(path, **kw)
     imp = convert(model, keep_unmapped=keep_unmapped)
     name_layers(imp.layers)
-    return to_yaml(imp, flat=flat, source=str(path)), imp
+    if source is not None:
+        imp.name = clean(source.rpartition(":")[2].split(".")[-1].rstrip("()"), "model")
+    return to_yaml(imp, flat=flat, source=source or str(path)), imp

@@ -137,7 +137,10 @@ def _class(cls: str, args: list[str], items: list[Item], output: str | None, kin
                 if pad is not None:
                     pad_cls = "nn.ZeroPad2d" if tl.pad_value == 0 else "nn.ConstantPad2d"
                     extra = "" if tl.pad_value == 0 else ', float("-inf")'
-                    init.append(f"        self.{a}_pad = {pad_cls}({_py(pad)}{extra})")
+                    made = f"{pad_cls}({_py(pad)}{extra})"
+                    if isinstance(pad, str):  # an argument: some instances pad, others do not
+                        made = f"{made} if {pad} is not None else nn.Identity()"
+                    init.append(f"        self.{a}_pad = {made}")
                     x = f"self.{a}_pad({x})"
                 fwd.append(f"        {a} = self.{a}({x}){tl.post}")
         var[it.name] = a
