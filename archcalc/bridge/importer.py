@@ -159,7 +159,7 @@ def convert(model: Model, *, keep_unmapped: bool = False) -> Imported:
     if len(in_dims) not in (2, 4) or any(d is None for d in in_dims[1:]):
         raise ImportError_(f"{model.path}: input '{in_name}' is {_fmt(in_dims)}; archcalc imports an "
                            "N x C x H x W image or an N x n vector with fixed sizes",
-                           "export the model with a fixed input size (torch.onnx.export with an example input)")
+                           hint="export the model with a fixed input size (torch.onnx.export with an example input)")
     batch = in_dims[0] if isinstance(in_dims[0], int) and in_dims[0] > 0 else 1
     shape = (in_dims[2], in_dims[3], in_dims[1]) if len(in_dims) == 4 else (in_dims[1],)
     ctx.live.add(in_name)
@@ -201,7 +201,7 @@ def convert(model: Model, *, keep_unmapped: bool = False) -> Imported:
         lines = [f"{k} x{len(v)} (first: {', '.join(v[:3])})" for k, v in sorted(unmapped.items())]
         raise ImportError_(f"{model.path}: {sum(map(len, unmapped.values()))} operators have no archcalc kind:\n  "
                            + "\n  ".join(lines),
-                           "pass --keep-unmapped to keep them as zero-cost `unmapped` layers with ONNX's shapes "
+                           hint="pass --keep-unmapped to keep them as zero-cost `unmapped` layers with ONNX's shapes "
                            "(every report then flags them); the operator table is in docs/import-export.md")
     if folded:
         ctx.notes.append("folded away nodes that do not depend on the input (shape arithmetic, shared weights): "
@@ -230,8 +230,8 @@ def _keep(ctx: Context, n: Any, why: str) -> None:
         shape = ctx.hwc(outs[0])
     except Unmapped as e:
         raise ImportError_(f"{ctx.model.path}: node '{n.name or n.op_type}' ({n.op_type}) cannot be kept: {e.why}",
-                           "archcalc keeps unmapped operators whose output is N x C x H x W or N x n") from None
-    fields: dict[str, Any] = {"op": n.op_type, "c": shape[-1]}
+                           hint="archcalc keeps unmapped operators whose output is N x C x H x W or N x n") from None
+    fields: dict[str, Any] = {"c": shape[-1]}
     if len(shape) == 3:
         fields["h"], fields["w"] = shape[0], shape[1]
     weights = tuple(x for x in n.input if x in ctx.model.inits)
