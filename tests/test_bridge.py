@@ -168,8 +168,9 @@ def _torch_export(tmp_path: Path, name: str, seed: int = 0) -> Path:
 
 @pytest.mark.parametrize("name", ["resnet18", pytest.param("resnet50", marks=pytest.mark.slow)])
 def test_witness4_torch_onnx_export_imports(tmp_path: Path, name: str) -> None:
-    from archcalc.bridge.importer import import_onnx
     from bridge.nets import NETWORKS
+
+    from archcalc.bridge.importer import import_onnx
     path = _torch_export(tmp_path, name)
     text, imp = import_onnx(path)
     an = archcalc.analyze(archcalc.load(text=text))

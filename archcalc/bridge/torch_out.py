@@ -130,8 +130,8 @@ def _class(cls: str, args: list[str], items: list[Item], output: str | None, kin
                 expr = tl.call.replace("{plus}", " + ".join(ins)).replace("{all}", ", ".join(ins))
                 fwd.append(f"        {a} = {expr.format(*ins)}")
             else:
-                kw = ", ".join(f"{k}={_py(v)}" for k, v in vals.items()
-                               if not (k in _DEFAULTS and v == _DEFAULTS[k] and not (k == "stride" and "Pool" in tl.ctor)))
+                kw = ", ".join(f"{k}={_py(v)}" for k, v in vals.items() if not (
+                    k in _DEFAULTS and v == _DEFAULTS[k] and not (k == "stride" and "Pool" in tl.ctor)))
                 init.append(f"        self.{a} = {tl.ctor}({kw})")
                 x = ins[0]
                 if pad is not None:
@@ -178,6 +178,7 @@ def state_dict(graph: Graph, arrays: list[dict[str, Any]], model: Any) -> dict[s
     for k, a in zip(keys, flat, strict=True):
         t = torch.from_numpy(a.copy())
         if tuple(model.state_dict()[k].shape) != tuple(t.shape):
-            raise ExportError(f"{k}: the module wants {tuple(model.state_dict()[k].shape)}, the spec has {tuple(t.shape)}")
+            want = tuple(model.state_dict()[k].shape)
+            raise ExportError(f"{k}: the module wants {want}, the spec has {tuple(t.shape)}")
         sd[k] = t
     return sd
