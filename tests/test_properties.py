@@ -131,5 +131,6 @@ def test_dag(data, shape, branches, merge):
 
 
 def test_every_kind_has_a_strategy():
-    writable = {k for k, c in REGISTRY.items() if not c.internal}
+    # `unmapped` (kept by `archcalc import --keep-unmapped`) has no computation to witness
+    writable = {k for k, c in REGISTRY.items() if not c.internal and k != "unmapped"}
     assert writable <= set(FIELDS), f"kinds without a property strategy: {sorted(writable - set(FIELDS))}"

@@ -1,0 +1,89 @@
+"""The executor's weights, and their order in ONNX's and PyTorch's NCHW world.
+
+The executor (docs/executor.md) keeps NHWC activations and (f_h, f_w, n_c/g, n_c') kernels;
+ONNX and PyTorch keep NCHW and (n_c', n_c/g, f_h, f_w). Each kind's `nchw` entry in the
+operator table converts its weights. One thing no single layer can know: a flat vector made by
+flattening H x W x C is in H, W, C order here and in C, H, W order there, so a dense layer (or
+a BatchNorm on vectors) after it must take its rows in another order. `perms` follows that
+order through the graph.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..graph import Graph
+from . import ExportError
+
+#: kinds that keep the order of a flat input vector element by element
+_ELEMENTWISE = {"relu", "relu6", "sigmoid", "tanh", "hardswish", "softmax", "dropout", "batchnorm", "unmapped"}
+
+
+def executor_weights(graph: Graph, *, seed: int = 0, weights: str | Path | None = None) -> list[dict[str, Any]]:
+    """Every node's weights as `archcalc run --seed` (or `--weights`) gives them, float32.
+
+    Drawn in the executor's own order from its own generator (execute._plan and _init), so an
+    exported model computes what the executor computes."""
+    import numpy as np
+
+    from ..execute import _init, _plan, _Weights
+    dt = np.dtype("float32")
+    plan = _plan(graph, dt, graph.batch)
+    rng = np.random.default_rng(seed)
+    given = _Weights(weights) if weights is not None else None
+    out: list[dict[str, Any]] = []
+    try:
+        for node, ws in zip(graph.nodes, plan.weights, strict=True):
+            arrays = {}
+            for k, (s, _) in ws.items():
+                if given is not None:
+                    key = f"{node.path}/{k}"
+                    if key not in given.keys():
+                        raise ExportError(f"weights file: no array for {key}", hint="keys are layer/weight")
+                    a = given.get(key)
+                    if a.shape != s:
+                        raise ExportError(f"weights file: {key} has shape {a.shape}, the layer needs {s}")
+                    arrays[k] = np.ascontiguousarray(a, dtype=dt)
+                else:
+                    arrays[k] = _init(rng, k, s, dt)
+            out.append(arrays)
+    finally:
+        if given is not None:
+            given.close()
+    return out
+
+
+def perms(graph: Graph, shapes: list[tuple[int, ...]]) -> list[Any]:
+    """For every node, the order of its flat output in NCHW terms (None: the same as archcalc's)."""
+    import numpy as np
+    out: list[Any] = []
+    for j, node in enumerate(graph.nodes):
+        k = node.kind.name
+        ins = [out[i] for i in node.inputs]
+        p = None
+        if k == "flatten":
+            s = shapes[node.inputs[0]]
+            if len(s) == 3:
+                p = np.arange(s[0] * s[1] * s[2]).reshape(s).transpose(2, 0, 1).ravel()
+                if ins[0] is not None:  # pragma: no cover - a 3-D input never carries a vector order
+                    p = ins[0][p]
+            else:
+                p = ins[0]
+        elif k in _ELEMENTWISE and ins:
+            p = ins[0]
+        elif k == "add" and len(shapes[j]) == 1:
+            if any(x is not None for x in ins):
+                if not all(x is not None and np.array_equal(x, ins[0]) for x in ins):
+                    raise ExportError(f"layer '{node.path}' adds flat vectors flattened in different orders",
+                                      hint="add before flattening")
+                p = ins[0]
+        elif k == "concat" and len(shapes[j]) == 1 and any(x is not None for x in ins):
+            parts, off = [], 0
+            for i, x in zip(node.inputs, ins, strict=True):
+                n = shapes[i][0]
+                parts.append((np.arange(n) if x is None else x) + off)
+                off += n
+            p = np.concatenate(parts)
+        out.append(p)
+    return out

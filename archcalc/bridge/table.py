@@ -1,0 +1,78 @@
+"""The operator table: ONNX operator -> importer, layer kind -> exporters.
+
+One module of `ops/` per family of kinds (mirroring `archcalc/kinds/` and `archcalc/forward/`)
+registers its entries with `@imports("Conv")` and `@exports("conv", onnx=..., torch=...)`;
+a new kind extends the table there and nowhere else. Importing this module loads them all.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+#: ONNX op type -> fn(ctx, node) that emits layers through ctx (see importer.Context)
+IMPORTERS: dict[str, Callable[..., None]] = {}
+
+
+@dataclass(frozen=True)
+class Export:
+    """How one kind leaves archcalc.
+
+    `onnx(b, node, ins, in_shapes, out_shape, ws) -> output tensor name` adds ONNX nodes
+    through the builder `b` (onnx_out.Builder) from the executor's weights `ws`.
+    `torch(kind, in_shapes, out_shape) -> TorchLayer` gives the module (or functional call)
+    that computes the kind in PyTorch, NCHW.
+    `nchw(kind, ws, in_shapes, perm) -> ws` turns the executor's weights (docs/executor.md) into
+    the layouts ONNX and PyTorch share; `perm` is the order of a flat input vector that came
+    from flattening C x H x W (position j holds archcalc's element perm[j]), or None.
+    """
+
+    onnx: Callable[..., str]
+    torch: Callable[..., Any]
+    nchw: Callable[..., dict[str, Any]] | None = None
+
+
+def no_weights(kind: Any, ws: dict[str, Any], ins: list[Any], perm: Any) -> dict[str, Any]:
+    return dict(ws)
+
+
+EXPORTERS: dict[str, Export] = {}
+
+
+def imports(*op_types: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    def deco(fn: Callable[..., None]) -> Callable[..., None]:
+        for t in op_types:
+            IMPORTERS[t] = fn
+        return fn
+    return deco
+
+
+def exports(*kinds: str, onnx: Callable[..., str], torch: Callable[..., Any],
+            nchw: Callable[..., dict[str, Any]] | None = None) -> None:
+    for k in kinds:
+        EXPORTERS[k] = Export(onnx, torch, nchw or no_weights)
+
+
+@dataclass
+class TorchLayer:
+    """A kind in PyTorch: a module `ctor(**args)` (`nn.Conv2d`), or, with `ctor` None, a
+    functional step whose forward expression is `call` formatted with the input variables
+    (`"{0} + {1}"`). `args` are keyword arguments in order; fold.py turns the ones that vary
+    between instances of a block into the block's constructor arguments. `weights` maps the
+    executor's weight names to the module's parameter names; `pad` (left, right, top, bottom)
+    is zero padding the module cannot express itself (TensorFlow's asymmetric `same`)."""
+
+    ctor: str | None
+    args: dict[str, Any]
+    call: str = ""
+    weights: dict[str, str] | None = None
+    pad: tuple[int, int, int, int] | None = None
+    pad_value: float = 0.0
+    post: str = ""                 # appended to the module's call: `.flatten(1)`
+
+
+for _m in pkgutil.iter_modules(importlib.import_module(f"{__package__}.ops").__path__):
+    importlib.import_module(f"{__package__}.ops.{_m.name}")
