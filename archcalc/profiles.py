@@ -7,9 +7,11 @@ Measured with torch 2.13 (CPU) on models identical to torchvision's; every tool 
 the sum of these per-layer components exactly (VGG-16 and ResNet-50, see docs/analyses.md).
 
 A profile needs to know which torch operation computes each node. By default it is the module
-the kind corresponds to (`TORCH_DEFAULT`); where the torch model differs, pass `torch=` a mapping
-node path -> op, e.g. {"avgpool": "AdaptiveAvgPool2d"} (VGG's 7 x 7 adaptive pooling, written as
-a 1 x 1 `avgpool`) or {"pool": "F.adaptive_avg_pool2d"} (a functional call, not a module).
+the kind corresponds to (`TORCH_DEFAULT`); where the torch model differs, the spec says so in its
+own `torch_ops:` (archcalc.torch_ops), which every profile honours, and a caller can add `torch=`, a
+mapping selector -> op that wins over the spec's: a layer path ({"avgpool": "AdaptiveAvgPool2d"},
+VGG's 7 x 7 adaptive pooling written as a 1 x 1 `avgpool`), a pattern ({"*/pool": "F.avg_pool2d"})
+or a kind ({"kind:relu": "F.relu"}, GoogLeNet's BasicConv2d).
 
 Counts are totals over the batch like every archcalc figure. (ptflops itself divides by the
 batch, and adds a Linear bias once per batch rather than per sample: exact at batch 1.)
@@ -117,39 +119,37 @@ def _profile(name: str) -> Profile:
 
 
 def torch_op_problem(an: Analysis, path: str, op: str) -> tuple[str, str | None] | None:
-    """Why torch op `op` cannot compute layer `path` of `an`, as (message, hint); None when it can.
+    """Why torch op `op` cannot compute what `path` selects in `an` (a layer path, a pattern or
+    kind:NAME; archcalc.torch_ops), as (message, hint); None when it can.
 
     One judgement for every place a torch op is named (--torch-op, a spec's `torch_ops:`), each of
     which words the error for where the user wrote it.
     """
-    from .errors import did_you_mean
-    row = next((r for r in an.rows if r.name == path), None)
-    if row is None:
-        return f"no layer named {path!r}", did_you_mean(path, [r.name for r in an.rows], "layers")
-    allowed = (TORCH_DEFAULT.get(row.kind, "?"),) + TORCH_ALTERNATIVES.get(row.kind, ())
-    if op not in allowed:
-        article = "an" if row.kind[0] in "aeiou" else "a"
-        return f"{article} {row.kind} layer is one of {', '.join(allowed)}", did_you_mean(op, allowed, "ops")
+    from .torch_ops import Problem, select
+    try:
+        select(an, path, op)
+    except Problem as p:
+        return p.message, p.hint
     return None
 
 
 def torch_for(an: Analysis, torch: Mapping[str, str] | None) -> dict[str, str]:
-    """The part of `torch` naming layers `an` has: one --torch-op serves several specs at once
-    (compare, check), each taking the layers it has."""
-    names = {r.name for r in an.rows}
-    return {k: v for k, v in (torch or {}).items() if k in names}
+    """The part of `torch` (selector -> op) that selects layers `an` has: one --torch-op serves several
+    specs at once (compare, check), each taking the layers it has."""
+    from .torch_ops import applies
+    return {k: v for k, v in (torch or {}).items() if applies(an, k)}
+
+
+def torch_selectors(an: Analysis, torch: Mapping[str, str] | None) -> dict[str, str]:
+    """The torch ops a profile counts `an` with, as written: the spec's own `torch_ops:`, then the part
+    of `torch` (--torch-op) that applies to it, which wins."""
+    from .torch_ops import spec_selectors
+    return {**spec_selectors(an), **torch_for(an, torch)}
 
 
 def _torch_ops(an: Analysis, torch: Mapping[str, str] | None) -> list[str]:
-    ops = [TORCH_DEFAULT.get(r.kind, "?") for r in an.rows]
-    if torch:
-        index = {r.name: i for i, r in enumerate(an.rows)}
-        for path, op in torch.items():
-            problem = torch_op_problem(an, path, op)
-            if problem is not None:
-                raise SpecError(f"--torch-op {path}={op}: {problem[0]}", hint=problem[1])
-            ops[index[path]] = op
-    return ops
+    from .torch_ops import ops_for
+    return ops_for(an, torch)
 
 
 def layer_ops(an: Analysis, row: Row, name: str, op: str | None = None) -> dict[str, int]:
