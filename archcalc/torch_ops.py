@@ -78,8 +78,8 @@ def matches(an: Analysis, selector: str) -> list[int]:
         if kind not in REGISTRY:
             raise Problem(f"no layer kind {kind!r}", did_you_mean(kind, sorted(REGISTRY), "kinds"), selector=True)
         return [i for i, r in enumerate(an.rows) if r.kind == kind]
-    if level(selector) == 1:
-        return [i for i, r in enumerate(an.rows) if fnmatchcase(r.name, selector)]
+    if level(selector) == 1:  # layers only: the network's input is no torch op
+        return [i for i, r in enumerate(an.rows) if r.kind != "input" and fnmatchcase(r.name, selector)]
     return [i for i, r in enumerate(an.rows) if r.name == selector]
 
 
@@ -93,11 +93,13 @@ def select(an: Analysis, selector: str, op: str) -> list[int]:
     """The rows `selector` gives op `op`; Problem when a path names no layer or a layer cannot be `op`."""
     hits = matches(an, selector)
     lv = level(selector)
+    if lv == 0:
+        hits = hits[:1] or [-1]  # one check serves every layer of the kind, and a kind with none
     if lv == 2 and not hits:
         raise Problem(f"no layer named {selector!r}", did_you_mean(selector, [r.name for r in an.rows], "layers"),
                       selector=True)
     for i in hits:
-        kind = an.rows[i].kind
+        kind = an.rows[i].kind if i >= 0 else selector[len(KIND):].strip()
         ops = allowed(kind)
         if op not in ops:
             article = "an" if kind[0] in "aeiou" else "a"
@@ -106,9 +108,7 @@ def select(an: Analysis, selector: str, op: str) -> list[int]:
                 raise Problem(f"the pattern selects {an.rows[i].name!r}; {what}",
                               f"narrow the pattern, or select by kind: {KIND}{kind}")
             raise Problem(what, did_you_mean(op, ops, "ops"))
-        if lv == 0:
-            break  # every hit has the same kind
-    return hits
+    return matches(an, selector) if lv == 0 else hits
 
 
 def resolve(an: Analysis, entries: Iterable[TorchOp]) -> dict[str, str]:
@@ -120,6 +120,9 @@ def resolve(an: Analysis, entries: Iterable[TorchOp]) -> dict[str, str]:
     for t in entries:
         try:
             hits = select(an, t.layer, t.op)
+            if not hits and t.key_loc is None:  # --torch-op that selects nothing would change nothing
+                raise Problem("selects no layer", "a pattern's * and ? also match '/'; kind:NAME selects a kind",
+                              selector=True)
         except Problem as p:
             raise t.error(p) from None
         lv = level(t.layer)
