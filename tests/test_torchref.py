@@ -11,9 +11,10 @@ model, gives each figure through `--convention`.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
-from conftest import SPECS, run
+from conftest import ROOT, SPECS, run
 from torchref import FIGURES, FIGURES_TORCHVISION, NETWORKS, TOOLS, Net
 
 import archcalc
@@ -111,3 +112,16 @@ def test_summarize_prints_the_tools_figure_with_no_flag() -> None:
         MEASURED["networks"][n]["batch"]["1"]["thop"] for n in ("mobilenet_v2", "alexnet")]
     assert [s["convention"]["torch_ops"] for s in d["specs"]] == [
         {"avgpool": "F.adaptive_avg_pool2d"}, {"avgpool": "AdaptiveAvgPool2d"}]
+
+
+def test_docs_table_is_the_measured_figures() -> None:
+    # docs/analyses.md's table of every zoo spec's figures (batch 1), one row per network
+    text = (ROOT / "docs" / "analyses.md").read_text(encoding="utf-8")
+    header = next(line for line in text.splitlines() if line.startswith("| spec | torchinfo |"))
+    tools = [c.strip() for c in header.strip("|").split("|")][1:]
+    assert tools == list(TOOLS)
+    rows = {m[1]: [int(c.replace(",", "")) for c in m[2].split("|")]
+            for m in re.finditer(r"^\| `(\w+\.yaml)` \|(.*)\|$", text, re.M)}
+    want = {e["spec"]: [e["batch"]["1"][t] for t in TOOLS] for n, e in MEASURED["networks"].items()
+            if not NETWORKS[n].overrides}
+    assert rows == want
