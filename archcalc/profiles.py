@@ -63,8 +63,8 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
         "softmax": "1 per input element (nn.Softmax calls the patched F.softmax)",
         "upsample": "output elements (hook) + input elements x scale (patched F.interpolate)",
         "elementwise_add": "output elements per torch.add (residual `+=` is not seen: 0)",
-        "per sample": "at batch N its module hooks' counts (all but the patched functionals) are "
-                      "divided by N: what ptflops prints"}),
+        "per sample": "module hooks' counts divided by the batch, the patched functionals' not, "
+                      "as ptflops prints them"}),
     Profile("ptflops-nofunc", "ptflops 0.7.5, functionals not patched (count_functional=False)",
             "Computational complexity (MACs)", {
         "macs": "kernel MACs",
@@ -77,7 +77,7 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
         "adaptive_avg_pool": "1 per input element (module only)",
         "adaptive_max_pool": "1 per input element (module only)",
         "upsample": "output elements (module hook)",
-        "per sample": "every count divided by the batch: what ptflops prints"}),
+        "per sample": "every count divided by the batch, as ptflops prints it"}),
     Profile("fvcore", "fvcore 0.1.5 (FlopCountAnalysis)", "flops (one fused multiply-add = 1)", {
         "macs": "kernel MACs (bias ignored)",
         "batchnorm": "2 per element (inference, affine)",
@@ -293,7 +293,7 @@ def explain(an: Analysis, name: str, *, torch: Mapping[str, str] | None = None) 
     diff = tot - macs
     lines.append(f"  {'total':<{w}}  {tot:>20,}  = archcalc MACs {macs:,} {'-' if diff < 0 else '+'} {abs(diff):,}")
     if "per sample" in p.rules and an.batch > 1:
-        lines.append(f"  at batch {an.batch}: {p.rules['per sample']}")
+        lines.append(f"  batch {an.batch}: {p.rules['per sample']}")
     adds = sum(r.other.get("elementwise_adds", 0) for r in an.rows if r.kind == "add")
     if adds:
         lines.append(f"  residual adds ({adds:,} element-wise adds in archcalc's other ops) are counted by "

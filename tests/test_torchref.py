@@ -105,6 +105,10 @@ def test_summarize_prints_the_tools_figure_with_no_flag() -> None:
         r = run("summarize", str(SPECS / "googlenet.yaml"), "--convention", tool, "--depth", "1")
         assert r.exit_code == 0, r.stderr
         assert f"{tool} total" in r.stdout and f"{printed[tool]:,}" in r.stdout
+    # at batch 2 ptflops reports its module hooks per sample, and says so
+    r = run("summarize", str(SPECS / "googlenet.yaml"), "--convention", "ptflops", "--depth", "1", "--batch", "2")
+    two = MEASURED["networks"]["googlenet"]["batch"]["2"]["ptflops"]
+    assert f"{two:,}" in r.stdout and "batch 2: module hooks' counts divided by the batch" in " ".join(r.stdout.split())
     r = run("compare", str(SPECS / "mobilenet_v2.yaml"), str(SPECS / "alexnet.yaml"), "--convention", "thop",
             "-f", "json")
     d = json.loads(r.stdout)
