@@ -131,3 +131,11 @@ def test_cli_selector_no_spec_has(write) -> None:  # type: ignore[no-untyped-def
     assert r.exit_code == 1 and "--torch-op x*=F.relu: no spec has a layer that 'x*' selects" in r.stderr
     r = run("summarize", str(a), "--convention", "thop", "--torch-op", "kind:lrn=F.relu")
     assert r.exit_code == 1 and "--torch-op kind:lrn=F.relu: a lrn layer is one of LocalResponseNorm" in r.stderr
+
+
+def test_check_selector_no_spec_has(write) -> None:  # type: ignore[no-untyped-def]
+    a = write(NET, "a.yaml")
+    r = run("check", str(a), "--convention", "thop", "--torch-op", "kind:lrn=LocalResponseNorm")
+    assert r.exit_code == 1 and "--torch-op kind:lrn=LocalResponseNorm: no checked spec has a layer that" in r.stderr
+    r = run("check", str(a), "--convention", "thop", "--torch-op", "kind:relu=F.relu", "-f", "json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["convention"]["torch_ops"] == {"kind:relu": "F.relu"}
