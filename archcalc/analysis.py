@@ -195,7 +195,8 @@ class Analysis(Record):
             p = profiles.PROFILES[convention]
             b = profiles.breakdown(self, convention, torch=torch)
             extra["convention"] = {"name": p.name, "tool": p.tool, "headline": p.headline,
-                                   "total": sum(b.values()), "breakdown": b, "torch_ops": dict(torch or {})}
+                                   "total": sum(b.values()), "breakdown": b,
+                                   "torch_ops": profiles.torch_selectors(self, torch)}
         return {
             "schema_version": SCHEMA_VERSION,
             "spec": {"name": spec.name, "path": spec.path},

@@ -30,6 +30,7 @@ from typing import Any
 
 from .errors import ArchcalcError, Location, SpecError, describe, did_you_mean
 from .source import LMap
+from .torch_ops import TorchOp, parse, resolve
 
 #: expect key -> what it compares (a `Totals` attribute, or the last output's shape)
 EXPECT_KEYS: dict[str, str] = {
@@ -82,17 +83,6 @@ class Budget:
     limit: int
     loc: Location
     convention: str | None = None  # `budget.conventions.NAME`: that tool's count
-
-
-@dataclass(frozen=True, slots=True)
-class TorchOp:
-    """`torch_ops: {layer: op}` in a `conventions:` block: the torch op the figures were measured with."""
-
-    layer: str
-    op: str
-    key_loc: Location
-    value_loc: Location
-    where: str  # "expect.conventions.torch_ops" or "budget.conventions.torch_ops"
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,44 +308,15 @@ def parse_budget(root: LMap) -> list[Budget]:
 
 
 def parse_torch_ops(root: LMap) -> list[TorchOp]:
-    """`torch_ops:` of the `conventions:` blocks of `expect:` and `budget:`, in order; a layer given
-    two different ops is an error at the second."""
-    out: list[TorchOp] = []
-    seen: dict[str, TorchOp] = {}
-    for top in ("expect", "budget"):
-        parent = root.get(top)
-        block = _conventions_block(parent, top) if isinstance(parent, LMap) else None
-        if block is None or TORCH_OPS not in block:
-            continue
-        where = f"{top}.{CONVENTIONS}.{TORCH_OPS}"
-        ops = block[TORCH_OPS]
-        if not isinstance(ops, LMap):
-            raise SpecError(f"{where} is a mapping of layer -> torch op, received {describe(ops)}",
-                            block.at(TORCH_OPS), "e.g. torch_ops: {avgpool: AdaptiveAvgPool2d}")
-        for layer, op in ops.items():
-            if not isinstance(op, str) or not op.strip():
-                raise SpecError(f"{where}.{layer}: a torch op is text such as AdaptiveAvgPool2d, "
-                                f"received {describe(op)}", ops.at(layer))
-            t = TorchOp(str(layer), op.strip(), ops.key_at(layer), ops.at(layer), where)
-            first = seen.setdefault(t.layer, t)
-            if first.op != t.op:
-                raise SpecError(f"{where}.{layer}: {t.op} here, but {first.op} at {first.value_loc}",
-                                t.value_loc, "one torch model: give each layer one op")
-            out.append(t)
-    return out
+    """The spec's `torch_ops:` entries (top level, then the `conventions:` blocks of `expect:` and
+    `budget:`), in order; a selector given two different ops is an error at the second."""
+    return parse(root)
 
 
 def spec_torch(an: Any, ops: list[TorchOp]) -> dict[str, str]:
-    """The spec's torch ops as a mapping, each checked against the network (a located SpecError
-    for a layer it lacks or an op its kind cannot be)."""
-    from .profiles import torch_op_problem
-    names = {r.name for r in an.rows}
-    for t in ops:
-        problem = torch_op_problem(an, t.layer, t.op)
-        if problem is not None:
-            raise SpecError(f"{t.where}.{t.layer}: {problem[0]}",
-                            t.key_loc if t.layer not in names else t.value_loc, problem[1])
-    return {t.layer: t.op for t in ops}
+    """The spec's torch ops resolved to layer paths, each checked against the network (a located
+    SpecError for a path it lacks, an unknown kind or an op a selected layer cannot be)."""
+    return resolve(an, ops)
 
 
 def evaluate(analysis: Any, expectations: list[Expectation], budgets: list[Budget], *,
@@ -399,14 +360,15 @@ def evaluate(analysis: Any, expectations: list[Expectation], budgets: list[Budge
 
 
 def convention_figures(analysis: Any, names: Iterable[str], torch: Mapping[str, str] | None) -> dict[str, Any]:
-    """profile name -> what a report shows of it: the tool, its headline, total, breakdown, torch ops."""
-    from .profiles import PROFILES, breakdown
+    """profile name -> what a report shows of it: the tool, its headline, total, breakdown, and the torch
+    ops it was counted with (the spec's own `torch_ops:` and the `torch` that wins over them)."""
+    from .profiles import PROFILES, breakdown, torch_selectors
     out: dict[str, Any] = {}
     for name in names:
         p = PROFILES[name]
         b = breakdown(analysis, name, torch=torch)
         out[name] = {"tool": p.tool, "headline": p.headline, "total": sum(b.values()), "breakdown": b,
-                     "torch_ops": dict(torch or {})}
+                     "torch_ops": torch_selectors(analysis, torch)}
     return out
 
 
@@ -415,7 +377,7 @@ def check_spec(spec: Any, *, overrides: dict[str, Any] | None = None, input_shap
                convention: str | None = None, torch: Mapping[str, str] | None = None) -> CheckResult:
     """Load (if a path), analyse and check one spec. Raises ArchcalcError when the spec is invalid.
 
-    `convention` counts `macs` and `max_macs` as that tool would; `torch` (layer -> torch op, as
+    `convention` counts `macs` and `max_macs` as that tool would; `torch` (selector -> torch op, as
     --torch-op) applies to the layers this spec has and wins over the spec's own `torch_ops:`.
     """
     from . import analyze, load
@@ -428,11 +390,11 @@ def check_spec(spec: Any, *, overrides: dict[str, Any] | None = None, input_shap
     ops = parse_torch_ops(spec.root)
     an = analyze(spec, overrides=overrides, input_shape=input_shape, batch=batch, dtype=dtype, limits=limits)
     applied = torch_for(an, torch)
-    mine = {**spec_torch(an, ops), **applied}
-    findings = evaluate(an, expectations, budgets, convention=convention, torch=mine)
+    spec_torch(an, ops)  # a wrong entry is an error even where no convention is counted
+    findings = evaluate(an, expectations, budgets, convention=convention, torch=applied)
     used = [f.convention for f in findings if f.convention]
     names = list(dict.fromkeys([convention, *used] if convention else used))  # in order, once each
-    return CheckResult(spec.path, spec.name, findings, conventions=convention_figures(an, names, mine),
+    return CheckResult(spec.path, spec.name, findings, conventions=convention_figures(an, names, applied),
                        torch_applied=applied)
 
 

@@ -118,11 +118,13 @@ class Comparison:
         if self.convention is None:
             return
         from . import profiles
+        from .torch_ops import level
         for path, op in (self.torch or {}).items():
-            if not any(path in {r.name for r in an.rows} for an in self.analyses):
+            if not any(profiles.torch_for(an, {path: op}) for an in self.analyses):
                 names = sorted({r.name for an in self.analyses for r in an.rows})
-                raise SpecError(f"--torch-op {path}={op}: no spec has a layer named {path!r}",
-                                hint=did_you_mean(path, names, "layers"))
+                what = f"a layer named {path!r}" if level(path) == 2 else f"a layer that {path!r} selects"
+                raise SpecError(f"--torch-op {path}={op}: no spec has {what}",
+                                hint=did_you_mean(path, names, "layers") if level(path) == 2 else None)
         for e in self.entries:
             try:
                 self._layers.append(profiles.per_layer(e.analysis, self.convention,
@@ -210,7 +212,7 @@ class Comparison:
     def to_dict(self, depth: int | None = None, layers: bool = True) -> dict[str, Any]:
         """A JSON-ready dict (schema_version 1); integers stay integers, ratios are exact fractions."""
         from . import memory
-        from .profiles import PROFILES, torch_for
+        from .profiles import PROFILES, torch_selectors
         first = self.analyses[0]
         specs: list[dict[str, Any]] = []
         for i, e in enumerate(self.entries):
@@ -226,7 +228,7 @@ class Comparison:
             })
             if self.convention is not None:
                 specs[i]["convention"] = {"total": self.value(CONVENTION_TOTAL, i), "breakdown": self.breakdown(i),
-                                          "torch_ops": torch_for(an, self.torch)}
+                                          "torch_ops": torch_selectors(an, self.torch)}
         totals = {}
         for key, _ in self.metrics:
             totals[key] = {

@@ -7,12 +7,15 @@ Measured with torch 2.13 (CPU) on models identical to torchvision's; every tool 
 the sum of these per-layer components exactly (VGG-16 and ResNet-50, see docs/analyses.md).
 
 A profile needs to know which torch operation computes each node. By default it is the module
-the kind corresponds to (`TORCH_DEFAULT`); where the torch model differs, pass `torch=` a mapping
-node path -> op, e.g. {"avgpool": "AdaptiveAvgPool2d"} (VGG's 7 x 7 adaptive pooling, written as
-a 1 x 1 `avgpool`) or {"pool": "F.adaptive_avg_pool2d"} (a functional call, not a module).
+the kind corresponds to (`TORCH_DEFAULT`); where the torch model differs, the spec says so in its
+own `torch_ops:` (archcalc.torch_ops), which every profile honours, and a caller can add `torch=`, a
+mapping selector -> op that wins over the spec's: a layer path ({"avgpool": "AdaptiveAvgPool2d"},
+VGG's 7 x 7 adaptive pooling written as a 1 x 1 `avgpool`), a pattern ({"*/pool": "F.avg_pool2d"})
+or a kind ({"kind:relu": "F.relu"}, GoogLeNet's BasicConv2d).
 
-Counts are totals over the batch like every archcalc figure. (ptflops itself divides by the
-batch, and adds a Linear bias once per batch rather than per sample: exact at batch 1.)
+Counts are totals over the batch like every archcalc figure, except ptflops': ptflops divides what
+its module hooks count by the batch but not what its patched functionals count, and the profiles
+reproduce that, so at any batch they give the figure ptflops prints.
 """
 
 from __future__ import annotations
@@ -58,8 +61,10 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
         "adaptive_avg_pool": "2 per input element for nn.AdaptiveAvgPool2d, 1 for F.adaptive_avg_pool2d",
         "adaptive_max_pool": "2 per input element for nn.AdaptiveMaxPool2d, 1 for F.adaptive_max_pool2d",
         "softmax": "1 per input element (nn.Softmax calls the patched F.softmax)",
-        "upsample": "output elements (hook) + input elements x scale (patched F.interpolate, batch 1)",
-        "elementwise_add": "output elements per torch.add (residual `+=` is not seen: 0)"}),
+        "upsample": "output elements (hook) + input elements x scale (patched F.interpolate)",
+        "elementwise_add": "output elements per torch.add (residual `+=` is not seen: 0)",
+        "per sample": "module hooks' counts divided by the batch, the patched functionals' not, "
+                      "as ptflops prints them"}),
     Profile("ptflops-nofunc", "ptflops 0.7.5, functionals not patched (count_functional=False)",
             "Computational complexity (MACs)", {
         "macs": "kernel MACs",
@@ -71,7 +76,8 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
         "avg_pool": "1 per input element (module only)",
         "adaptive_avg_pool": "1 per input element (module only)",
         "adaptive_max_pool": "1 per input element (module only)",
-        "upsample": "output elements (module hook)"}),
+        "upsample": "output elements (module hook)",
+        "per sample": "every count divided by the batch, as ptflops prints it"}),
     Profile("fvcore", "fvcore 0.1.5 (FlopCountAnalysis)", "flops (one fused multiply-add = 1)", {
         "macs": "kernel MACs (bias ignored)",
         "batchnorm": "2 per element (inference, affine)",
@@ -86,7 +92,9 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
         "avg_pool": "1 per output element (nn.AvgPool2d)",
         "adaptive_avg_pool": "(kernel elements + 1) per output element (nn.AdaptiveAvgPool2d; "
                              "a functional call is not seen)",
-        "upsample": "1 per output element (nearest), 11 (bilinear)"}),
+        "upsample": "1 per output element (nearest), 11 (bilinear)",
+        "softmax": "3n - 1 per row of n (n exp, n - 1 adds, n divisions) for nn.Softmax; F.softmax is "
+                   "not seen"}),
 )}
 
 #: The torch op a kind stands for when nothing else is said.
@@ -117,39 +125,37 @@ def _profile(name: str) -> Profile:
 
 
 def torch_op_problem(an: Analysis, path: str, op: str) -> tuple[str, str | None] | None:
-    """Why torch op `op` cannot compute layer `path` of `an`, as (message, hint); None when it can.
+    """Why torch op `op` cannot compute what `path` selects in `an` (a layer path, a pattern or
+    kind:NAME; archcalc.torch_ops), as (message, hint); None when it can.
 
     One judgement for every place a torch op is named (--torch-op, a spec's `torch_ops:`), each of
     which words the error for where the user wrote it.
     """
-    from .errors import did_you_mean
-    row = next((r for r in an.rows if r.name == path), None)
-    if row is None:
-        return f"no layer named {path!r}", did_you_mean(path, [r.name for r in an.rows], "layers")
-    allowed = (TORCH_DEFAULT.get(row.kind, "?"),) + TORCH_ALTERNATIVES.get(row.kind, ())
-    if op not in allowed:
-        article = "an" if row.kind[0] in "aeiou" else "a"
-        return f"{article} {row.kind} layer is one of {', '.join(allowed)}", did_you_mean(op, allowed, "ops")
+    from .torch_ops import Problem, select
+    try:
+        select(an, path, op)
+    except Problem as p:
+        return p.message, p.hint
     return None
 
 
 def torch_for(an: Analysis, torch: Mapping[str, str] | None) -> dict[str, str]:
-    """The part of `torch` naming layers `an` has: one --torch-op serves several specs at once
-    (compare, check), each taking the layers it has."""
-    names = {r.name for r in an.rows}
-    return {k: v for k, v in (torch or {}).items() if k in names}
+    """The part of `torch` (selector -> op) that selects layers `an` has: one --torch-op serves several
+    specs at once (compare, check), each taking the layers it has."""
+    from .torch_ops import applies
+    return {k: v for k, v in (torch or {}).items() if applies(an, k)}
+
+
+def torch_selectors(an: Analysis, torch: Mapping[str, str] | None) -> dict[str, str]:
+    """The torch ops a profile counts `an` with, as written: the spec's own `torch_ops:`, then the part
+    of `torch` (--torch-op) that applies to it, which wins."""
+    from .torch_ops import spec_selectors
+    return {**spec_selectors(an), **torch_for(an, torch)}
 
 
 def _torch_ops(an: Analysis, torch: Mapping[str, str] | None) -> list[str]:
-    ops = [TORCH_DEFAULT.get(r.kind, "?") for r in an.rows]
-    if torch:
-        index = {r.name: i for i, r in enumerate(an.rows)}
-        for path, op in torch.items():
-            problem = torch_op_problem(an, path, op)
-            if problem is not None:
-                raise SpecError(f"--torch-op {path}={op}: {problem[0]}", hint=problem[1])
-            ops[index[path]] = op
-    return ops
+    from .torch_ops import ops_for
+    return ops_for(an, torch)
 
 
 def layer_ops(an: Analysis, row: Row, name: str, op: str | None = None) -> dict[str, int]:
@@ -172,10 +178,10 @@ def layer_ops(an: Analysis, row: Row, name: str, op: str | None = None) -> dict[
             return {"mm_flops": 2 * row.macs}
         return {}
     bias = row.other.get("bias_adds", 0) if op in ("Conv2d", "Linear") else 0
-    if tool in ("torchinfo", "ptflops", "ptflops-nofunc") and bias:
+    if tool.startswith("ptflops"):
+        return _ptflops(row, op, tool == "ptflops", n, d, bias)
+    if tool == "torchinfo" and bias:
         d["bias_adds"] = bias
-    func = tool == "ptflops"       # functionals patched
-    twice = 2 if func else 1       # a module whose forward calls a patched functional
     if op == "BatchNorm2d":
         c = row.input_shapes[0][-1]
         d["batchnorm"] = {"torchinfo": 2 * c * n, "thop": 4 * out}.get(tool, 2 * out)
@@ -184,42 +190,67 @@ def layer_ops(an: Analysis, row: Row, name: str, op: str | None = None) -> dict[
     elif op in ("AdaptiveAvgPool2d", "F.adaptive_avg_pool2d"):
         if tool == "fvcore":
             d["adaptive_avg_pool"] = inp
-        elif tool == "thop":
-            if op == "AdaptiveAvgPool2d":
-                h, w = row.input_shapes[0][:2]
-                oh, ow = (row.output_shape[:2] if len(row.output_shape) == 3 else (1, 1))
-                k = Fraction(h, oh) * Fraction(w, ow)
-                d["adaptive_avg_pool"] = int((k + 1) * out)
-        else:
-            d["adaptive_avg_pool"] = inp * (twice if op == "AdaptiveAvgPool2d" else int(func))
+        elif tool == "thop" and op == "AdaptiveAvgPool2d":
+            h, w = row.input_shapes[0][:2]
+            oh, ow = (row.output_shape[:2] if len(row.output_shape) == 3 else (1, 1))
+            k = Fraction(h, oh) * Fraction(w, ow)
+            d["adaptive_avg_pool"] = int((k + 1) * out)
     elif op == "Upsample" or op == "F.interpolate":
         bil = getattr(row.node.kind, "mode", "nearest") == "bilinear" if row.node is not None else False
         if tool == "fvcore":
             d["upsample"] = out * (4 if bil else 1)
         elif tool == "thop" and op == "Upsample":
             d["upsample"] = out * (11 if bil else 1)
-        elif tool.startswith("ptflops"):
-            s = row.node.kind.scale[0] if row.node is not None else 1
-            d["upsample"] = (out if op == "Upsample" else 0) + (inp * s if func else 0)
     elif op == "AvgPool2d" and tool == "thop":
         d["avg_pool"] = out
-    elif tool.startswith("ptflops"):
-        module = not op.startswith(("F.", "torch."))
-        calls = (twice if module else int(func))
-        cat = {"ReLU": "relu", "F.relu": "relu", "ReLU6": "relu6", "F.relu6": "relu6",
-               "MaxPool2d": "max_pool", "F.max_pool2d": "max_pool", "AvgPool2d": "avg_pool",
-               "F.avg_pool2d": "avg_pool", "AdaptiveMaxPool2d": "adaptive_max_pool",
-               "F.adaptive_max_pool2d": "adaptive_max_pool", "Softmax": "softmax", "F.softmax": "softmax",
-               "torch.add": "elementwise_add"}.get(op)
-        if cat == "relu6":
-            d[cat] = out if op == "ReLU6" else out * int(func)
-        elif cat == "softmax":
-            d[cat] = inp * int(func)      # nn.Softmax has no hook; only the patched F.softmax counts
-        elif cat == "elementwise_add":
-            d[cat] = out * (len(row.input_shapes) - 1) * int(func)
-        elif cat is not None:
-            d[cat] = inp * calls
+    elif op == "Softmax" and tool == "thop":
+        c = row.input_shapes[0][-1]       # the softmax runs along the last axis (channels)
+        d["softmax"] = inp // c * (3 * c - 1)
     return {k: v for k, v in d.items() if v}
+
+
+#: ptflops' category of each op it hooks (a module) or patches (a functional).
+_PTFLOPS_CATEGORY = {
+    "ReLU": "relu", "F.relu": "relu", "ReLU6": "relu6", "F.relu6": "relu6", "MaxPool2d": "max_pool",
+    "F.max_pool2d": "max_pool", "AvgPool2d": "avg_pool", "F.avg_pool2d": "avg_pool",
+    "AdaptiveAvgPool2d": "adaptive_avg_pool", "F.adaptive_avg_pool2d": "adaptive_avg_pool",
+    "AdaptiveMaxPool2d": "adaptive_max_pool", "F.adaptive_max_pool2d": "adaptive_max_pool",
+    "Softmax": "softmax", "F.softmax": "softmax", "torch.add": "elementwise_add",
+    "Upsample": "upsample", "F.interpolate": "upsample"}
+
+
+def _ptflops(row: Row, op: str, func: bool, n: int, d: dict[str, int], bias: int) -> dict[str, int]:
+    """ptflops' count of one row: what its module hooks count, divided by the batch (ptflops reports
+    the module part per sample), plus what its patched functionals count, over the whole batch (not
+    divided: at batch 2 ptflops prints M + 2F for M and F at batch 1). `func`: functionals patched
+    (count_functional, the default); a module whose forward calls a patched functional counts twice."""
+    out = math.prod(row.output_shape) * n
+    inp = math.prod(row.input_shapes[0]) * n if row.input_shapes else 0
+    module: dict[str, int] = dict(d)
+    if bias:
+        module["bias_adds"] = bias
+    functional: dict[str, int] = {}
+    cat = _PTFLOPS_CATEGORY.get(op)
+    is_module = not op.startswith(("F.", "torch."))
+    if op == "BatchNorm2d":
+        module["batchnorm"] = 2 * out
+    elif cat == "relu6":                 # nn.ReLU6 calls F.hardtanh, which is not patched
+        (module if is_module else functional)[cat] = out if is_module or func else 0
+    elif cat == "softmax":               # nn.Softmax has no hook; its F.softmax is patched
+        functional[cat] = inp if func else 0
+    elif cat == "elementwise_add":
+        functional[cat] = out * (len(row.input_shapes) - 1) if func else 0
+    elif cat == "upsample":
+        s = row.node.kind.scale[0] if row.node is not None else 1
+        module[cat] = out if is_module else 0
+        functional[cat] = inp * s if func else 0
+    elif cat is not None:                # activations and pooling: the module's hook and its functional
+        module[cat] = inp if is_module else 0
+        functional[cat] = inp if func else 0
+    total = {k: v // n for k, v in module.items()}
+    for k, v in functional.items():
+        total[k] = total.get(k, 0) + v
+    return {k: v for k, v in total.items() if v}
 
 
 def per_layer(an: Analysis, name: str, *, torch: Mapping[str, str] | None = None) -> list[dict[str, int]]:
@@ -259,7 +290,10 @@ def explain(an: Analysis, name: str, *, torch: Mapping[str, str] | None = None) 
     w = max([len(k) for k in p.rules] + [5])
     for k in b:
         lines.append(f"  {k:<{w}}  {b[k]:>20,}  {p.rules.get(k, '')}")
-    lines.append(f"  {'total':<{w}}  {tot:>20,}  = archcalc MACs {macs:,} + {tot - macs:,}")
+    diff = tot - macs
+    lines.append(f"  {'total':<{w}}  {tot:>20,}  = archcalc MACs {macs:,} {'-' if diff < 0 else '+'} {abs(diff):,}")
+    if "per sample" in p.rules and an.batch > 1:
+        lines.append(f"  batch {an.batch}: {p.rules['per sample']}")
     adds = sum(r.other.get("elementwise_adds", 0) for r in an.rows if r.kind == "add")
     if adds:
         lines.append(f"  residual adds ({adds:,} element-wise adds in archcalc's other ops) are counted by "

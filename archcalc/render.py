@@ -83,7 +83,9 @@ def _convention_lines(an: Analysis, convention: str | None, torch: dict[str, str
     b = profiles.breakdown(an, convention, torch=torch)
     tot = sum(b.values())
     rest = ", ".join(f"{k} {v:,}" for k, v in b.items() if k != "macs") or "nothing else"
-    return [(f"{p.name} total", f"{tot:,} ({si(tot)}): what {p.tool} prints as '{p.headline}' = MACs + {rest}")]
+    note = f" (batch {an.batch}: {p.rules['per sample']})" if "per sample" in p.rules and an.batch > 1 else ""
+    return [(f"{p.name} total",
+             f"{tot:,} ({si(tot)}): what {p.tool} prints as '{p.headline}' = MACs + {rest}{note}")]
 
 
 class Extras:

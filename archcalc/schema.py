@@ -133,6 +133,10 @@ _TOP: dict[str, dict[str, Any]] = {
     "layers": {"$ref": "#/$defs/layers"},
     "outputs": {"description": "the network's output layers (default: layers no other layer takes)",
                 "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+    "torch_ops": {"description": "the torch op of layers whose torch model differs from their kind's module "
+                                 "(for --convention): a layer path, a pattern (*, ?) or kind:NAME -> op, "
+                                 "e.g. kind:relu: F.relu",
+                  "type": "object", "additionalProperties": {"type": "string", "minLength": 1}},
 }
 
 _BLOCK: dict[str, dict[str, Any]] = {

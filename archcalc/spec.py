@@ -20,7 +20,7 @@ from .record import Frozen
 from .source import LList, LMap, Source, load_source, parse
 
 TOP_KEYS = ("name", "description", "source", "input", "batch", "vars", "blocks", "layers",
-            "outputs", "expect", "budget")
+            "outputs", "torch_ops", "expect", "budget")
 #: keys of a layer item that are not the kind's fields
 ITEM_KEYS = ("kind", "name", "from", "repeat", "when")
 BLOCK_KEYS = ("args", "layers", "output", "doc")

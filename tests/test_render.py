@@ -91,8 +91,8 @@ def test_markdown_is_a_pipe_table() -> None:
 def test_memory_totals() -> None:
     t = archcalc.analyze(SPECS / "lenet5.yaml", dtype="float16").totals
     assert t.param_bytes == 61_706 * 2
-    # outputs held: 32·32·1 + 2·(28·28·6) + 14·14·6 + 2·(10·10·16) + 5·5·16 + 400 + 2·120 + 2·84 + 2·10
-    elems = 32 * 32 + 2 * 28 * 28 * 6 + 14 * 14 * 6 + 2 * 10 * 10 * 16 + 5 * 5 * 16 + 400 + 2 * 120 + 2 * 84 + 2 * 10
+    # outputs held: 32·32·1 + 2·(28·28·6) + 14·14·6 + 2·(10·10·16) + 5·5·16 + 400 + 2·120 + 2·84 + 10
+    elems = 32 * 32 + 2 * 28 * 28 * 6 + 14 * 14 * 6 + 2 * 10 * 10 * 16 + 5 * 5 * 16 + 400 + 2 * 120 + 2 * 84 + 10
     assert t.activation_bytes == elems * 2
 
 

@@ -138,10 +138,11 @@ def test_googlenet_aux_heads_by_hand() -> None:
     assert block_sum(on, "aux1") == a1 and block_sum(on, "aux2") == a2
     assert row(on, "aux1/pool").output_shape == (4, 4, 512)    # floor((14 - 4)/3) + 1 = 4
     assert row(on, "aux2/flatten").output_shape == (4 * 4 * 128,)
-    # three classifiers with aux on, the main one last; only the main one with aux off
-    assert [r.name for r in on.outputs] == ["aux1/softmax", "aux2/softmax", "softmax"]
+    # three classifiers with aux on, the main one last; only the main one with aux off (logits, as
+    # torchvision's model returns them: no softmax unless `softmax` or `paper` is set)
+    assert [r.name for r in on.outputs] == ["aux1/fc2", "aux2/fc2", "fc"]
     assert [r.output_shape for r in on.outputs] == [(1000,)] * 3
-    assert [r.name for r in off.outputs] == ["softmax"]
+    assert [r.name for r in off.outputs] == ["fc"]
     assert not rows(off, "aux1") and not rows(off, "aux2")
     # the main path is unchanged by the side branches
     assert row(on, "inception4b/concat").inputs == row(off, "inception4b/concat").inputs

@@ -81,8 +81,11 @@ def command(paths: tuple[str, ...], fmt: str, skip_non_specs: bool, convention: 
     analysed = [r for r in results if r.error is None]
     for layer, op in (torch or {}).items():  # a --torch-op that names no layer would change nothing, silently
         if analysed and not any(layer in r.torch_applied for r in analysed):
-            raise SpecError(f"--torch-op {layer}={op}: no checked spec has a layer named {layer!r}",
-                            hint="name a layer path as summarize lists it, e.g. avgpool or layer1/block0/conv1")
+            from ..torch_ops import level
+            what = f"a layer named {layer!r}" if level(layer) == 2 else f"a layer that {layer!r} selects"
+            raise SpecError(f"--torch-op {layer}={op}: no checked spec has {what}",
+                            hint="name a layer path as summarize lists it (e.g. avgpool or layer1/block0/conv1), "
+                                 "a pattern such as '*/relu', or kind:NAME")
     code = exit_code(results)
     counts = {s: sum(1 for r in results if r.status == s) for s in ("pass", "fail", "invalid", "unchecked")}
     p = PROFILES[convention] if convention else None
