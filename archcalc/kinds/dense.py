@@ -41,7 +41,7 @@ class Linear(Kind):
 
     def shape_text(self, ins: list[Shape], out: Shape) -> str:
         if len(ins[0]) == 1:
-            return f"n' = units = {out[0]}"
+            return super().shape_text(ins, out)
         keep = " x ".join(str(d) for d in ins[0][:-1])
         return f"{keep} positions kept; C' = units = {out[-1]} (C = {ins[0][-1]})"
 
