@@ -301,3 +301,14 @@ def test_verify_runs_every_new_kind(tmp_path: Path) -> None:
     r = run("verify", str(spec), "--batch", "2")
     assert r.exit_code == 0, r.stderr
     assert f"all {len(an.rows)} layers agree" in r.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("spec", ["vit_b_16_tv.yaml", "swin_t_tv.yaml"])
+def test_executor_agrees_on_vit_and_swin(spec: str) -> None:
+    from archcalc.cli.verify import compare
+    from archcalc.execute import execute
+    an = archcalc.analyze(DATA / spec)
+    ex = execute(an.graph, keep=False)
+    assert compare(an, ex) == []
+    assert ex.macs == an.totals.macs and ex.params == an.totals.params

@@ -123,6 +123,8 @@ def windowattention(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.
     n, hh, ww_, c = x.shape
     (wh, ww), heads = kind.window, kind.heads
     d = _head_dim(c, heads)
+    if n == 0:  # the dry run: the shape only (a huge window's index tables would not fit in memory)
+        return np.empty(x.shape, x.dtype)
     pb, pr = (wh - hh % wh) % wh, (ww - ww_ % ww) % ww
     if pb or pr:
         x = np.pad(x, ((0, 0), (0, pb), (0, pr), (0, 0)))

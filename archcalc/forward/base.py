@@ -32,10 +32,18 @@ class Tally:
         self.other_mults = 0
 
     def matmul(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """(..., k) @ (k, n): each of the prod(...)·n outputs costs k multiplications."""
+        """(..., k) @ (k, n): each of the prod(...)·n outputs costs k multiplications.
+
+        A contiguous stack is multiplied as one (prod(...), k) matrix: NumPy's matmul would call
+        BLAS once per row of the stack (a linear on a 56 x 56 map: 56 small products, not one)."""
         if b.ndim != 2 or a.shape[-1] != b.shape[0]:
             raise ValueError(f"matmul of {a.shape} by {b.shape}")
-        self.macs += math.prod(a.shape[:-1]) * a.shape[-1] * b.shape[1]
+        rows = math.prod(a.shape[:-1])
+        self.macs += rows * a.shape[-1] * b.shape[1]
+        if a.ndim > 2 and a.flags.c_contiguous and (out is None or out.flags.c_contiguous):
+            flat = np.matmul(a.reshape(rows, a.shape[-1]), b,
+                             out=None if out is None else out.reshape(rows, b.shape[1]))
+            return flat.reshape(*a.shape[:-1], b.shape[1]) if out is None else out
         return np.matmul(a, b, out=out)
 
     def bmm(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

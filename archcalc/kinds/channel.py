@@ -6,15 +6,10 @@ only move values: no params, no MACs, no other ops.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..errors import KindError
 from ..shape import Shape, describe_shape
 from .base import Field, Kind
-
-
-def _keep(ins: list[Any], in_shapes: list[Shape], out_shape: Shape) -> Any:
-    return ins[0]  # every position keeps its own values: the field is the input's
+from .tokens import _keep
 
 
 class Slice(Kind):
