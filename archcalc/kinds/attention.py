@@ -46,7 +46,7 @@ class Attention(Kind):
         "head_dim": Field("int", 0, "channels d of each head's query, key and value (0: C / heads)", min=0),
         "qkv_bias": Field("bool", True, "bias on the query, key and value projection"),
         "proj": Field("bool", True, "project the heads back to C (false: the output has h·d channels)"),
-        "proj_bias": Field("bool", True, "bias on the output projection"),
+        "proj_bias": Field("bool", True, "bias on the output projection (none without `proj`)"),
     }
     receptive_field = staticmethod(_global)
 
@@ -106,7 +106,8 @@ class WindowAttention(Kind):
     ((2w_h - 1)·(2w_w - 1) x h table) and, when shifted, the mask of regions that wrapped around;
     then projected, rolled back and cropped to H x W x C.
     MACs   = H_p·W_p·C·3C + n_w·h·T·T·d (Q·K^T) + n_w·h·T·T·d (weights·V) + H_p·W_p·C·C
-    Params = C·3C + 3C + C·C + C + (2w_h - 1)(2w_w - 1)·h
+    Params = C·3C + 3C + C·C + C + (2w_h - 1)(2w_w - 1)·h (torchvision's relative_position_index is a
+    buffer of table rows, computed, not learned: not counted)
     Other ops: bias adds; multiplies H_p·W_p·C (Q by 1/sqrt(d)); elementwise adds n_w·h·T·T for the
     position bias (twice when shifted: the mask); activations n_w·h·T·T (softmax).
     Source: torchvision swin_t, stage 1: 56 x 56 x 96, window 7, 3 heads: 64 windows of 49 tokens.
