@@ -49,7 +49,9 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
     Profile("torchinfo", "torchinfo 1.8", "Total mult-adds", {
         "macs": "kernel MACs",
         "bias_adds": "one per output element of every biased conv / dense layer",
-        "batchnorm": "2C per BatchNorm layer and sample (its parameter count times the batch)"}),
+        "batchnorm": "2C per BatchNorm layer and sample (its parameter count times the batch)",
+        "linear_per_sample": "a Linear on tokens or positions: its parameters times the batch, once per sample, "
+                             "not per position; attention and products of activations: nothing"}),
     Profile("ptflops", "ptflops 0.7.5 (pytorch backend, defaults)", "Computational complexity (MACs)", {
         "macs": "kernel MACs",
         "bias_adds": "one per output element of every biased conv / dense layer",
@@ -63,6 +65,10 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
         "softmax": "1 per input element (nn.Softmax calls the patched F.softmax)",
         "upsample": "output elements (hook) + input elements x scale (patched F.interpolate)",
         "elementwise_add": "output elements per torch.add (residual `+=` is not seen: 0)",
+        "attention_scale": "L·C per nn.MultiheadAttention (its hook: scaling Q)",
+        "attention_softmax": "h·L·L per nn.MultiheadAttention (hook), h·T·T per window (patched F.softmax)",
+        "attention_products": "Q·K^T and weights·V through the patched Tensor.matmul / torch.bmm: Swin's "
+                              "window attention, MultiheadAttention(need_weights=True)",
         "per sample": "module hooks' counts divided by the batch, the patched functionals' not, "
                       "as ptflops prints them"}),
     Profile("ptflops-nofunc", "ptflops 0.7.5, functionals not patched (count_functional=False)",
@@ -77,17 +83,21 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
         "adaptive_avg_pool": "1 per input element (module only)",
         "adaptive_max_pool": "1 per input element (module only)",
         "upsample": "output elements (module hook)",
+        "attention_scale": "L·C per nn.MultiheadAttention (its hook: scaling Q)",
+        "attention_softmax": "h·L·L per nn.MultiheadAttention (its hook)",
         "per sample": "every count divided by the batch, as ptflops prints it"}),
     Profile("fvcore", "fvcore 0.1.5 (FlopCountAnalysis)", "flops (one fused multiply-add = 1)", {
-        "macs": "kernel MACs (bias ignored)",
+        "macs": "kernel MACs and products of activations (bias ignored); nn.MultiheadAttention's products "
+                "are not seen (scaled_dot_product_attention has no handler)",
         "batchnorm": "2 per element (inference, affine)",
         "adaptive_avg_pool": "1 per input element (module or functional)",
         "upsample": "1 per output element (nearest), 4 (bilinear)"}),
     Profile("flopcounter", "torch.utils.flop_counter.FlopCounterMode (torch 2.13)", "get_total_flops()", {
         "conv_flops": "2 per kernel MAC of every convolution (aten.convolution; bias ignored)",
-        "mm_flops": "2 per kernel MAC of every matrix product (aten.addmm, mm, bmm; bias ignored)"}),
+        "mm_flops": "2 per kernel MAC of every matrix product (aten.addmm, mm, bmm; bias ignored); on the CPU "
+                    "the products inside nn.MultiheadAttention (scaled_dot_product_attention) are not counted"}),
     Profile("thop", "thop 0.1.1 (profile)", "macs", {
-        "macs": "kernel MACs (bias ignored)",
+        "macs": "kernel MACs (bias ignored); attention and products of activations: nothing",
         "batchnorm": "4 per element (2·numel, doubled for affine)",
         "avg_pool": "1 per output element (nn.AvgPool2d)",
         "adaptive_avg_pool": "(kernel elements + 1) per output element (nn.AdaptiveAvgPool2d; "
@@ -105,6 +115,10 @@ TORCH_DEFAULT: dict[str, str] = {
     "maxpool": "MaxPool2d", "avgpool": "AvgPool2d", "globalavgpool": "AdaptiveAvgPool2d",
     "globalmaxpool": "AdaptiveMaxPool2d", "add": "+=", "concat": "torch.cat", "flatten": "torch.flatten",
     "dropout": "Dropout", "zeropad": "ZeroPad2d", "upsample": "Upsample",
+    "linear": "Linear", "attention": "MultiheadAttention", "windowattention": "ShiftedWindowAttention",
+    "matmul": "torch.matmul", "tokens": "Tensor.flatten", "tokenmap": "Tensor.reshape", "classtoken": "torch.cat",
+    "posembed": "+", "tokenselect": "x[:, i]", "slice": "Tensor.chunk", "shuffle": "channel_shuffle",
+    "patchmerge": "_patch_merging_pad",
 }
 #: Other ops a node may be said to use instead, by kind.
 TORCH_ALTERNATIVES: dict[str, tuple[str, ...]] = {
@@ -112,6 +126,7 @@ TORCH_ALTERNATIVES: dict[str, tuple[str, ...]] = {
     "maxpool": ("F.max_pool2d",), "avgpool": ("F.avg_pool2d", "AdaptiveAvgPool2d", "F.adaptive_avg_pool2d"),
     "globalavgpool": ("F.adaptive_avg_pool2d", "torch.mean"), "globalmaxpool": ("F.adaptive_max_pool2d",),
     "add": ("torch.add",), "upsample": ("F.interpolate",),
+    "attention": ("MultiheadAttention(need_weights=True)",), "matmul": ("@", "torch.bmm"),
 }
 
 NAMES = tuple(PROFILES)
@@ -171,6 +186,9 @@ def layer_ops(an: Analysis, row: Row, name: str, op: str | None = None) -> dict[
     tool = p.name
     if tool == "textbook":
         return d
+    special = _attention_ops(tool, op, row, n)
+    if special is not None:
+        return {k: v for k, v in special.items() if v}
     if tool == "flopcounter":  # counts FLOPs of the aten ops with a formula: convolution and matmul
         if row.macs and op == "Conv2d":
             return {"conv_flops": 2 * row.macs}
@@ -251,6 +269,60 @@ def _ptflops(row: Row, op: str, func: bool, n: int, d: dict[str, int], bias: int
     for k, v in functional.items():
         total[k] = total.get(k, 0) + v
     return {k: v for k, v in total.items() if v}
+
+
+_ATTENTION_OPS = ("MultiheadAttention", "MultiheadAttention(need_weights=True)", "ShiftedWindowAttention",
+                  "torch.matmul", "torch.bmm", "@")
+
+
+def _attention_ops(tool: str, op: str, row: Row, n: int) -> dict[str, int] | None:
+    """What each tool counts for a Linear on tokens or positions, for attention and for a product of two
+    activations; None for any other layer. Measured with torch 2.13 and 2.14 on small modules
+    (tests/measured/tools_kinds_b.py, pinned in tests/test_profiles_kinds_b.py), read in the tools' source:
+    torchinfo multiplies a non-conv module's parameters by the batch only and never runs the Linears inside
+    MultiheadAttention or Swin's attention; ptflops' MultiheadAttention hook adds scaling, the softmax and
+    the out-projection bias and does not patch F.linear (Swin's attention is seen only through its patched
+    matmuls and softmax, over the whole batch); scaled_dot_product_attention, which nn.MultiheadAttention
+    calls with need_weights=False, is seen by neither fvcore nor FlopCounterMode on the CPU."""
+    kind = row.node.kind if row.node is not None else None
+    if op == "Linear":
+        if tool != "torchinfo" or len(row.input_shapes[0]) == 1:
+            return None  # a flat Linear, or a tool that counts every position: the general rules
+        c, c2 = row.input_shapes[0][-1], row.output_shape[-1]
+        return {"linear_per_sample": (c * c2 + (c2 if getattr(kind, "bias", True) else 0)) * n}
+    if op not in _ATTENTION_OPS or kind is None:
+        return None
+    macs = row.macs
+    if tool in ("torchinfo", "thop"):
+        return {}
+    if op in ("torch.matmul", "torch.bmm", "@"):
+        if tool == "flopcounter":
+            return {"mm_flops": 2 * macs}
+        seen = tool == "fvcore" or (tool == "ptflops" and op != "@")  # `@` is Tensor.__matmul__, not patched
+        return {"macs": macs if seen else 0}
+    if op == "ShiftedWindowAttention":
+        *_, h, d, _, windows, t = kind.geometry(row.input_shapes)
+        products = 2 * windows * h * t * t * d * n
+        if tool == "ptflops":
+            return {"attention_products": products, "attention_softmax": windows * h * t * t * n}
+        if tool == "fvcore":
+            return {"macs": macs}
+        return {"mm_flops": 2 * macs} if tool == "flopcounter" else {}
+    length, c, h, d = kind.geometry(row.input_shapes)
+    products = 2 * h * length * length * d * n
+    weights = op == "MultiheadAttention(need_weights=True)"
+    if tool in ("fvcore", "flopcounter"):
+        seen = macs if weights else macs - products  # SDPA's products are not seen
+        return {"mm_flops": 2 * seen} if tool == "flopcounter" else {"macs": seen}
+    # ptflops' multihead_attention_counter_hook: QW, KW, VW, h·(L·L·C/h) twice, out projection L·C·C;
+    # a module hook, so printed per sample (see _ptflops); the patched functionals over the batch
+    out = {"macs": 4 * length * c * c + 2 * h * length * length * (c // h),
+           "bias_adds": (3 * length * c if kind.qkv_bias else 0) + length * c,  # out-proj bias: always
+           "attention_scale": length * c, "attention_softmax": h * length * length}
+    if weights and tool == "ptflops":  # the need_weights path runs torch.bmm and F.softmax, both patched
+        out["attention_products"] = products
+        out["attention_softmax"] += h * length * length * n
+    return out
 
 
 def per_layer(an: Analysis, name: str, *, torch: Mapping[str, str] | None = None) -> list[dict[str, int]]:

@@ -20,6 +20,13 @@ the union of the intervals [s - (r-1)/2, s + (r-1)/2] - which equals the largest
 the branches are centred alike (same padding, as in ResNet and Inception) - and the jump is the
 largest. Upsampling by u (align_corners=False): j' = j/u, s' = s + (1/(2u) - 1/2)·j, r grows by j
 for bilinear (two taps). Values are exact fractions.
+
+Tokens keep the field of the map position they come from, and per-token layers keep it. Layers that
+mix tokens have no field of this kind, and say so rather than give a wrong number (`mixing`):
+attention over all tokens, a product of activations over tokens, or a flattened sequence make
+every output depend on every input pixel ("global"); windowed attention (Swin) makes an output
+depend on the tokens of its window, which is no sliding window of fixed size ("windows").
+Everything after such a layer inherits the word, "global" over "windows".
 """
 
 from __future__ import annotations
@@ -63,6 +70,7 @@ class RF:
     h: Axis
     w: Axis
     spatial: bool = True   # False once the spatial dimensions have been collapsed
+    mixing: str = ""       # "global" or "windows": tokens were mixed, h and w mean nothing
 
     @property
     def size(self) -> tuple[Fraction, Fraction]:
@@ -76,12 +84,22 @@ class RF:
     def start(self) -> tuple[Fraction, Fraction]:
         return (self.h.start, self.w.start)
 
+    @staticmethod
+    def mixed(how: str, spatial: bool = False) -> RF:
+        """The field of a layer that mixes tokens: "global" or "windows", no figures."""
+        zero = Axis(Fraction(0), Fraction(0), Fraction(0))
+        return RF(zero, zero, spatial, how)
+
     def to_dict(self) -> dict[str, Any]:
+        if self.mixing:
+            return {"size": None, "jump": None, "start": None, "spatial": self.spatial, "mixing": self.mixing}
         return {"size": [_num(x) for x in self.size], "jump": [_num(x) for x in self.jump],
                 "start": [_num(x) for x in self.start], "spatial": self.spatial}
 
     def text(self) -> str:
-        """`212 x 212, j 32, s 0` (one figure when H and W agree)."""
+        """`212 x 212, j 32, s 0` (one figure when H and W agree); `global` or `windows` once tokens mix."""
+        if self.mixing:
+            return MIXING[self.mixing]
         def pair(p: tuple[Fraction, Fraction], sep: str = " x ") -> str:
             return _fmt(p[0]) if p[0] == p[1] and sep != " x " else sep.join(_fmt(x) for x in p)
         return f"{pair(self.size)}, j {pair(self.jump, '/')}, s {pair(self.start, '/')}"
@@ -93,6 +111,16 @@ def _num(x: Fraction) -> int | float:
 
 def _fmt(x: Fraction) -> str:
     return str(int(x)) if x.denominator == 1 else f"{float(x):g}"
+
+
+#: How a field that is no window of pixels is printed.
+MIXING = {"global": "global (every input pixel)", "windows": "windows (attention windows, no sliding field)"}
+
+
+def _mixed(fields: list[RF], out_shape: tuple[int, ...]) -> RF:
+    """What follows a mixing layer mixes at least as much: "global" over "windows"."""
+    how = "global" if any(f.mixing == "global" for f in fields) else "windows"
+    return RF.mixed(how, len(out_shape) == 3)
 
 
 def _hull(fields: list[RF]) -> RF:
@@ -115,11 +143,17 @@ def node_field(kind: Any, ins: list[RF], in_shapes: list[tuple[int, ...]], out_s
         return RF(one, one) if len(out_shape) == 3 else None
     if any(f is None for f in ins):
         return None
-    if name in ("add", "concat"):
-        return _hull(ins)
+    if any(f.mixing for f in ins):
+        return _mixed(ins, out_shape)
+    if name in ("add", "concat"):  # along tokens, output 0 is the first input's token 0
+        return ins[0] if getattr(kind, "axis", "") == "tokens" else _hull(ins)
     f = ins[0]
     if name in _ELEMENTWISE:
         return f
+    if len(in_shapes[0]) == 2:   # a sequence: a layer that keeps the tokens works token by token
+        if name == "flatten":
+            return RF.mixed("global")
+        return f if len(out_shape) == 2 and out_shape[0] == in_shapes[0][0] else None
     if len(in_shapes[0]) != 3:   # a flat vector: its field is already collapsed, dense keeps it
         return RF(f.h, f.w, False) if name in ("dense", "flatten") else None
     h, w = in_shapes[0][0], in_shapes[0][1]
@@ -162,7 +196,7 @@ def fields(an: Analysis) -> list[RF | None]:
     return out
 
 
-__all__ = ["NOTE", "RF", "Axis", "fields", "node_field"]
+__all__ = ["MIXING", "NOTE", "RF", "Axis", "fields", "node_field"]
 
 
 def row_field(an: Analysis, row: Any, all_fields: list[RF | None]) -> RF | None:

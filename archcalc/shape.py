@@ -11,12 +11,21 @@ import re
 
 from .errors import KindError
 
-Shape = tuple[int, ...]  # (H, W, C) or (n,)
+Shape = tuple[int, ...]  # (H, W, C) a map, (L, C) a sequence of L tokens, or (n,) a flat vector
 
 
 def fmt(shape: Shape) -> str:
-    """`28 x 28 x 6`, or `400` for a flat vector."""
+    """`28 x 28 x 6`, `197 x 768` for a sequence of tokens, or `400` for a flat vector."""
     return " x ".join(str(d) for d in shape)
+
+
+def describe_shape(shape: Shape) -> str:
+    """What a shape is, in words, for error messages: the three ranks are easy to confuse."""
+    if len(shape) == 3:
+        return f"an H x W x C map {fmt(shape)}"
+    if len(shape) == 2:
+        return f"a sequence of {shape[0]} tokens of {shape[1]} channels ({fmt(shape)})"
+    return f"a flat vector of {fmt(shape)}"
 
 
 _SHAPE_TEXT = re.compile(r"^\s*(\d+)\s*[x×X,]\s*(\d+)\s*[x×X,]\s*(\d+)\s*$|^\s*(\d+)\s*$")
@@ -37,15 +46,30 @@ def numel(shape: Shape) -> int:
 
 def need_hwc(shape: Shape, what: str) -> tuple[int, int, int]:
     if len(shape) != 3:
-        raise KindError(f"{what} needs an H x W x C input, received a flat vector of {fmt(shape)}",
-                        hint="place it before `flatten`, or use `dense` on vectors")
+        hint = ("turn the tokens back into a map with `tokenmap` (h, w) first" if len(shape) == 2
+                else "place it before `flatten`, or use `dense` on vectors")
+        raise KindError(f"{what} needs an H x W x C input, received {describe_shape(shape)}", hint=hint)
+    return shape  # type: ignore[return-value]
+
+
+def need_sequence(shape: Shape, what: str) -> tuple[int, int]:
+    """(L, C) of a sequence of tokens, or an error saying how to get one."""
+    if len(shape) != 2:
+        hint = ("`tokens` turns an H x W x C map into H·W tokens (x.flatten(2).transpose(1, 2))"
+                if len(shape) == 3 else "it works on the tokens, before any `tokenselect` or `flatten`")
+        raise KindError(f"{what} needs a sequence of tokens (L x C), received {describe_shape(shape)}", hint=hint)
     return shape  # type: ignore[return-value]
 
 
 def need_vector(shape: Shape, what: str) -> int:
     if len(shape) != 1:
-        raise KindError(f"{what} needs a flat vector, received {fmt(shape)}",
-                        hint="add `- kind: flatten` (or `globalavgpool`) before it")
+        if len(shape) == 3:
+            hint = ("to classify the whole map, add `flatten` (or `globalavgpool`) before it; for a Linear "
+                    "applied at every position (nn.Linear on N x H x W x C, ConvNeXt's MLP), use `linear`")
+        else:
+            hint = ("for a Linear applied to every token, use `linear`; to classify, take the class token "
+                    "with `tokenselect` (or `flatten` the tokens) first")
+        raise KindError(f"{what} needs a flat vector, received {describe_shape(shape)}", hint=hint)
     return shape[0]
 
 

@@ -12,7 +12,7 @@ EXAMPLES = re.findall(r"```yaml\n(.*?)```", DOC, re.S)
 
 
 def test_examples_found() -> None:
-    assert len(EXAMPLES) == 4
+    assert len(EXAMPLES) == 8
 
 
 @pytest.mark.parametrize("text", EXAMPLES, ids=[f"example{i}" for i in range(len(EXAMPLES))])
@@ -37,3 +37,23 @@ def test_variables_example_figures() -> None:
     # make_divisible(24, 8) = 24; 64·0.75 = 48; round(75/3) = 25
     assert [r.output_shape[2] for r in an.rows[1:]] == [24, 48, 25]
     assert an.rows[1].output_shape[:2] == (112, 112)  # same, stride 2: ceil(224/2)
+
+
+def test_tokens_examples_figures() -> None:
+    rows = {r.name: r for r in analyze_text(EXAMPLES[4]).rows}
+    attn = rows["attn"]  # 17 tokens of 64, 4 heads of 16: 17·64·192 + 2·(4·17·17·16) + 17·64·64
+    assert attn.macs == 17 * 64 * 192 + 2 * (4 * 17 * 17 * 16) + 17 * 64 * 64 == 315_520
+    assert attn.params == 64 * 192 + 192 + 64 * 64 + 64
+    assert (rows["cls"].params, rows["pos"].params) == (64, 17 * 64)
+    assert rows["class_out"].output_shape == (64,) and rows["fc1"].output_shape == (17, 256)
+    swin = {r.name: r for r in analyze_text(EXAMPLES[5]).rows}
+    # 56 x 56 x 96, window 7: 64 windows of 49 tokens, 3 heads of 32
+    assert swin["w1"].macs == 56 * 56 * 96 * 288 + 2 * (64 * 3 * 49 * 49 * 32) + 56 * 56 * 96 * 96
+    assert swin["w1"].params == 96 * 288 + 288 + 96 * 96 + 96 + 13 * 13 * 3
+    assert swin["gather"].output_shape == (28, 28, 384) and swin["reduction"].params == 384 * 192
+    custom = {r.name: r for r in analyze_text(EXAMPLES[6]).rows}
+    assert (custom["scores"].output_shape, custom["scores"].macs) == ((16, 16), 16 * 16 * 16)
+    assert custom["both"].output_shape == (32, 16) and custom["map"].output_shape == (4, 4, 16)
+    shuffle = {r.name: r for r in analyze_text(EXAMPLES[7]).rows}
+    assert shuffle["keep"].output_shape == shuffle["half"].output_shape == (28, 28, 58)
+    assert shuffle["shuffle"].output_shape == (28, 28, 116)

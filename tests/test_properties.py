@@ -43,6 +43,27 @@ FIELDS = {
     "upsample": st.fixed_dictionaries({"scale": pair, "mode": st.sampled_from(["nearest", "bilinear"])}),
     "add": st.just({}), "concat": st.just({}),
 }
+# issue 14 part B: linear, token shapes, channel ops, attention (matmul and token concat: test_tokens_chain)
+FIELDS.update({
+    "linear": st.fixed_dictionaries({"units": st.integers(1, 8), "bias": st.booleans()}),
+    "tokens": st.just({}), "posembed": st.just({}), "patchmerge": st.just({}),
+    "tokenmap": st.fixed_dictionaries({"h": st.integers(0, 3), "w": st.integers(0, 3)}),
+    "classtoken": st.fixed_dictionaries({"count": st.integers(1, 2)}),
+    "tokenselect": st.fixed_dictionaries({"index": st.integers(0, 3)}),
+    "slice": st.one_of(st.fixed_dictionaries({"start": st.integers(0, 3), "channels": st.integers(0, 3)}),
+                       st.fixed_dictionaries({"chunks": st.integers(1, 4), "chunk": st.integers(0, 3)})),
+    "shuffle": st.fixed_dictionaries({"groups": st.integers(1, 3)}),
+    "attention": st.fixed_dictionaries({"heads": st.integers(1, 3), "head_dim": st.integers(0, 3),
+                                        "qkv_bias": st.booleans(), "proj": st.booleans(),
+                                        "proj_bias": st.booleans()}),
+    "windowattention": st.fixed_dictionaries({"heads": st.integers(1, 2), "window": pair,
+                                              "shift": st.one_of(st.integers(0, 2), st.tuples(
+                                                  st.integers(0, 2), st.integers(0, 2)).map(list)),
+                                              "qkv_bias": st.booleans(), "proj_bias": st.booleans()}),
+    "matmul": st.fixed_dictionaries({"transpose_a": st.booleans(), "transpose_b": st.booleans(),
+                                     "scale": st.sampled_from([1, 0.5])}),
+})
+SEQUENCE_ONLY = {"attention", "classtoken", "tokenselect", "tokenmap"}  # fed by `tokens`
 FLAT_ONLY = {"dense", "softmax"}
 hwc = st.tuples(st.integers(1, 9), st.integers(1, 9), st.integers(1, 6))
 
@@ -74,11 +95,11 @@ def layer(kind: str, fields: dict, **extra) -> str:
     return json.dumps({"kind": kind, **fields, **extra})
 
 
-@pytest.mark.parametrize("kind", sorted(k for k in FIELDS if k not in ("add", "concat")))
+@pytest.mark.parametrize("kind", sorted(k for k in FIELDS if k not in ("add", "concat", "matmul")))
 @given(data=st.data(), shape=hwc, batch=st.integers(1, 2))
 def test_single_layer(kind, data, shape, batch):
     fields = data.draw(FIELDS[kind])
-    pre = ["{kind: flatten}"] if kind in FLAT_ONLY else []
+    pre = ["{kind: flatten}"] if kind in FLAT_ONLY else ["{kind: tokens}"] if kind in SEQUENCE_ONLY else []
     text = f"input: {shape[0]}x{shape[1]}x{shape[2]}\nlayers:\n" + "".join(
         f"  - {x}\n" for x in (*pre, layer(kind, fields)))
     check(text, batch)
@@ -134,3 +155,41 @@ def test_every_kind_has_a_strategy():
     # `unmapped` (kept by `archcalc import --keep-unmapped`) has no computation to witness
     writable = {k for k, c in REGISTRY.items() if not c.internal and k != "unmapped"}
     assert writable <= set(FIELDS), f"kinds without a property strategy: {sorted(writable - set(FIELDS))}"
+
+
+TOKEN_LAYERS = ["linear", "attention", "posembed", "classtoken", "softmax", "slice", "shuffle", "matmul", "concat"]
+
+
+@given(data=st.data(), shape=hwc, n=st.integers(1, 5), batch=st.integers(1, 2))
+def test_tokens_chain(data, shape, n, batch):
+    """A map turned into tokens, then a random chain of the layers that work on sequences (a product of
+    the previous output with itself or with the tokens, a concat along tokens), then a token for a head
+    or a map again: every figure agrees with the executor, and write-over changes no value."""
+    rows = ["{kind: tokens, name: t0}"]
+    prev = "t0"
+    for i in range(n):
+        k = data.draw(st.sampled_from(TOKEN_LAYERS))
+        other = data.draw(st.sampled_from([prev, "t0"]))
+        fields = {"axis": "tokens"} if k == "concat" else data.draw(FIELDS[k])
+        extra = {"from": [prev, other]} if k in ("matmul", "concat") else {}
+        rows.append(layer(k, fields, name=f"x{i}", **extra))
+        prev = f"x{i}"
+    tail = data.draw(st.sampled_from(["none", "select", "map"]))
+    if tail == "select":
+        rows += [layer("tokenselect", data.draw(FIELDS["tokenselect"])), layer("dense", {"units": 2})]
+    elif tail == "map":
+        rows += [layer("tokenmap", data.draw(FIELDS["tokenmap"])), layer("patchmerge", {})]
+    check(f"input: {shape[0]}x{shape[1]}x{shape[2]}\nlayers:\n" + "".join(f"  - {r}\n" for r in rows),
+          batch, values=True)
+
+
+@given(data=st.data(), shape=st.tuples(st.integers(1, 7), st.integers(1, 7), st.sampled_from([2, 4, 6])))
+def test_swin_chain(data, shape):
+    """Window attention (shifted or not), patch merging and a per-position linear, as a Swin stage."""
+    rows = []
+    for i in range(data.draw(st.integers(1, 3))):
+        rows.append(layer("windowattention", data.draw(FIELDS["windowattention"]), name=f"w{i}"))
+        if data.draw(st.booleans()):
+            rows += [layer("patchmerge", {}), layer("linear", {"units": shape[2], "bias": False})]
+    check(f"input: {shape[0]}x{shape[1]}x{shape[2]}\nlayers:\n" + "".join(f"  - {r}\n" for r in rows),
+          values=True)

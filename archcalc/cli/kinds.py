@@ -42,12 +42,13 @@ def command(name: str | None) -> None:
             for k, f in cls.fields.items():
                 click.echo(f"  {k:<{w}}  {f.describe_type():<24} {_default(f):<10} {f.doc}")
         return
+    width = max(14, *(len(k) for k in KINDS))  # windowattention is the longest name
     for k, cls in KINDS.items():
         doc = (inspect.getdoc(cls) or "").splitlines()[0]
         fields = ", ".join(k2 if f.required else f"{k2}={_default(f)}" for k2, f in cls.fields.items())
-        click.echo(f"{k:<14} {doc}")
+        click.echo(f"{k:<{width}} {doc}")
         if fields:
-            click.echo(f"{'':<14}   fields: {fields}")
+            click.echo(f"{'':<{width}}   fields: {fields}")
     click.echo("\nEvery layer also takes: name, from (input layer names), repeat (copies), "
                "when (a condition).\nOther-op categories (never folded into MACs):")
     for k, v in OTHER_OPS.items():

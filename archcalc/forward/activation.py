@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import GeometryError, Tally, _no_scratch, forward
+from .base import Tally, _no_scratch, forward
 
 
 @forward("relu", scratch=_no_scratch, inplace=True)
@@ -44,8 +44,7 @@ def hardswish(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarra
 
 @forward("softmax")
 def softmax(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
+    """Over the last axis (a vector's values, each token's channels)."""
     x = xs[0]
-    if x.ndim != 2:
-        raise GeometryError(f"softmax needs a flat input N x n, received {x.shape}")
     e = np.exp(x - x.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)

@@ -21,7 +21,8 @@ class GeometryError(Exception):
 class Tally:
     """The executor's only way to multiply: counts scalar multiplications from operand shapes.
 
-    `macs` counts kernel multiply-accumulates (conv, depthwise, dense); `other_mults` counts
+    `macs` counts kernel multiply-accumulates (conv, depthwise, dense, linear) and products of two
+    activations (attention's Q·K^T and weights·V, `matmul`); `other_mults` counts
     multiplications that are not kernel MACs (BatchNorm and average-pool scaling, LRN,
     bilinear weights, hard-swish), kept apart as the analytic `other_ops` are.
     """
@@ -31,10 +32,27 @@ class Tally:
         self.other_mults = 0
 
     def matmul(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """(..., k) @ (k, n): each of the prod(...)·n outputs costs k multiplications."""
+        """(..., k) @ (k, n): each of the prod(...)·n outputs costs k multiplications.
+
+        A contiguous stack is multiplied as one (prod(...), k) matrix: NumPy's matmul would call
+        BLAS once per row of the stack (a linear on a 56 x 56 map: 56 small products, not one)."""
         if b.ndim != 2 or a.shape[-1] != b.shape[0]:
             raise ValueError(f"matmul of {a.shape} by {b.shape}")
-        self.macs += math.prod(a.shape[:-1]) * a.shape[-1] * b.shape[1]
+        rows = math.prod(a.shape[:-1])
+        self.macs += rows * a.shape[-1] * b.shape[1]
+        if a.ndim > 2 and a.flags.c_contiguous and (out is None or out.flags.c_contiguous):
+            flat = np.matmul(a.reshape(rows, a.shape[-1]), b,
+                             out=None if out is None else out.reshape(rows, b.shape[1]))
+            return flat.reshape(*a.shape[:-1], b.shape[1]) if out is None else out
+        return np.matmul(a, b, out=out)
+
+    def bmm(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Batched product of two activations, (..., m, k) @ (..., k, n) with broadcast batch axes
+        (attention's Q·K^T and weights·V): each of the batch·m·n outputs costs k multiplications."""
+        if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
+            raise ValueError(f"batched matmul of {a.shape} by {b.shape}")
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        self.macs += math.prod(batch) * a.shape[-2] * a.shape[-1] * b.shape[-1]
         return np.matmul(a, b, out=out)
 
     def mul(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Forward of the fully connected layer."""
+"""Forward of the fully connected layers: `linear` on the last axis of any array, `dense` on (N, n)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,18 @@ import numpy as np
 from .base import GeometryError, Tally, WeightShapes, forward
 
 
-def _dense_weights(kind: Any, shapes: list[tuple[int, ...]]) -> WeightShapes:
-    if len(shapes[0]) != 2:
+def _linear_weights(kind: Any, shapes: list[tuple[int, ...]]) -> WeightShapes:
+    if kind.name == "dense" and len(shapes[0]) != 2:
         raise GeometryError(f"dense needs a flat input N x n, received {shapes[0]}")
-    ws = {"kernel": ((shapes[0][1], kind.units), True)}
+    ws = {"kernel": ((shapes[0][-1], kind.units), True)}
     if kind.bias:
         ws["bias"] = ((kind.units,), True)
     return ws
 
 
-@forward("dense", weights=_dense_weights)
-def dense(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
+@forward("linear", "dense", weights=_linear_weights)
+def linear(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
+    """x (..., C) @ kernel (C, C'): every position or token through the same matrix (nn.Linear)."""
     y = t.matmul(xs[0], ws["kernel"])
     if "bias" in ws:
         y += ws["bias"]

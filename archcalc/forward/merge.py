@@ -21,4 +21,8 @@ def add(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], ow
 
 @forward("concat", scratch=_no_scratch)
 def concat(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
+    if kind.axis == "tokens":  # (N, L, C) one after another: torch.cat(xs, dim=1)
+        if any(x.ndim != 3 for x in xs):
+            raise GeometryError(f"concat along tokens of {[x.shape for x in xs]}: not N x L x C")
+        return np.concatenate(xs, axis=1)
     return np.concatenate(xs, axis=-1)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..formula import Formula, prod, q
-from ..shape import Shape, need_vector
+from ..shape import Shape
 from .base import Kind
 
 
@@ -53,10 +53,9 @@ class HardSwish(_Activation):
 
 
 class Softmax(_Activation):
-    """Softmax over a flat vector (the classifier). Other ops: 1 function evaluation per element."""
+    """Softmax over the last axis: a flat vector (the classifier), or each token's (each position's) channels.
+
+    Other ops: 1 function evaluation per element.
+    """
 
     name = "softmax"
-
-    def out_shape(self, ins: list[Shape]) -> Shape:
-        need_vector(ins[0], self.name)
-        return ins[0]

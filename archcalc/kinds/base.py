@@ -22,12 +22,14 @@ from ..shape import Shape, fmt
 
 #: Categories of operations that are not kernel MACs, reported in their own columns.
 OTHER_OPS: dict[str, str] = {
-    "bias_adds": "one add per output element of a conv or dense layer with bias",
+    "bias_adds": "one add per output element of a conv, dense or linear layer (and attention projection) with bias",
     "comparisons": "max pooling (K - 1 per output), ReLU (1 per element), ReLU6 (2 per element)",
-    "elementwise_adds": "residual adds ((inputs - 1) per element), average-pool sums (K - 1 per output)",
-    "multiplies": "non-kernel multiplies and divides: average pooling's 1/K, bilinear weights",
+    "elementwise_adds": "residual adds ((inputs - 1) per element), average-pool sums (K - 1 per output), "
+                        "position embeddings, window attention's position bias and shift mask (1 per score)",
+    "multiplies": "non-kernel multiplies and divides: average pooling's 1/K, bilinear weights, "
+                  "attention's 1/sqrt(d) on Q, matmul's scale",
     "normalization": "BatchNorm (2 per element: x·a + b once folded), LRN (2·size + 3 per element)",
-    "activations": "function evaluations: sigmoid, tanh, hard-swish, softmax (1 per element)",
+    "activations": "function evaluations: sigmoid, tanh, hard-swish, softmax (1 per element; attention: 1 per score)",
 }
 
 REQUIRED: Any = object()
@@ -263,7 +265,8 @@ class Kind:
         return []
 
     def macs(self, ins: list[Shape], out: Shape) -> Formula:
-        """Multiply-accumulates of conv and dense kernels (bias excluded); 0 for other kinds."""
+        """Multiply-accumulates of kernels (conv, dense, linear) and of products of activations
+        (attention, matmul), bias excluded; 0 for other kinds."""
         return ZERO
 
     def other_ops(self, ins: list[Shape], out: Shape) -> dict[str, Formula]:
@@ -277,10 +280,12 @@ class Kind:
     # --- helpers for subclasses ---------------------------------------------------------
     @staticmethod
     def elements(shape: Shape, prime: bool = True) -> Formula:
-        """H'·W'·C' of an output (or H·W·C of an input), as a formula."""
+        """H'·W'·C' of an output (or H·W·C of an input; L'·C' of a sequence of tokens), as a formula."""
         p = "'" if prime else ""
         if len(shape) == 3:
             return prod(q(f"H{p}", shape[0]), q(f"W{p}", shape[1]), q(f"C{p}", shape[2]))
+        if len(shape) == 2:
+            return prod(q(f"L{p}", shape[0]), q(f"C{p}", shape[1]))
         return q(f"n{p}", shape[0])
 
 
