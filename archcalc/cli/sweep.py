@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..walk import DTYPE_BYTES
+from ._completion import complete_spec
 from .common import format_option, print_lines
 
 
@@ -48,7 +49,7 @@ def parse_inputs(values: tuple[str, ...]) -> list[tuple[int, ...]]:
 
 
 @click.command()
-@click.argument("spec", metavar="SPEC")
+@click.argument("spec", metavar="SPEC", shell_complete=complete_spec)
 @click.option("--set", "sets", multiple=True, metavar="NAME=V1,V2,...",
               help="A variable and the values to sweep (repeatable: the grid is every combination).")
 @click.option("--input", "inputs", multiple=True, metavar="HxWxC[,HxWxC...]",
