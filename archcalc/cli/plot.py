@@ -6,12 +6,13 @@ from typing import Any
 
 import click
 
+from ._completion import complete_spec
 from .common import analyze_cli, depth_option, spec_options
 
 
 @click.command()
-@click.argument("spec", metavar="SPEC", type=click.Path(allow_dash=True))
-@spec_options
+@click.argument("spec", metavar="SPEC", type=click.Path(allow_dash=True), shell_complete=complete_spec)
+@spec_options(dtypes=())
 @depth_option
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default="cost.png", show_default=True,
               help="Image to write: .png, .svg or .pdf.")
