@@ -55,7 +55,8 @@ def _composition(name: str, fig: dict[str, Any]) -> str:
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Output format.")
 @click.option("--skip-non-specs", is_flag=True,
-              help="Ignore YAML files that are not archcalc specs (no `layers:`), e.g. for pre-commit.")
+              help="Ignore YAML files that are not archcalc specs (a spec has `layers:` and `input:` or a layer "
+                   "with `kind:`), e.g. for pre-commit.")
 @convention_options
 def command(paths: tuple[str, ...], fmt: str, skip_non_specs: bool, convention: str | None,
             torch_ops: tuple[str, ...], sets: tuple[str, ...], input_: str | None,
