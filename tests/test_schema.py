@@ -255,6 +255,7 @@ def test_every_key_the_parser_takes_is_described() -> None:
 
 def test_docs_spec_examples_validate(validator) -> None:  # type: ignore[no-untyped-def]
     import re
+
     from conftest import ROOT
     examples = re.findall(r"```yaml\n(.*?)```", (ROOT / "docs" / "spec.md").read_text(encoding="utf-8"), re.S)
     assert examples
