@@ -18,7 +18,7 @@ from .common import analyze_cli, depth_option, spec_options
               help="Image to write: .png, .svg or .pdf.")
 @click.option("--all-layers", is_flag=True, help="Also show layers with neither parameters nor MACs.")
 def command(spec: str, depth: int | None, output: str, all_layers: bool, **opts: Any) -> None:
-    """Chart SPEC's per-layer MACs and parameters as bars (matplotlib: pip install 'archcalc[plot]').
+    """Chart SPEC's per-layer MACs and parameters as bars (needs matplotlib: pip install matplotlib).
 
     \b
     archcalc plot specs/vgg16.yaml --depth 1 -o vgg16.svg

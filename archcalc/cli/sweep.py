@@ -60,7 +60,7 @@ def parse_inputs(values: tuple[str, ...]) -> list[tuple[int, ...]]:
 @click.option("--max-nodes", type=click.IntRange(min=1), default=None,
               help="Refuse specs that expand past this many layers (default 100,000).")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
-              help="Also draw params and MACs against the swept variable (.png/.svg/.pdf; needs archcalc[plot]).")
+              help="Also draw params and MACs against the swept variable (.png/.svg/.pdf; needs matplotlib).")
 @format_option
 def command(spec: str, sets: tuple[str, ...], inputs: tuple[str, ...], batches: str | None, dtype: str,
             max_nodes: int | None, fmt: str, plot_path: str | None) -> None:
