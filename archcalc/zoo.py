@@ -4,10 +4,12 @@ The repository's specs/ folder is the one source of the zoo. An installed archca
 same files as `archcalc/specs` (setup.py maps the folder into the wheel, every *.yaml in it), so
 `archcalc summarize vgg16` works with no checkout; in a checkout or an editable install the
 folder is read where it stands. A zoo name is a spec's path under that folder without its
-suffix: `vgg16`, `examples/inception_module` (the suffix may be given too).
+suffix: `vgg16`, `examples/inception_module`.
 
 A name is looked up only when no file of that name exists: a name that is also a file path
-means the file, so a user's own `vgg16` (or `vgg16.yaml`) is never shadowed by the zoo.
+means the file, so a user's own `vgg16` is never shadowed by the zoo. A name with a suffix
+(`vgg16.yaml`) is always a path: a mistyped path to one's own file must not quietly become
+the zoo's model (the error names the zoo's, instead).
 """
 
 from __future__ import annotations
@@ -59,11 +61,10 @@ def find(name: str) -> Path | None:
     """The shipped spec a zoo name means, or None. Only names: `..`, absolute paths and
     anything that is not a plain relative name are never looked up."""
     base = root()
-    if base is None or not _NAME.match(name) or ".." in name.split("/"):
+    if base is None or not _NAME.match(name) or ".." in name.split("/") or name.endswith(SUFFIXES):
         return None
-    stem = name[: -len(s)] if (s := next((x for x in SUFFIXES if name.endswith(x)), "")) else name
     for suffix in SUFFIXES:
-        p = base / f"{stem}{suffix}"
+        p = base / f"{name}{suffix}"
         if p.is_file():
             return p
     return None

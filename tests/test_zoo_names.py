@@ -34,9 +34,11 @@ def test_the_zoo_is_the_specs_folder() -> None:
 
 
 def test_find_takes_names_only() -> None:
-    assert zoo.find("vgg16") == SPECS / "vgg16.yaml" == zoo.find("vgg16.yaml")
+    assert zoo.find("vgg16") == SPECS / "vgg16.yaml"
     assert zoo.find("examples/inception_naive") == SPECS / "examples" / "inception_naive.yaml"
-    for bad in ("../pyproject", "/etc/passwd", "examples/../vgg16", "", "vgg17", "examples", " vgg16"):
+    # a suffix makes it a path (a mistyped path of one's own must not become the zoo's model)
+    for bad in ("../pyproject", "/etc/passwd", "examples/../vgg16", "", "vgg17", "examples", " vgg16",
+                "vgg16.yaml", "vgg16.yml"):
         assert zoo.find(bad) is None, bad
 
 
@@ -60,9 +62,10 @@ def test_a_file_of_that_name_comes_first(tmp_path: Path) -> None:
 
 
 def test_a_missing_path_names_the_zoo_model(tmp_path: Path) -> None:
-    p = archcalc_in(tmp_path, "summarize", "specs/vgg16.yaml")  # the README's path, outside a checkout
-    assert p.returncode == 1 and "no such file: specs/vgg16.yaml" in p.stderr
-    assert "archcalc ships 'vgg16'" in p.stderr and "Traceback" not in p.stderr
+    for path in ("specs/vgg16.yaml", "vgg16.yaml"):  # the README's path outside a checkout; a mistyped path
+        p = archcalc_in(tmp_path, "summarize", path)
+        assert p.returncode == 1 and f"no such file: {path}" in p.stderr
+        assert "archcalc ships 'vgg16'" in p.stderr and "Traceback" not in p.stderr
     p = archcalc_in(tmp_path, "summarize", "vgg17")
     assert p.returncode == 1 and "no such file: vgg17" in p.stderr and "hint: check the path" in p.stderr
 
@@ -119,3 +122,13 @@ def test_zoo_errors() -> None:
 def test_every_model_reads(name: str) -> None:
     e = zoo.entry(name)
     assert e.model and e.source and e.figures, name  # each names its source and declares figures
+
+
+def test_zoo_fits_a_narrow_terminal() -> None:
+    from archcalc.cli.zoo import _table
+    lines = _table(zoo.entries(), 80)
+    rows = [t for t, style in lines if style == ""]
+    assert rows and all(len(t) <= 80 for t in rows)
+    vgg = next(t for t in rows if t.startswith("vgg16 "))
+    assert vgg.split()[1:] == ["138,357,544", "15,470,264,320"]  # the figures whole; titles and sources dropped
+    assert len(next(t for t, s in lines if s == "bold")) <= 80

@@ -30,12 +30,17 @@ def _table(entries: list[Any], width: int | None) -> list[tuple[str, str]]:
     from .. import __version__
     from ..textable import grid
     from ..zoo import root
-    header = ["name", "model", "params", "MACs", "source"]
-    rows = [[e.name, e.model, _params(e), _figure(e.macs), e.source] for e in entries]
-    lines = grid(header, rows, right=[False, False, True, True, False])
-    if width is not None and max(len(t) for t, _ in lines) > width:
-        # a narrow terminal: the sources are in `archcalc zoo NAME`; the figures stay whole
-        lines = grid(header[:4], [r[:4] for r in rows], right=[False, False, True, True])
+    header = ["name", "params", "MACs", "model", "source"]
+    rows = [[e.name, _params(e), _figure(e.macs), e.model, e.source] for e in entries]
+    right = [False, True, True, False, False]
+    lines = grid(header, rows, right=right)
+    # a narrow terminal: drop the source, then the model's title (both in `archcalc zoo NAME`);
+    # the figures stay whole, and a row is cut rather than wrapped only when nothing else fits
+    for keep in (4, 3):
+        if width is None or max(len(t) for t, _ in lines) <= width:
+            break
+        lines = grid(header[:keep], [r[:keep] for r in rows], right=right[:keep])
+    if width is not None:
         lines = [(t if len(t) <= width else t[: width - 3] + "...", s) for t, s in lines]
     return [(f"{len(entries)} models shipped with archcalc {__version__} ({root()}); "
              "figures as each spec's `expect:` block declares them", "dim"),
