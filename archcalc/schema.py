@@ -37,15 +37,17 @@ from fractions import Fraction
 from typing import Any
 
 from .calc import CONSTANTS, FUNCTIONS
+from .check import _HWC
 from .kinds import REGISTRY, Field, Kind
+from .shape import _SHAPE_TEXT
 from .spec import BLOCK_KEYS, ITEM_KEYS, NAME_RE, TOP_KEYS
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
-#: `input:` as text: H x W x C (also with commas), or a flat length, as `shape.parse_shape_text` reads it
-SHAPE_TEXT = r"^\s*\d+\s*[x×X,]\s*\d+\s*[x×X,]\s*\d+\s*$|^\s*\d+\s*$"
-#: `expect.output_shape` as text, as `check` reads it
-SHAPE_VALUE = r"^\s*\d+(\s*[x×X]\s*\d+)*\s*$"
+#: `input:` as text (H x W x C, also with commas, or a flat length): the pattern `shape.parse_shape_text` reads
+SHAPE_TEXT = _SHAPE_TEXT.pattern
+#: `expect.output_shape` as text: the pattern `check` reads
+SHAPE_VALUE = _HWC.pattern
 #: names an expression may use without a declaration (besides the choice words of the fields)
 BUILTIN_NAMES = (*FUNCTIONS, *CONSTANTS, "index", "if", "else", "and", "or", "not")
 
