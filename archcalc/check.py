@@ -417,8 +417,29 @@ def discover(paths: Iterable[str | Path]) -> list[str]:
 
 
 def is_spec_text(root: Any) -> bool:
-    """Whether a located tree looks like an archcalc spec (a mapping with `layers:`)."""
-    return isinstance(root, LMap) and "layers" in root
+    """Whether a YAML document is an archcalc spec: a mapping with `layers:` and either `input:`
+    or a layer with a `kind:`. Other YAML (CI workflows, a tile set's `layers:`) is not judged
+    by `--skip-non-specs`; a spec missing one of the two is still judged, and told what it lacks."""
+    if not isinstance(root, dict) or "layers" not in root:
+        return False
+    layers = root["layers"]
+    return "input" in root or (isinstance(layers, list) and any(isinstance(x, dict) and "kind" in x for x in layers))
+
+
+_SPEC_LINES = re.compile(r"^layers\s*:", re.M), re.compile(r"^input\s*:|^\s*(-\s*)?\{?\s*kind\s*:", re.M)
+
+
+def looks_like_spec(path: str) -> bool:
+    """For a file that does not read as YAML: whether its text has a top-level `layers:` line and
+    an `input:` line or a `kind:` key, as a spec with a syntax error would (a template with
+    `{{ ... }}` or another tool's broken file would not)."""
+    from .source import MAX_BYTES
+    try:
+        with open(path, "rb") as f:
+            text = f.read(MAX_BYTES).decode("utf-8", "replace")
+    except OSError:
+        return True  # unreadable: let the check say why
+    return all(r.search(text) for r in _SPEC_LINES)
 
 
 def check_paths(paths: Iterable[str | Path], *, skip_non_specs: bool = False, **kw: Any) -> list[CheckResult]:
@@ -434,7 +455,12 @@ def check_paths(paths: Iterable[str | Path], *, skip_non_specs: bool = False, **
             results.append(CheckResult(str(given), error=e))
     for p in files:
         try:
-            src = load_source(p)  # always a path (or '-'), never YAML text
+            try:
+                src = load_source(p)  # always a path (or '-'), never YAML text
+            except ArchcalcError:
+                if skip_non_specs and p != "-" and not looks_like_spec(p):
+                    continue
+                raise
             if skip_non_specs and not is_spec_text(src.root):
                 continue
             results.append(check_spec(from_source(src), **kw))

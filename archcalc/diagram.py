@@ -7,8 +7,10 @@ DOT `cluster_` subgraphs). Folding keeps the edges that cross a folded block's b
 attached to the folded node, and drops the edges inside it.
 
 Node ids are generated (`n0`, `n1`, ... in layer order; clusters `c0`, ...) so that any
-layer path is safe; labels are escaped for each format. Nothing here imports anything
-beyond the standard library.
+layer path is safe; labels are escaped for each format. Mermaid draws at most 500 edges by
+default, so a larger graph is folded to the deepest depth that fits, and says so. Images
+(SVG, PNG, PDF) are drawn from the DOT text by Graphviz's `dot` program, when installed.
+Nothing here imports anything beyond the standard library.
 """
 
 from __future__ import annotations
@@ -16,9 +18,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .analysis import Analysis, Row
+from .errors import ArchcalcError
 from .shape import fmt
 
 FORMATS = ("mermaid", "dot")
+#: Image formats, drawn from the DOT text by Graphviz's `dot` program.
+IMAGES = ("svg", "png", "pdf")
+#: The most edges Mermaid draws by default (its `maxEdges`): GitHub, GitLab and mermaid-cli
+#: show an error instead of a graph with more.
+MERMAID_MAX_EDGES = 500
 
 
 @dataclass
@@ -159,10 +167,12 @@ def _mermaid_node(n: DNode) -> str:
     return f'{n.id}["{label}"]'
 
 
-def to_mermaid(d: Diagram, direction: str = "TD") -> str:
+def to_mermaid(d: Diagram, direction: str = "TD", note: str | None = None) -> str:
     out = [f"flowchart {direction}",
            f"  %% {mermaid_escape(d.title)}: layers with output shape and cost "
            "(MACs = conv/dense kernel multiply-accumulates)"]
+    if note:
+        out.append(f"  %% {mermaid_escape(note)}")
 
     def emit(items: list[DNode | Cluster], indent: str) -> None:
         for it in items:
@@ -220,15 +230,88 @@ def to_dot(d: Diagram, direction: str = "TB") -> str:
     return "\n".join(out) + "\n"
 
 
-def render(an: Analysis, fmt: str = "mermaid", depth: int | None = None) -> str:
-    """The layer graph of an analysis as Mermaid or DOT text."""
+@dataclass
+class Drawing:
+    """A rendered diagram, the depth it was drawn at, and what was folded to make it fit (if anything)."""
+
+    text: str
+    depth: int | None
+    edges: int
+    note: str | None = None
+
+
+def _levels(an: Analysis) -> int:
+    """How deeply block instances nest (0: no blocks)."""
+    return max((k.count("/") + 1 for k in an.graph.instances), default=0)
+
+
+def fit_edges(an: Analysis, depth: int | None, max_edges: int) -> tuple[Diagram, int | None, str | None]:
+    """The diagram at `depth`, or folded to the deepest depth whose edges number at most
+    `max_edges`, with a note saying what was done (None when nothing needed doing)."""
     d = build(an, depth)
+    if len(d.edges) <= max_edges:
+        return d, depth, None
+    levels = _levels(an)
+    for k in range(levels if depth is None else min(depth - 1, levels), 0, -1):
+        folded = build(an, k)
+        if len(folded.edges) <= max_edges:
+            return folded, k, (f"folded to --depth {k} ({len(folded.edges)} edges): drawn "
+                               f"{'in full' if depth is None else f'at --depth {depth}'} it has {len(d.edges)} "
+                               f"edges, more than Mermaid draws ({max_edges}, its maxEdges); "
+                               "--format dot has no such limit")
+    return d, depth, (f"{len(d.edges)} edges, more than Mermaid draws ({max_edges}, its maxEdges), "
+                      f"{'and no folding brings it under' if levels else 'and the spec has no blocks to fold'}: "
+                      "it renders only where maxEdges is raised; --format dot has no such limit")
+
+
+def draw(an: Analysis, fmt: str = "mermaid", depth: int | None = None,
+         max_edges: int | None = MERMAID_MAX_EDGES) -> Drawing:
+    """The layer graph as Mermaid or DOT text. Mermaid past `max_edges` edges is folded to the
+    deepest depth that fits (None or 0: never), and the text says so in a comment."""
     if fmt == "mermaid":
-        return to_mermaid(d)
+        d, depth, note = fit_edges(an, depth, max_edges) if max_edges else (build(an, depth), depth, None)
+        return Drawing(to_mermaid(d, note=note), depth, len(d.edges), note)
     if fmt == "dot":
-        return to_dot(d)
+        d = build(an, depth)
+        return Drawing(to_dot(d), depth, len(d.edges))
     raise ValueError(f"unknown diagram format {fmt!r}: one of {', '.join(FORMATS)}")
 
 
-__all__ = ["FORMATS", "Cluster", "DNode", "Diagram", "build", "dot_escape", "mermaid_escape", "render",
-           "to_dot", "to_mermaid"]
+def render(an: Analysis, fmt: str = "mermaid", depth: int | None = None,
+           max_edges: int | None = MERMAID_MAX_EDGES) -> str:
+    """The layer graph of an analysis as Mermaid or DOT text (see `draw`)."""
+    return draw(an, fmt, depth, max_edges).text
+
+
+class GraphvizError(ArchcalcError):
+    """Graphviz's `dot` is missing, or failed to draw."""
+
+
+def require_dot(fmt: str = "svg") -> str:
+    """The path of Graphviz's `dot` program, or an error that says how to get it."""
+    import shutil
+    exe = shutil.which("dot")
+    if exe is None:
+        raise GraphvizError(f"drawing {fmt.upper()} needs Graphviz's `dot` program, which is not on PATH",
+                            hint="install Graphviz (apt install graphviz, brew install graphviz, conda install "
+                                 "graphviz, or graphviz.org/download), or write -o FILE.dot (or .mmd) instead")
+    return exe
+
+
+def to_image(dot_text: str, fmt: str) -> bytes:
+    """SVG, PNG or PDF bytes drawn from DOT text by Graphviz's `dot` program."""
+    import subprocess
+    if fmt not in IMAGES:
+        raise ValueError(f"unknown image format {fmt!r}: one of {', '.join(IMAGES)}")
+    exe = require_dot(fmt)
+    p = subprocess.run([exe, f"-T{fmt}"], input=dot_text.encode("utf-8"), capture_output=True)
+    if p.returncode != 0 or not p.stdout:
+        err = p.stderr.decode("utf-8", "replace").strip() or f"exit status {p.returncode}"
+        raise GraphvizError(f"Graphviz's dot could not draw the graph: {err}",
+                            hint="write -o FILE.dot and run dot on it to see more; please report it")
+    return p.stdout
+
+
+__all__ = ["FORMATS", "IMAGES", "MERMAID_MAX_EDGES", "Cluster", "DNode", "Diagram", "Drawing", "GraphvizError",
+           "build", "dot_escape", "draw", "fit_edges", "mermaid_escape", "render", "require_dot", "to_dot",
+           "to_image", "to_mermaid"]

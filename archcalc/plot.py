@@ -1,4 +1,4 @@
-"""Cost charts with matplotlib, an optional extra: `pip install 'archcalc[plot]'`.
+"""Cost charts with matplotlib, an optional extra (`plot`): `pip install matplotlib`.
 
 Nothing on the analytic path imports this module; matplotlib itself is imported only
 inside the functions below, which draw on a bare `Figure` (no pyplot, no GUI backend,
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 #: image formats written, chosen by the output file's suffix
 FORMATS = ("png", "svg", "pdf")
-EXTRA_HINT = "install the plot extra: pip install 'archcalc[plot]'  (or simply: pip install matplotlib)"
+EXTRA_HINT = "pip install 'matplotlib>=3.7' (the `plot` extra: pip install '.[plot]' in a checkout of archcalc)"
 
 
 class MissingExtraError(ArchcalcError):

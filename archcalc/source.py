@@ -98,7 +98,11 @@ def read_text(path: str | Path) -> tuple[str, str]:
             with p.open("rb") as f:
                 data = _read_bounded(f, name)
         except FileNotFoundError:
-            raise SpecError(f"no such file: {name}", hint="check the path") from None
+            from . import zoo  # not a file: a model shipped with archcalc (`vgg16`)?
+            shipped = zoo.find(name)
+            if shipped is not None:
+                return read_text(shipped)
+            raise SpecError(f"no such file: {name}", hint=zoo.suggest(name) or "check the path") from None
         except OSError as e:
             raise SpecError(f"cannot read {name}: {e.strerror or e}") from None
     try:

@@ -181,6 +181,60 @@ def test_unchecked_and_non_specs(write, tmp_path) -> None:
     assert res.exit_code == 0 and "1 spec: 1 passed" in res.output
 
 
+# --- the pre-commit hook: only spec files are judged ---------------------------------------------
+
+NOT_SPECS = {
+    # a map's tile set: `layers:` of another tool, no `input:`, no `kind:`
+    "tiles.yaml": "name: city\nlayers:\n  - {name: roads, url: tiles/roads}\n  - {name: water, zoom: [3, 12]}\n",
+    "workflow.yml": "on: push\njobs: {test: {runs-on: ubuntu-latest}}\n",
+    # a Helm template: not YAML until rendered
+    "chart.yaml": "layers:\n{{- range .Values.layers }}\n  - name: {{ . }}\n{{- end }}\n",
+    "list.yaml": "- layers: 1\n",
+}
+JUDGED = {  # specs, each with a mistake the hook must report (exit 1)
+    "no_input.yaml": "layers:\n  - {kind: conv, filters: 2, kernel: 3}\n",
+    "syntax.yaml": "input: 8x8x3\nlayers: [\n  {kind: relu\n",
+    "bad_layers.yaml": "input: 8x8x3\nlayers: {kind: relu}\n",
+}
+
+
+def hook_run(tmp_path, files: dict[str, str]):  # type: ignore[no-untyped-def]
+    """What pre-commit runs: the hook's entry with the staged files its `files:` pattern selects."""
+    import re
+
+    import yaml
+    from conftest import ROOT
+    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    staged = []
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+        if re.search(hook["files"], name):
+            staged.append(str(tmp_path / name))
+    prog, *args = hook["entry"].split()
+    assert prog == "archcalc"
+    return run(*args, *staged)
+
+
+def test_hook_judges_only_specs(tmp_path) -> None:
+    r = hook_run(tmp_path, {**NOT_SPECS, "good.yaml": GOOD, "notes.txt": "layers: 1\n"})
+    assert r.exit_code == 0 and "1 spec: 1 passed" in r.output
+    for name in NOT_SPECS:
+        assert name not in r.output and name not in r.stderr
+    for name, text in JUDGED.items():
+        r = hook_run(tmp_path, {name: text})
+        assert r.exit_code == 1 and f"ERROR {tmp_path / name}" in r.output, name
+    r = hook_run(tmp_path, {"no_input.yaml": JUDGED["no_input.yaml"]})
+    assert "the spec has no `input:`" in r.stderr
+
+
+def test_what_marks_a_spec() -> None:
+    from archcalc.check import is_spec_text
+    assert is_spec_text({"input": "4x4x1", "layers": []})
+    assert is_spec_text({"layers": [{"name": "a"}, {"kind": "relu"}]})
+    assert not is_spec_text({"layers": [{"name": "roads"}]})
+    assert not is_spec_text({"input": "4x4x1"}) and not is_spec_text([{"layers": 1}]) and not is_spec_text(None)
+
+
 def test_library_exit_code(tmp_path) -> None:
     (tmp_path / "a.yaml").write_text(GOOD)
     results = check_paths([tmp_path])

@@ -101,3 +101,19 @@ def test_python_dash_m_and_no_numpy_on_the_analytic_path() -> None:
     from conftest import ROOT
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.stderr.endswith("CLEAN"), out.stderr
+
+
+def test_each_command_offers_the_dtypes_it_uses() -> None:
+    import re
+
+    from archcalc.execute import DTYPES
+    from archcalc.walk import DTYPE_BYTES
+    assert DTYPES == ("float32", "float64") and set(DTYPE_BYTES) > set(DTYPES)
+    for cmd in ("run", "verify"):  # the executor runs float32 and float64 only
+        assert re.search(r"--dtype \[float32\|float64\]\s", run(cmd, "--help").stdout), cmd
+        r = run(cmd, str(SPECS / "lenet5.yaml"), "--dtype", "float16")
+        assert r.exit_code == 2 and "float16" in r.stderr, cmd
+    for cmd in ("summarize", "compare", "check", "sweep"):  # memory figures: every dtype
+        assert "--dtype [float32|float16|bfloat16|float64|int8]" in " ".join(run(cmd, "--help").stdout.split()), cmd
+    for cmd in ("graph", "plot"):  # shapes, parameters and MACs only: no --dtype to offer
+        assert "--dtype" not in run(cmd, "--help").stdout, cmd

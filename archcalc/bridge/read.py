@@ -40,7 +40,7 @@ def need_onnx() -> Any:
         import onnx
     except ModuleNotFoundError:
         raise ImportError_("this needs the `onnx` package, which is not installed",
-                           hint="pip install 'archcalc[onnx]'") from None
+                           hint="pip install 'onnx>=1.16' 'onnxruntime>=1.17' (the `onnx` extra of archcalc)") from None
     return onnx
 
 

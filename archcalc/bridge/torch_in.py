@@ -22,7 +22,7 @@ def _need_torch() -> Any:
         import torch
     except ModuleNotFoundError:
         raise ImportError_("--torch needs PyTorch, which is not installed",
-                           hint="pip install 'archcalc[torch]'") from None
+                           hint="pip install 'torch>=2.13' (the `torch` extra of archcalc)") from None
     return torch
 
 

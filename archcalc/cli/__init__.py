@@ -77,4 +77,7 @@ def cli() -> None:
 
 
 def main() -> None:
+    if "_ARCHCALC_COMPLETE" in os.environ:  # the shell asks for a script or for completions
+        from ._completion import register
+        register()
     cli(prog_name="archcalc")

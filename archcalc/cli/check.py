@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from ._completion import complete_spec
 from ._conventions import convention_options, parse_torch_ops
 from .common import parse_sets, parse_shape, spec_options
 
@@ -49,12 +50,13 @@ def _composition(name: str, fig: dict[str, Any]) -> str:
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...", shell_complete=complete_spec)
 @spec_options
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Output format.")
 @click.option("--skip-non-specs", is_flag=True,
-              help="Ignore YAML files that are not archcalc specs (no `layers:`), e.g. for pre-commit.")
+              help="Ignore YAML files that are not archcalc specs (a spec has `layers:` and `input:` or a layer "
+                   "with `kind:`), e.g. for pre-commit.")
 @convention_options
 def command(paths: tuple[str, ...], fmt: str, skip_non_specs: bool, convention: str | None,
             torch_ops: tuple[str, ...], sets: tuple[str, ...], input_: str | None,

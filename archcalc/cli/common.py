@@ -31,16 +31,22 @@ def parse_sets(values: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-def spec_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--set, --input, --batch, --dtype, --max-nodes."""
+def spec_options(f: Callable[..., Any] | None = None, *, dtypes: tuple[str, ...] | None = None) -> Any:
+    """--set, --input, --batch, --dtype, --max-nodes: `@spec_options`, or `@spec_options(dtypes=...)`
+    for a command that takes only some dtypes (the executor's), or none (`dtypes=()`: a command
+    whose output no dtype changes offers no --dtype)."""
+    if f is None:
+        return lambda g: spec_options(g, dtypes=dtypes)
     from ..walk import DTYPE_BYTES
+    choices = list(DTYPE_BYTES) if dtypes is None else list(dtypes)
     for opt in reversed([
         click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
                      help="Override a spec variable (repeatable), e.g. --set alpha=0.5."),
         click.option("--input", "input_", metavar="HxWxC", help="Override the input shape, e.g. 160x160x3."),
         click.option("--batch", type=click.IntRange(min=1), help="Batch size (counts are totals over it)."),
-        click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="float32", show_default=True,
-                     help="Value type for memory figures."),
+        *([click.option("--dtype", type=click.Choice(choices), default="float32", show_default=True,
+                        help="Value type for memory figures." if dtypes is None else "Value type to run in.")]
+          if choices else []),
         click.option("--max-nodes", type=click.IntRange(min=1), default=None,
                      help="Refuse specs that expand past this many layers (default 100,000)."),
     ]):

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from ._completion import complete_spec
 from ._conventions import convention_options, convention_torch_ops
 from .common import depth_option, format_option, print_lines, spec_options
 
@@ -57,7 +58,7 @@ def build(args: tuple[str, ...], sets: tuple[str, ...] = (), input_: str | None 
 
 
 @click.command()
-@click.argument("specs", nargs=-1, required=True, metavar="SPEC[@NAME=VALUE,...]...")
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC[@NAME=VALUE,...]...", shell_complete=complete_spec)
 @spec_options
 @format_option
 @depth_option

@@ -7,11 +7,12 @@ from typing import Any
 
 import click
 
+from ._completion import complete_spec
 from .common import spec_options
 
 
 @click.command()
-@click.argument("spec", metavar="SPEC")
+@click.argument("spec", metavar="SPEC", shell_complete=complete_spec)
 @click.option("--to", "to", type=click.Choice(["onnx", "torch"]), required=True, help="What to write.")
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False), required=True, help="The file to write.")
 @click.option("--seed", type=int, default=0, show_default=True, help="ONNX: seed of the executor's weights.")

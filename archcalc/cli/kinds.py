@@ -6,6 +6,8 @@ import inspect
 
 import click
 
+from ._completion import complete_kind
+
 
 def _default(f) -> str:  # type: ignore[no-untyped-def]
     from fractions import Fraction
@@ -22,7 +24,7 @@ def _default(f) -> str:  # type: ignore[no-untyped-def]
 
 
 @click.command()
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=complete_kind)
 def command(name: str | None) -> None:
     """List the layer kinds, or describe NAME: fields, defaults and formulas."""
     from .. import KINDS

@@ -7,12 +7,14 @@ from typing import Any
 
 import click
 
+from ..execute import DTYPES
+from ._completion import complete_spec
 from .common import exec_options, execute_cli, print_renderable, spec_options
 
 
 @click.command()
-@click.argument("spec", metavar="SPEC")
-@spec_options
+@click.argument("spec", metavar="SPEC", shell_complete=complete_spec)
+@spec_options(dtypes=DTYPES)
 @exec_options
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False, writable=True),
               help="Save the network's (last) output array as .npy.")

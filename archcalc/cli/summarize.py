@@ -6,12 +6,13 @@ from typing import Any
 
 import click
 
+from ._completion import complete_spec
 from ._conventions import convention_options, convention_torch_ops
 from .common import analyze_cli, depth_option, format_option, print_lines, spec_options
 
 
 @click.command()
-@click.argument("spec", metavar="SPEC")
+@click.argument("spec", metavar="SPEC", shell_complete=complete_spec)
 @spec_options
 @format_option
 @depth_option

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..walk import DTYPE_BYTES
+from ._completion import complete_spec
 from .common import format_option, print_lines
 
 
@@ -48,7 +49,7 @@ def parse_inputs(values: tuple[str, ...]) -> list[tuple[int, ...]]:
 
 
 @click.command()
-@click.argument("spec", metavar="SPEC")
+@click.argument("spec", metavar="SPEC", shell_complete=complete_spec)
 @click.option("--set", "sets", multiple=True, metavar="NAME=V1,V2,...",
               help="A variable and the values to sweep (repeatable: the grid is every combination).")
 @click.option("--input", "inputs", multiple=True, metavar="HxWxC[,HxWxC...]",
@@ -59,7 +60,7 @@ def parse_inputs(values: tuple[str, ...]) -> list[tuple[int, ...]]:
 @click.option("--max-nodes", type=click.IntRange(min=1), default=None,
               help="Refuse specs that expand past this many layers (default 100,000).")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
-              help="Also draw params and MACs against the swept variable (.png/.svg/.pdf; needs archcalc[plot]).")
+              help="Also draw params and MACs against the swept variable (.png/.svg/.pdf; needs matplotlib).")
 @format_option
 def command(spec: str, sets: tuple[str, ...], inputs: tuple[str, ...], batches: str | None, dtype: str,
             max_nodes: int | None, fmt: str, plot_path: str | None) -> None:

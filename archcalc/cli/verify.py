@@ -6,6 +6,8 @@ from typing import Any
 
 import click
 
+from ..execute import DTYPES
+from ._completion import complete_spec
 from .common import exec_options, execute_cli, print_renderable, spec_options
 
 DISAGREE = 3
@@ -23,8 +25,8 @@ def compare(an: Any, ex: Any) -> list[tuple[str, str, str, Any, Any]]:
 
 
 @click.command()
-@click.argument("spec", metavar="SPEC")
-@spec_options
+@click.argument("spec", metavar="SPEC", shell_complete=complete_spec)
+@spec_options(dtypes=DTYPES)
 @exec_options
 @click.option("--all", "show_all", is_flag=True, help="List every layer, not only those that differ.")
 def command(spec: str, show_all: bool, **opts: Any) -> None:
