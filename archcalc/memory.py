@@ -102,9 +102,15 @@ def param_bytes(an: Analysis, row: Row) -> int:
     return row.params * an.bytes_per_value
 
 
+def input_bytes(an: Analysis) -> int:
+    """Bytes of the network's input over the batch (torchinfo's "Input size")."""
+    return math.prod(an.input_shape) * an.batch * an.bytes_per_value
+
+
 def activation_bytes(an: Analysis, row: Row) -> int:
     """Bytes of a row's output(s) over the batch (a folded row: all its layers' outputs)."""
     return row.activation_elems * an.batch * an.bytes_per_value
 
 
-__all__ = ["NOTE", "Peak", "activation_bytes", "liveness", "param_bytes", "peak", "peak_detail", "step_bytes"]
+__all__ = ["NOTE", "Peak", "activation_bytes", "input_bytes", "liveness", "param_bytes", "peak", "peak_detail",
+           "step_bytes"]
