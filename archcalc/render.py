@@ -7,6 +7,7 @@ Trainable params, Total mult-adds, Params size, ...), with what each counts stat
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from . import textable
@@ -139,7 +140,22 @@ def _convention_lines(an: Analysis, convention: str | None, torch: dict[str, str
     b = profiles.breakdown(an, convention, torch=torch)
     tot = sum(b.values())
     rest = ", ".join(f"{k} {v:,}" for k, v in b.items() if k != "macs") or "nothing else"
-    return [(f"{p.name} total", f"{tot:,} ({si(tot)}): what {p.tool} prints as '{p.headline}' = MACs + {rest}")]
+    out = [(f"{p.name} total", f"{tot:,} ({si(tot)}): what {p.tool} prints as '{p.headline}' = MACs + {rest}")]
+    if p.name == "torchinfo":
+        out.append(("torchinfo sizes", _torchinfo_sizes(an)))
+    return out
+
+
+def _torchinfo_sizes(an: Analysis) -> str:
+    """torchinfo 1.8's own memory lines: its forward/backward pass keeps twice the output of every
+    layer with parameters (the output and its gradient), and its total adds the input and the
+    parameters (buffers left out). ResNet-50: 177.83 and 280.66 MB, as torchinfo prints."""
+    from . import memory
+    t = an.totals
+    fwd = sum(math.prod(r.output_shape) for r in an.rows if r.params) * an.batch * an.bytes_per_value * 2
+    total = memory.input_bytes(an) + fwd + t.torch_params * an.bytes_per_value
+    return (f"Forward/backward pass size (MB): {fwd / 10**6:.2f} (twice the outputs of the layers with "
+            f"parameters); Estimated Total Size (MB): {total / 10**6:.2f} (input + that + params)")
 
 
 def totals_block(an: Analysis, convention: str | None = None, torch: dict[str, str] | None = None) -> list[Line]:

@@ -177,11 +177,14 @@ def to_json(an: Analysis, depth: int | None = None, formulas: bool = False, conv
 
 
 def record(an: Analysis, r: Row, categories: tuple[str, ...] = ()) -> dict[str, Any]:
-    """One row as a flat record: a column per figure, one per other-op category in `categories`."""
+    """One row as a flat record: a column per figure, one per other-op category in `categories`.
+
+    `params` counts buffers (BatchNorm running statistics) as JSON does; `torch_params` does not,
+    as the table does."""
     d: dict[str, Any] = {
         "name": r.name, "kind": r.kind, "layers": r.layers, "output_shape": tuple(r.output_shape),
         "params": r.params, "trainable_params": r.trainable, "non_trainable_params": r.non_trainable,
-        "macs": r.macs, "flops": 2 * r.macs,
+        "torch_params": r.params - r.non_trainable, "macs": r.macs, "flops": 2 * r.macs,
     }
     for k in categories:
         d[k] = r.other.get(k, 0)

@@ -70,18 +70,22 @@ def spec_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
-def analyze_cli(path: str, sets: tuple[str, ...] = (), input_: str | None = None, batch: int | None = None,
-                dtype: str = "float32", max_nodes: int | None = None, **_: Any) -> Any:
-    """Load and analyse one spec with the shared options."""
-    from .. import analyze, load
-    from ..graph import Limits
+def analyze_cli(path: str | Any, sets: tuple[str, ...] = (), input_: str | None = None, batch: int | None = None,
+                dtype: str = "float32", max_nodes: int | None = None, overrides: dict[str, Any] | None = None,
+                **_: Any) -> Any:
+    """Load (unless given a loaded Spec) and analyse one spec with the shared options; its
+    warnings go to stderr before the walk, so they come before any error the walk raises."""
+    from .. import load
+    from ..graph import Limits, build
+    from ..walk import walk
     limits = Limits(max_nodes=max_nodes) if max_nodes else None
     shape, layout = parse_input(input_) if input_ else (None, None)
     # a command-line argument is always a path ('-' for standard input), never YAML text
-    an = analyze(load(Path(path)), overrides=parse_sets(sets), input_shape=shape, input_layout=layout,
-                 batch=batch, dtype=dtype, limits=limits)
-    print_warnings(an)
-    return an
+    spec = load(Path(path)) if isinstance(path, (str, Path)) else path
+    graph = build(spec, overrides={**parse_sets(sets), **(overrides or {})}, input_shape=shape,
+                  input_layout=layout, batch=batch, limits=limits)
+    print_warnings(graph)
+    return walk(graph, dtype=dtype)
 
 
 def format_option(f: Callable[..., Any]) -> Callable[..., Any]:

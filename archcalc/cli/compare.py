@@ -36,13 +36,9 @@ def build(args: tuple[str, ...], sets: tuple[str, ...] = (), input_: str | None 
           batch: int | None = None, dtype: str = "float32", max_nodes: int | None = None,
           convention: str | None = None, torch: dict[str, str] | None = None) -> Any:
     """Load each spec file once and analyse it under the shared options and its own overrides."""
-    from .. import analyze, load
+    from .. import load
     from ..compare import Entry, compare, label
-    from ..graph import Limits
-    from .common import parse_input, parse_sets, print_warnings
-    limits = Limits(max_nodes=max_nodes) if max_nodes else None
-    shape, layout = parse_input(input_) if input_ else (None, None)
-    shared = parse_sets(sets)
+    from .common import analyze_cli, parse_sets
     loaded: dict[str, Any] = {}
     entries = []
     for i, arg in enumerate(args):
@@ -50,9 +46,7 @@ def build(args: tuple[str, ...], sets: tuple[str, ...] = (), input_: str | None 
         if path not in loaded:
             loaded[path] = load(path)
         mine = parse_sets(tuple(own))
-        an = analyze(loaded[path], overrides={**shared, **mine}, input_shape=shape, input_layout=layout,
-                     batch=batch, dtype=dtype, limits=limits)
-        print_warnings(an)
+        an = analyze_cli(loaded[path], sets, input_, batch, dtype, max_nodes, overrides=mine)
         entries.append(Entry(label(i), an, mine))
     return compare(entries, convention=convention, torch=torch)
 
