@@ -63,17 +63,16 @@ def step_bytes(an: Analysis) -> list[int]:
     """Bytes held at every step of the schedule (see the module docstring)."""
     graph = an.graph
     sizes = _sizes(an)
-    last = liveness(graph)
+    n = len(graph.nodes)
+    freed = [0] * (n + 1)  # bytes released right after step k (an int a step, not a list of tensors)
+    for t, lu in enumerate(liveness(graph)):
+        freed[lu] += sizes[t]
     held = 0
     out = []
-    frees: dict[int, list[int]] = {}
-    for t, lu in enumerate(last):
-        frees.setdefault(lu, []).append(t)
-    for k in range(len(graph.nodes)):
+    for k in range(n):
         held += sizes[k]
         out.append(held)
-        for t in frees.get(k, ()):
-            held -= sizes[t]
+        held -= freed[k]
     return out
 
 

@@ -235,14 +235,18 @@ def layout(cols: list[Column], width: int | None, plan: Sequence[tuple[Any, ...]
                 w += 1
             if w < now:
                 name_w = w
-    if name_w is not None and width is not None and names_col is not None:
-        longest = max(map(len, names_col.cells), default=0)
-        room = width - _width(current(), use_compact)
-        if room > 0:  # columns left out since: give names the room back
-            w = min(longest, name_w + room)
-            while w > name_w and shorten_names(names_col.cells, w) is None:
-                w -= 1
-            name_w = None if w >= longest else w
+    if name_w is not None and width is not None and names_col in cols:
+        # columns left out since the names were shortened: give them back what room there is
+        keep = name_w
+        for w in range(max(map(len, names_col.cells)), keep, -1):
+            if shorten_names(names_col.cells, w) is not None:
+                name_w = w
+                if fits():
+                    break
+        else:
+            name_w = keep
+        if name_w >= max(map(len, names_col.cells)):
+            name_w = None
     if use_compact:
         done.append("figures rounded to 3 digits (K = 10^3, M = 10^6, G = 10^9)")
     if name_w is not None:
