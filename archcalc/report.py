@@ -101,36 +101,44 @@ def _head(an: Analysis, convention: str | None, torch: dict[str, str] | None) ->
 
 
 def iter_layers(an: Analysis, depth: int | None = None, formulas: bool = False, convention: str | None = None,
-                torch: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
-    """The `layers` of the document, one dict at a time (folded to `depth`)."""
+                torch: dict[str, str] | None = None, shared: bool = False) -> Iterator[dict[str, Any]]:
+    """The `layers` of the document, one dict at a time (folded to `depth`).
+
+    With `shared` (for encoding at once, as `iter_json` does), rows that share their input
+    shapes, output shape, other ops or receptive field share one converted copy of it: a long
+    chain of equal layers converts each once. Without it, every dict is the caller's own."""
     from . import receptive
     rfs = receptive.fields(an)
     conv = None
     if convention:
         from . import profiles
         conv = profiles.per_layer(an, convention, torch=torch)
-    seen: dict[int, Any] = {}  # one dict per distinct field: element-wise layers share their input's
+    memo: dict[int, Any] = {}  # id of a row's (immutable, living) part -> its JSON-ready form
+
+    def once(obj: Any, convert: Any) -> Any:
+        if not shared:
+            return convert(obj)
+        v = memo.get(id(obj))
+        if v is None:
+            v = memo[id(obj)] = convert(obj)
+        return v
+
     bpv, batch = an.bytes_per_value, an.batch
-    for r in an.folded(depth):
+    rows = an.folded(depth)  # held while iterating: memo's ids stay those of living objects
+    for r in rows:
         d: dict[str, Any] = {
             "name": r.name, "kind": r.kind, "inputs": list(r.inputs),
-            "input_shapes": [list(s) for s in r.input_shapes],
-            "output_shape": list(r.output_shape), "params": r.params,
+            "input_shapes": once(r.input_shapes, lambda x: [list(s) for s in x]),
+            "output_shape": once(r.output_shape, list), "params": r.params,
             "trainable_params": r.trainable, "non_trainable_params": r.non_trainable,
-            "macs": r.macs, "flops": 2 * r.macs, "other_ops": dict(r.other),
+            "macs": r.macs, "flops": 2 * r.macs, "other_ops": once(r.other, dict),
         }
         if r.layers != 1:
             d["layers"] = r.layers
         d["param_bytes"] = r.params * bpv
         d["activation_bytes"] = r.activation_elems * batch * bpv
         f = receptive.row_field(an, r, rfs)
-        if f is None:
-            d["receptive_field"] = None
-        else:
-            fd = seen.get(id(f))
-            if fd is None:
-                fd = seen[id(f)] = f.to_dict()
-            d["receptive_field"] = fd
+        d["receptive_field"] = None if f is None else once(f, lambda x: x.to_dict())
         if conv is not None:
             from .profiles import row_total
             d["convention_ops"] = row_total(an, r, conv)
@@ -164,7 +172,7 @@ def iter_json(an: Analysis, depth: int | None = None, formulas: bool = False, co
     yield head[:-2] + ',\n  "layers": ['  # the head ends in "\n}"
     enc = json.JSONEncoder(separators=_SEPARATORS).encode
     sep = "\n    "
-    for d in iter_layers(an, depth, formulas, convention, torch):
+    for d in iter_layers(an, depth, formulas, convention, torch, shared=True):
         yield sep + enc(d)
         sep = ",\n    "
     yield "\n  ]\n}\n"
