@@ -46,6 +46,33 @@ def run_process(*args: str, input: str | None = None, env: dict[str, str] | None
                           capture_output=True, cwd=ROOT, env=e, timeout=120)
 
 
+def run_on_terminal(*args: str, env: dict[str, str], stream: str = "stdout"
+                    ) -> tuple[subprocess.CompletedProcess[bytes], bytes]:
+    """Run `python -m archcalc ARGS` with `stream` ("stdout" or "stderr") on a terminal (a pty):
+    the finished process (the other stream captured) and what the terminal received."""
+    import pty
+    master, slave = pty.openpty()
+    other = "stderr" if stream == "stdout" else "stdout"
+    try:
+        p = subprocess.Popen([sys.executable, "-m", "archcalc", *args], cwd=ROOT,
+                             env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+                             **{stream: slave, other: subprocess.PIPE})  # type: ignore[call-overload]
+        os.close(slave)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the terminal is gone once the child has exited and everything is read
+                break
+            if not chunk:
+                break
+            seen += chunk
+        out, err = p.communicate(timeout=120)
+    finally:
+        os.close(master)
+    return subprocess.CompletedProcess(p.args, p.returncode, out, err), seen
+
+
 def analyze_text(text: str, **kw: Any) -> archcalc.Analysis:
     return archcalc.analyze(archcalc.load(text=text, path="test.yaml"), **kw)
 

@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, SPECS, run, runner
+from conftest import ROOT, SPECS, run, run_on_terminal, runner
 
 import archcalc
 from archcalc import render, report, textable
@@ -246,33 +246,11 @@ def test_compact_figures(n: int, text: str) -> None:
 
 # --- TERM=dumb, NO_COLOR, kinds -------------------------------------------------------------------
 
-def _on_a_terminal(args: list[str], env: dict[str, str]) -> bytes:
-    """stdout of `archcalc ARGS` when it is a terminal (a pty)."""
-    import pty
-    master, slave = pty.openpty()
-    try:
-        p = subprocess.Popen([sys.executable, "-m", "archcalc", *args], cwd=ROOT, stdout=slave,
-                             stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT), **env})
-        os.close(slave)
-        seen = b""
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # the terminal is gone once the child has exited and everything is read
-                break
-            if not chunk:
-                break
-            seen += chunk
-        p.wait(timeout=120)
-    finally:
-        os.close(master)
-    return seen
-
-
 def test_term_dumb_gets_no_escape_codes() -> None:
     env = {"NO_COLOR": "", "COLUMNS": "100"}
-    assert b"\x1b[1m" in _on_a_terminal(["summarize", "specs/lenet5.yaml"], {**env, "TERM": "xterm"})
-    dumb = _on_a_terminal(["summarize", "specs/lenet5.yaml"], {**env, "TERM": "dumb"})
+    _, styled = run_on_terminal("summarize", "specs/lenet5.yaml", env={**env, "TERM": "xterm"})
+    assert b"\x1b[1m" in styled  # the header row, bold
+    _, dumb = run_on_terminal("summarize", "specs/lenet5.yaml", env={**env, "TERM": "dumb"})
     assert b"\x1b" not in dumb and b"61,706" in dumb
 
 
