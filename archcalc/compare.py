@@ -27,11 +27,10 @@ from .report import CONVENTIONS, SCHEMA_VERSION
 from .report import jsonable as _jsonable
 from .textable import Column, Line, grid
 
-#: (key, label) of the totals compared, in display order. `torch_params` is the headline (the
-#: parameters PyTorch counts); `params` adds the buffers (BatchNorm running statistics), as Keras.
+#: (key, label) of the totals compared, in the order of JSON and CSV (new keys come last, so a
+#: reader of the columns by position keeps its columns). `torch_params` is the headline, the
+#: parameters PyTorch counts; `params` adds the buffers (BatchNorm running statistics), as Keras.
 METRICS: tuple[tuple[str, str], ...] = (
-    ("torch_params", "params"),
-    ("buffers", "buffers"),
     ("params", "params + buffers"),
     ("trainable_params", "trainable params"),
     ("macs", "MACs"),
@@ -39,7 +38,11 @@ METRICS: tuple[tuple[str, str], ...] = (
     ("param_bytes", "param memory (B)"),
     ("activation_bytes", "activation memory (B)"),
     ("peak_activation_bytes", "peak activation (B)"),
+    ("torch_params", "params"),
+    ("buffers", "buffers"),
 )
+#: The order the text table shows the totals in: the headline first.
+_TEXT_ORDER = ("torch_params", "buffers", "params")
 #: The metric key of a convention profile's total (present when the comparison has a convention).
 CONVENTION_TOTAL = "convention_total"
 #: A ratio whose reduced denominator is below this is also shown as a fraction (14/45).
@@ -49,7 +52,8 @@ SMALL_DENOMINATOR = 1000
 _TEXT_SKIP = ("trainable_params",)
 _TEXT_IF_BUFFERS = ("buffers", "params")
 #: How the layers table of `compare` fits a narrow terminal (textable.layout): figures rounded,
-#: names over 18 characters shortened in the middle, every spec's `output` left out, names shortened further.
+#: names over 18 characters shortened in the middle, every spec's `output` left out, names
+#: shortened further.
 LAYERS_PLAN: tuple[tuple[object, ...], ...] = (("compact",), ("names", 18), ("drop", "output"), ("names", 12))
 
 
@@ -364,7 +368,9 @@ def header_lines(c: Comparison, shapes: str | None = None) -> list[str]:
 def _text_metrics(c: Comparison) -> list[tuple[str, str]]:
     """The totals the text table shows (`_TEXT_SKIP`, `_TEXT_IF_BUFFERS`)."""
     buffers = any(c.value("buffers", i) for i in range(len(c.entries)))
-    return [(k, label) for k, label in c.metrics if k not in _TEXT_SKIP and (buffers or k not in _TEXT_IF_BUFFERS)]
+    shown = [(k, label) for k, label in c.metrics if k not in _TEXT_SKIP and (buffers or k not in _TEXT_IF_BUFFERS)]
+    first = [m for key in _TEXT_ORDER for m in shown if m[0] == key]
+    return first + [m for m in shown if m[0] not in _TEXT_ORDER]
 
 
 def totals_columns(c: Comparison) -> list[Column]:

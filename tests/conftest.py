@@ -25,6 +25,13 @@ settings.register_profile("dev", max_examples=200, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+@pytest.fixture(autouse=True)
+def _no_width_from_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Piped output is laid out for $COLUMNS when it is set: a test that wants a width sets it,
+    and one exported by the caller's shell must not fit every golden to it."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+
+
 def runner() -> CliRunner:
     """A CLI runner whose result keeps stdout and stderr apart on every supported click:
     8.2 always does; 8.1 (the declared lower bound) mixes them unless told not to."""
