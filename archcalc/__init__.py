@@ -48,10 +48,13 @@ def __getattr__(name: str) -> Any:
 
 def analyze(spec: Spec | str | Path, *, overrides: dict[str, Any] | None = None,
             input_shape: Shape | None = None, batch: int | None = None, dtype: str = "float32",
-            limits: Limits | None = None) -> Analysis:
+            limits: Limits | None = None, depth: int | None = None, input_layout: str | None = None) -> Analysis:
     """Expand a spec (or a spec file) under `overrides` and count every layer.
 
-    `overrides` are `--set` values: numbers, or text parsed like a spec value.
+    `overrides` are `--set` values: numbers, or text parsed like a spec value. `input_shape`
+    replaces the spec's input, written in `input_layout` ("HWC", the default, or "CHW").
+    `depth` folds blocks deeper than that when the analysis is shown (its repr in a notebook,
+    rich, `records()`), as `--depth` does; 0 shows the totals alone. `rows` keeps every layer.
     """
     from .errors import SpecError
     from .graph import build
@@ -67,8 +70,13 @@ def analyze(spec: Spec | str | Path, *, overrides: dict[str, Any] | None = None,
         parsed[k] = v
     if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
         raise SpecError(f"batch must be a whole number >= 1, received {batch!r}")
-    graph = build(spec, overrides=parsed, input_shape=input_shape, batch=batch, limits=limits)
-    return walk(graph, dtype=dtype)
+    if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 0):
+        raise SpecError(f"depth must be a whole number >= 0, received {depth!r}")
+    graph = build(spec, overrides=parsed, input_shape=input_shape, batch=batch, limits=limits,
+                  input_layout=input_layout)
+    an = walk(graph, dtype=dtype)
+    an.depth = depth
+    return an
 
 
 __all__ = ["KINDS", "Analysis", "ArchcalcError", "Graph", "KindError", "Limits", "Location", "Row",

@@ -12,20 +12,6 @@ from .shape import Shape
 if TYPE_CHECKING:
     from .graph import Graph, Node
 
-SCHEMA_VERSION = 1
-
-CONVENTIONS: dict[str, str] = {
-    "shapes": "H x W x C (height, width, channels), or a flat length; batch not shown",
-    "macs": "multiply-accumulates of conv and dense kernels only, bias excluded "
-            "(the case-study notes' 'multiplications'; torchvision's 'GFLOPS', fvcore, thop)",
-    "flops": "2 x MACs",
-    "other_ops": "operations that are not kernel MACs, by category, never folded into MACs",
-    "params": "trainable + non-trainable; BatchNorm: 2C trainable (gamma, beta) + "
-              "2C non-trainable (running mean, variance)",
-    "counts": "totals over the batch",
-    "activation_bytes": "every layer's output (the input included) held at once, times the dtype size",
-}
-
 
 class Row(Record):
     """One layer's figures (or, folded, one block's)."""
@@ -53,6 +39,12 @@ class Row(Record):
     def params(self) -> int:
         return self.trainable + self.non_trainable
 
+    def __repr__(self) -> str:
+        # not every slot: `node` and the formulas would print the spec item and whole derivations
+        return (f"Row(name={self.name!r}, kind={self.kind!r}, output_shape={self.output_shape!r}, "
+                f"params={self.params!r}, macs={self.macs!r}" + (f", layers={self.layers!r})" if self.layers != 1
+                                                                 else ")"))
+
 
 class Totals(Frozen):
     """Sums over the layers of an analysis."""
@@ -69,6 +61,21 @@ class Totals(Frozen):
     def __hash__(self) -> int:
         return hash(tuple(v for v in self._values() if not isinstance(v, dict)))
 
+    @property
+    def buffers(self) -> int:
+        """Running statistics (BatchNorm's mean and variance): the non-trainable weights.
+
+        PyTorch keeps them as buffers, outside `model.parameters()`; Keras counts them as
+        non-trainable params. archcalc's only non-trainable weights are such statistics
+        (`kinds.base.Weight`), so this is `non_trainable_params` under its PyTorch name.
+        """
+        return self.non_trainable_params
+
+    @property
+    def torch_params(self) -> int:
+        """The parameter count PyTorch users see (torchvision's `num_params`): without buffers."""
+        return self.params - self.buffers
+
     def to_dict(self) -> dict[str, Any]:
         return {"params": self.params, "trainable_params": self.trainable_params,
                 "non_trainable_params": self.non_trainable_params, "macs": self.macs,
@@ -80,11 +87,20 @@ class Totals(Frozen):
 class Analysis(Record):
     """Rows and totals of one spec under one setting (variables, input, batch, dtype)."""
 
-    __slots__ = ("graph", "rows", "dtype", "bytes_per_value", "_totals")
+    __slots__ = ("graph", "rows", "dtype", "bytes_per_value", "_totals", "depth")
 
-    def __init__(self, graph: Graph, rows: list[Row], dtype: str = "float32", bytes_per_value: int = 4) -> None:
+    def __init__(self, graph: Graph, rows: list[Row], dtype: str = "float32", bytes_per_value: int = 4,
+                 depth: int | None = None) -> None:
         self.graph, self.rows, self.dtype, self.bytes_per_value = graph, rows, dtype, bytes_per_value
         self._totals: Totals | None = None
+        #: how deep blocks are shown when this analysis is displayed (notebook, rich, records);
+        #: `rows` always holds every layer
+        self.depth = depth
+
+    @property
+    def warnings(self) -> list[Any]:
+        """Diagnostics about the spec that are not errors (an input that looks channels-first)."""
+        return self.graph.warnings
 
     @property
     def batch(self) -> int:
@@ -123,9 +139,13 @@ class Analysis(Record):
         return self._totals
 
     def folded(self, depth: int | None) -> list[Row]:
-        """Rows with every block instance deeper than `depth` levels folded into one row."""
+        """Rows with every block instance deeper than `depth` levels folded into one row.
+
+        Depth 0 shows the totals alone: no row."""
         if depth is None:
             return self.rows
+        if depth == 0:
+            return []
         instances = self.graph.instances
         out: list[Row] = []
         groups: dict[str, Row] = {}
@@ -156,80 +176,38 @@ class Analysis(Record):
                 g.other[k] = g.other.get(k, 0) + v
         return out
 
+    # --- presentation: built by the report layer (report, render), which imports this module ---
     def to_dict(self, depth: int | None = None, formulas: bool = False, convention: str | None = None,
                 torch: dict[str, str] | None = None) -> dict[str, Any]:
-        """A JSON-ready dict (schema_version 1); integers stay integers.
+        """The JSON document of `summarize -f json` as a dict: `archcalc.report.to_dict`."""
+        from .report import to_dict
+        return to_dict(self, depth, formulas, convention, torch)
 
-        `convention` adds what that tool would count (archcalc.profiles), per layer and in total.
-        """
-        from . import memory, profiles, receptive
-        t = self.totals
-        spec = self.graph.spec
-        rfs = receptive.fields(self)
-        conv = profiles.per_layer(self, convention, torch=torch) if convention else None
-        layers = []
-        for r in self.folded(depth):
-            d: dict[str, Any] = {
-                "name": r.name, "kind": r.kind, "inputs": list(r.inputs),
-                "input_shapes": [list(s) for s in r.input_shapes],
-                "output_shape": list(r.output_shape), "params": r.params,
-                "trainable_params": r.trainable, "non_trainable_params": r.non_trainable,
-                "macs": r.macs, "flops": 2 * r.macs, "other_ops": dict(r.other),
-            }
-            if r.layers != 1:
-                d["layers"] = r.layers
-            d["param_bytes"] = memory.param_bytes(self, r)
-            d["activation_bytes"] = memory.activation_bytes(self, r)
-            f = receptive.row_field(self, r, rfs)
-            d["receptive_field"] = f.to_dict() if f is not None else None
-            if conv is not None:
-                d["convention_ops"] = profiles.row_total(self, r, conv)
-            if formulas and r.macs_formula is not None:
-                d["macs_formula"] = r.macs_formula.explain()
-                d["params_formula"] = r.params_formula.explain() if r.params_formula else "0"
-            layers.append(d)
-        peak = memory.peak_detail(self)
-        totals = dict(t.to_dict(), peak_activation_bytes=peak.bytes, peak_activation_at=peak.at)
-        extra: dict[str, Any] = {}
-        if convention:
-            p = profiles.PROFILES[convention]
-            b = profiles.breakdown(self, convention, torch=torch)
-            extra["convention"] = {"name": p.name, "tool": p.tool, "headline": p.headline,
-                                   "total": sum(b.values()), "breakdown": b,
-                                   "torch_ops": profiles.torch_selectors(self, torch)}
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "spec": {"name": spec.name, "path": spec.path},
-            "conventions": dict(CONVENTIONS, batch=self.batch, dtype=self.dtype,
-                                bytes_per_value=self.bytes_per_value, receptive_field=receptive.NOTE,
-                                peak_activation_bytes=memory.NOTE),
-            "variables": {k: _jsonable(v) for k, v in self.graph.env.items()},
-            "input_shape": list(self.input_shape),
-            "batch": self.batch,
-            "outputs": [{"name": r.name, "shape": list(r.output_shape)} for r in self.outputs],
-            "output_shape": list(self.outputs[-1].output_shape),
-            "totals": totals,
-            **extra,
-            "layers": layers,
-        }
+    def records(self, depth: int | None = None) -> list[dict[str, Any]]:
+        """One flat dict per row, folded to `depth` (default: this analysis's): `report.records`."""
+        from .report import records
+        return records(self, self.depth if depth is None else depth)
+
+    def to_dataframe(self, depth: int | None = None) -> Any:
+        """`records()` as a pandas DataFrame indexed by layer name (needs pandas)."""
+        from .report import to_dataframe
+        return to_dataframe(self, self.depth if depth is None else depth)
+
+    def __repr__(self) -> str:
+        from .render import short
+        return f"<Analysis {short(self)}>"
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the summary table, folded to `depth`, and the totals."""
+        from .render import to_html
+        return to_html(self, self.depth)
 
     def __rich_console__(self, console: Any, options: Any) -> Any:
         from rich.text import Text
 
         from .render import table
-        for text, style in table(self, bars=("macs",), width=options.max_width):
-            yield Text(text, style=style or "", no_wrap=True, overflow="ignore")
-
-
-def _jsonable(v: Any) -> Any:
-    from fractions import Fraction
-    if isinstance(v, Fraction):
-        if v.denominator == 1:
-            return int(v)
-        try:
-            return float(v)
-        except OverflowError:  # an exact value too large for a JSON number: keep it as text
-            return str(v)
-    if isinstance(v, list):
-        return [_jsonable(x) for x in v]
-    return v
+        from .textable import WRAPPED
+        for text, style in table(self, self.depth, bars=("macs",), width=options.max_width):
+            wrapped = style in WRAPPED  # prose wraps at the console's width; table rows never do
+            yield Text(text, style="dim" if style == "dim" else "" if wrapped else style, no_wrap=not wrapped,
+                       overflow="fold" if wrapped else "ignore")

@@ -20,24 +20,41 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from .analysis import CONVENTIONS, SCHEMA_VERSION, Analysis, Row, _jsonable
+from . import textable
+from .analysis import Analysis, Row
 from .errors import SpecError, did_you_mean
-from .textable import Line, grid
+from .report import CONVENTIONS, SCHEMA_VERSION
+from .report import jsonable as _jsonable
+from .textable import Column, Line, grid
 
-#: (key, label) of the totals compared, in display order.
+#: (key, label) of the totals compared, in the order of JSON and CSV (new keys come last, so a
+#: reader of the columns by position keeps its columns). `torch_params` is the headline, the
+#: parameters PyTorch counts; `params` adds the buffers (BatchNorm running statistics), as Keras.
 METRICS: tuple[tuple[str, str], ...] = (
-    ("params", "params"),
+    ("params", "params + buffers"),
     ("trainable_params", "trainable params"),
     ("macs", "MACs"),
     ("flops", "FLOPs (2 x MACs)"),
     ("param_bytes", "param memory (B)"),
     ("activation_bytes", "activation memory (B)"),
     ("peak_activation_bytes", "peak activation (B)"),
+    ("torch_params", "params"),
+    ("buffers", "buffers"),
 )
+#: The order the text table shows the totals in: the headline first.
+_TEXT_ORDER = ("torch_params", "buffers", "params")
 #: The metric key of a convention profile's total (present when the comparison has a convention).
 CONVENTION_TOTAL = "convention_total"
 #: A ratio whose reduced denominator is below this is also shown as a fraction (14/45).
 SMALL_DENOMINATOR = 1000
+#: Totals the text table leaves out: trainable params equal params (archcalc's only non-trainable
+#: weights are the buffers); buffers and params + buffers are shown when a spec has buffers.
+_TEXT_SKIP = ("trainable_params",)
+_TEXT_IF_BUFFERS = ("buffers", "params")
+#: How the layers table of `compare` fits a narrow terminal (textable.layout): figures rounded,
+#: names over 18 characters shortened in the middle, every spec's `output` left out, names
+#: shortened further.
+LAYERS_PLAN: tuple[tuple[object, ...], ...] = (("compact",), ("names", 18), ("drop", "output"), ("names", 12))
 
 
 def ratio(num: int, den: int) -> Fraction | None:
@@ -68,6 +85,12 @@ def ratio_text(num: int, den: int, identity: str | None = None) -> str:
     else:
         saving = f"{float(f):.3g}x more"
     return " = ".join(parts) + f" ({saving})"
+
+
+def saving_text(num: int, den: int) -> str:
+    """The short form of `ratio_text` for a narrow terminal: `9.68x fewer`, `same`."""
+    text = ratio_text(num, den)
+    return text[text.rindex("(") + 1:-1] if text.endswith(")") else text
 
 
 def fraction_json(f: Fraction | None) -> Any:
@@ -323,13 +346,13 @@ def _show(v: Any) -> str:
 
 # --- rendering ------------------------------------------------------------------------------
 
-def header_lines(c: Comparison) -> list[str]:
+def header_lines(c: Comparison, shapes: str | None = None) -> list[str]:
     """One line per spec (as summarize's header), then the conventions and what ratios mean."""
-    from .render import header
+    from .render import header, shaper
     out = []
     for e in c.entries:
         an = e.analysis
-        out.append(f"[{e.label}] {e.title} ({an.graph.spec.path}): input {_fmt(an.input_shape)}, "
+        out.append(f"[{e.label}] {e.title} ({an.graph.spec.path}): input {shaper(an, shapes)(an.input_shape)}, "
                    f"batch {an.batch}, {an.dtype}.")
     h = header(c.analyses[0])
     out.append(h[h.index("MACs = "):] + f" Ratios are to [{c.entries[0].label}].")
@@ -344,40 +367,62 @@ def header_lines(c: Comparison) -> list[str]:
     return out
 
 
-def _fmt(shape: tuple[int, ...]) -> str:
-    from .shape import fmt
-    return fmt(shape)
+def _text_metrics(c: Comparison) -> list[tuple[str, str]]:
+    """The totals the text table shows (`_TEXT_SKIP`, `_TEXT_IF_BUFFERS`)."""
+    buffers = any(c.value("buffers", i) for i in range(len(c.entries)))
+    shown = [(k, label) for k, label in c.metrics if k not in _TEXT_SKIP and (buffers or k not in _TEXT_IF_BUFFERS)]
+    first = [m for key in _TEXT_ORDER for m in shown if m[0] == key]
+    return first + [m for m in shown if m[0] not in _TEXT_ORDER]
+
+
+def totals_columns(c: Comparison) -> list[Column]:
+    """The totals table: metric, each spec's value, each ratio to the first (exact and compact)."""
+    labels = [e.label for e in c.entries]
+    metrics = _text_metrics(c)
+    n = len(labels)
+    cols = [Column("total", [name for _, name in metrics])]
+    for i, x in enumerate(labels):
+        values = [c.value(k, i) for k, _ in metrics]
+        cols.append(Column(f"[{x}]", [f"{v:,}" for v in values], right=True, figures=values))
+    for i in range(1, n):
+        cols.append(Column(f"[{labels[i]}] / [{labels[0]}]", [c.ratio_text(k, i) for k, _ in metrics],
+                           short=[saving_text(c.value(k, i), c.value(k, 0)) for k, _ in metrics]))
+    return cols
 
 
 def totals_grid(c: Comparison) -> tuple[list[str], list[list[str]]]:
     """Columns and cells of the totals table: metric, each spec's value, each ratio to the first."""
-    labels = [e.label for e in c.entries]
-    cols = ["total", *(f"[{x}]" for x in labels), *(f"[{x}] / [{labels[0]}]" for x in labels[1:])]
-    cells = []
-    for key, name in c.metrics:
-        cells.append([name, *(f"{c.value(key, i):,}" for i in range(len(labels))),
-                      *(c.ratio_text(key, i) for i in range(1, len(labels)))])
-    return cols, cells
+    cols = totals_columns(c)
+    return [x.header for x in cols], [[x.cells[r] for x in cols] for r in range(len(cols[0].cells))]
+
+
+def layers_columns(c: Comparison, depth: int | None, shapes: str | None = None) -> list[Column]:
+    """The aligned-layers table: per spec (a group of columns) its output, params and MACs (and,
+    with a convention, what that tool counts for the layer); `-` where a spec lacks the layer."""
+    from .render import shaper, torch_params
+    aligned = c.aligned(depth)
+    cols = [Column("layer", [a.name for a in aligned], names=True)]
+    for i, e in enumerate(c.entries):
+        rows = [a.rows[i] for a in aligned]
+        shape = shaper(e.analysis, shapes)
+        group = f"[{e.label}]"
+        cols.append(Column("output", ["-" if r is None else shape(r.output_shape) for r in rows], right=True,
+                           group=group))
+        figs = [("params", [None if r is None else torch_params(r) for r in rows]),
+                ("MACs", [None if r is None else r.macs for r in rows])]
+        if c.convention:
+            figs.append((f"{c.convention} ops", [None if r is None else c.row_count(i, r) for r in rows]))
+        for head, values in figs:
+            cols.append(Column(head, ["-" if v is None else f"{v:,}" for v in values], right=True, group=group,
+                               short=["-" if v is None else textable.compact(v) for v in values]))
+    return cols
 
 
 def layers_grid(c: Comparison, depth: int | None) -> tuple[list[str], list[list[str]]]:
-    """Columns and cells of the aligned-layers table: per spec its output, params and MACs (and,
-    with a convention, what that tool counts for the layer)."""
-    cols = ["layer"]
-    conv = [f"{c.convention} ops"] if c.convention else []
-    for e in c.entries:
-        cols += [f"[{e.label}] {x}" for x in ("output", "params", "MACs", *conv)]
-    cells = []
-    for a in c.aligned(depth):
-        row = [a.name]
-        for i, r in enumerate(a.rows):
-            if r is None:
-                row += ["-"] * (3 + len(conv))
-            else:
-                row += [_fmt(r.output_shape), f"{r.params:,}", f"{r.macs:,}"]
-                row += [f"{c.row_count(i, r):,}"] if conv else []
-        cells.append(row)
-    return cols, cells
+    """Columns and cells of the aligned-layers table, each spec's headers prefixed with its label."""
+    cols = layers_columns(c, depth)
+    return ([x.header if not x.group else f"{x.group} {x.header}" for x in cols],
+            [[x.cells[r] for x in cols] for r in range(len(cols[0].cells))])
 
 
 def explain_grid(c: Comparison) -> tuple[list[str], list[list[str]]]:
@@ -421,21 +466,24 @@ def notes(c: Comparison, layers: bool = True) -> list[str]:
     return out
 
 
-def table(c: Comparison, depth: int | None = None, layers: bool = True, explain: bool = False) -> list[Line]:
+def table(c: Comparison, depth: int | None = None, layers: bool = True, explain: bool = False,
+          width: int | None = None, shapes: str | None = None) -> list[Line]:
     """Styled lines (see archcalc.textable): headers, the totals with ratios, (with `explain`,
-    the convention's categories), then the layers aligned by name."""
-    tcols, tcells = totals_grid(c)
-    # ratio columns read left to right, as a sentence
-    n = len(c.entries)
-    out: list[Line] = [*((h, "dim") for h in header_lines(c)), ("", "")]
-    out += grid(tcols, tcells, None, [0 < i < 1 + n for i in range(len(tcols))])
+    the convention's categories), then the layers aligned by name; fitted to `width`.
+
+    Depth 0 is the totals alone, as --totals."""
+    out: list[Line] = [*((h, "dim") for h in header_lines(c, shapes)), ("", "")]
+    body, done = textable.layout(totals_columns(c), width, (("compact",),))
+    out += body
     if explain:
         ecols, ecells = explain_grid(c)
         out += [("", ""), *grid(ecols, ecells, None, [0 < i < len(ecols) - 1 for i in range(len(ecols))])]
-    if layers:
-        lcols, lcells = layers_grid(c, depth)
-        out += [("", ""), *grid(lcols, lcells, None, [i >= 1 for i in range(len(lcols))])]
-    notes_ = notes(c, layers)
+    if layers and depth != 0:
+        body, more = textable.layout(layers_columns(c, depth, shapes), width, LAYERS_PLAN)
+        out += [("", ""), *body]
+        done += [d for d in more if d not in done]
+    out += textable.fitted_note(done, width)
+    notes_ = notes(c, layers and depth != 0)
     if notes_:
         out += [("", ""), *((t, "prose") for t in notes_)]
     return out
@@ -492,9 +540,9 @@ def to_markdown(c: Comparison, depth: int | None = None, layers: bool = True, ex
     if explain:
         ecols, ecells = explain_grid(c)
         lines += ["", *md(ecols, ecells, (0, len(ecols) - 1))]
-    if layers:
+    if layers and depth != 0:
         lines += ["", *md(*layers_grid(c, depth))]
-    n = notes(c, layers)
+    n = notes(c, layers and depth != 0)
     if n:
         lines += ["", *n]
     return "\n".join(lines) + "\n"

@@ -139,10 +139,16 @@ def render(err: ArchcalcError, sources: dict[str, str] | None = None) -> str:
     offending line is cut from the text we read ourselves. Long lines are cut around
     the caret and long lists of diagnostics are counted, never printed in full.
     """
+    return render_diagnostics(err.diagnostics, sources)
+
+
+def render_diagnostics(diagnostics: list[Diagnostic], sources: dict[str, str] | None = None,
+                       label: str = "error") -> str:
+    """`render` for any diagnostics: errors, or with `label="warning"` what is not one."""
     out: list[str] = []
-    for d in err.diagnostics[:MAX_SHOWN]:
+    for d in diagnostics[:MAX_SHOWN]:
         msg = _clip(d.message)
-        out.append(_printable(f"error: {d.loc}: {msg}" if d.loc else f"error: {msg}"))
+        out.append(_printable(f"{label}: {d.loc}: {msg}" if d.loc else f"{label}: {msg}"))
         text = (sources or {}).get(d.loc.path) if d.loc else None
         if text is not None and d.loc and d.loc.line >= 1:
             lines = text.splitlines()
@@ -156,8 +162,8 @@ def render(err: ArchcalcError, sources: dict[str, str] | None = None) -> str:
             out.append(_clip(f"  note: {note}"))
         if d.hint:
             out.append(_clip(f"  hint: {d.hint}"))
-    if len(err.diagnostics) > MAX_SHOWN:
-        out.append(f"... and {len(err.diagnostics) - MAX_SHOWN:,} more errors")
+    if len(diagnostics) > MAX_SHOWN:
+        out.append(f"... and {len(diagnostics) - MAX_SHOWN:,} more {label}s")
     return "\n".join(out)
 
 

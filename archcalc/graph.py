@@ -16,7 +16,7 @@ from .kinds import REGISTRY, FieldError, Kind
 from .kinds.base import Field
 from .kinds.reshape import Input
 from .record import Frozen, Record
-from .shape import Shape, parse_shape_text
+from .shape import Shape, fmt, parse_shape_text
 from .source import LList, LMap
 from .spec import LayerSpec, Spec
 
@@ -71,28 +71,34 @@ class Instance(Frozen):
 class Graph(Record):
     """The expanded layers in topological order, the outputs, the block instances."""
 
-    __slots__ = ("spec", "nodes", "outputs", "instances", "batch", "env")
+    __slots__ = ("spec", "nodes", "outputs", "instances", "batch", "env", "layout", "warnings")
 
     def __init__(self, spec: Spec, nodes: list[Node], outputs: list[int], instances: dict[str, Instance],
-                 batch: int, env: dict[str, Any] | None = None) -> None:
+                 batch: int, env: dict[str, Any] | None = None, layout: str = "HWC",
+                 warnings: list[Diagnostic] | None = None) -> None:
         self.spec, self.nodes, self.outputs, self.instances, self.batch = spec, nodes, outputs, instances, batch
         self.env = {} if env is None else env
+        self.layout = layout      # how the input shape was written: "HWC", or "CHW" (read as C x H x W)
+        self.warnings = [] if warnings is None else warnings  # e.g. an input that looks channels-first
 
     @property
     def input_shape(self) -> Shape:
         return self.nodes[0].kind.shape  # type: ignore[attr-defined]
 
-    def reshaped(self, input_shape: Shape | None = None, batch: int | None = None) -> Graph:
+    def reshaped(self, input_shape: Shape | None = None, batch: int | None = None,
+                 input_layout: str | None = None) -> Graph:
         """This expansion with another input shape and batch (None: the spec's own), for sweeps.
 
         Expansion never reads a shape (blocks, `repeat` and `when` see variables only), so
         the layers stay as they are and only the input node changes; the walk then checks
         every layer against the new input, as for a fresh build.
         """
-        shape = _input_shape(self.spec, self.env, input_shape)
+        shape, layout, warnings = _oriented(self.spec, _input_shape(self.spec, self.env, input_shape),
+                                            input_shape is not None, input_layout)
         first = self.nodes[0]
         nodes = [Node(first.path, Input(shape), (), first.loc, first.item), *self.nodes[1:]]
-        return Graph(self.spec, nodes, self.outputs, self.instances, _batch(self.spec, self.env, batch), self.env)
+        return Graph(self.spec, nodes, self.outputs, self.instances, _batch(self.spec, self.env, batch), self.env,
+                     layout, warnings)
 
 
 def _err(msg: str, loc: Location, hint: str | None = None) -> SpecError:
@@ -492,6 +498,51 @@ def _input_shape(spec: Spec, env: dict[str, Any], override: Shape | None) -> Sha
     return tuple(dims)
 
 
+#: How an input shape may be written: H x W x C (archcalc's, the notes' and Keras's default) or
+#: C x H x W (PyTorch's, without the batch). Shapes are H x W x C inside archcalc either way.
+LAYOUTS = ("HWC", "CHW")
+
+
+def layout_name(raw: Any, where: str, loc: Location | None = None) -> str:
+    """`HWC` or `CHW` (any case) from a spec's `layout:` or an `--input` suffix, else a SpecError."""
+    if isinstance(raw, str) and raw.strip().upper() in LAYOUTS:
+        return raw.strip().upper()
+    from .errors import describe, did_you_mean
+    raise SpecError(f"{where}: expected HWC or CHW, received {describe(raw)}", loc,
+                    did_you_mean(str(raw).upper(), LAYOUTS, "layouts"))
+
+
+def _oriented(spec: Spec, dims: Shape, override: bool, override_layout: str | None
+              ) -> tuple[Shape, str, list[Diagnostic]]:
+    """The input as H x W x C, the layout it was written in, and a warning when it looks
+    channels-first but no layout was said (`3x224x224` read as H x W x C is nonsense)."""
+    root = spec.root
+    if override:
+        layout, said, loc = override_layout, override_layout is not None, None
+        where = "--input"
+    else:
+        said = "layout" in root
+        loc = root.at("input")
+        layout = layout_name(root["layout"], "layout", root.at("layout")) if said else None
+        where = "input"
+    layout = layout or "HWC"
+    if len(dims) != 3:
+        return dims, layout, []
+    if layout == "CHW":
+        c, h, w = dims
+        return (h, w, c), layout, []
+    h, w, c = dims
+    if said or not (h <= 4 < min(w, c)):
+        return dims, layout, []
+    if override:
+        hint = f"if it is, write --input {w}x{c}x{h} or --input {h}x{w}x{c}:CHW; if not, --input {h}x{w}x{c}:HWC"
+    else:
+        hint = f"if it is, write `input: {w}x{c}x{h}` or add `layout: CHW`; if not, add `layout: HWC`"
+    return dims, layout, [Diagnostic(
+        f"{where} {fmt(dims)} is read as H x W x C (height {h}, width {w}, {c} channels); it looks "
+        f"channels-first (C x H x W), which would be {w} x {c} x {h}", loc, hint)]
+
+
 def _batch(spec: Spec, env: dict[str, Any], batch: int | None) -> int:
     """The batch given (checked), else the spec's `batch:`, else 1."""
     if batch is not None:
@@ -509,11 +560,17 @@ def _batch(spec: Spec, env: dict[str, Any], batch: int | None) -> int:
 
 @paused
 def build(spec: Spec, *, overrides: dict[str, Any] | None = None, input_shape: Shape | None = None,
-          batch: int | None = None, limits: Limits | None = None) -> Graph:
-    """Expand a spec into a graph under the given variable overrides (no YAML is re-read)."""
+          batch: int | None = None, limits: Limits | None = None, input_layout: str | None = None) -> Graph:
+    """Expand a spec into a graph under the given variable overrides (no YAML is re-read).
+
+    `input_shape` replaces the spec's input, written in `input_layout` ("HWC" or "CHW"; None:
+    not said, so H x W x C, with a warning in `Graph.warnings` when it looks channels-first)."""
     limits = limits or Limits()
     env = _env(spec, overrides or {})
-    shape = _input_shape(spec, env, input_shape)
+    if input_layout is not None:
+        input_layout = layout_name(input_layout, "input_layout")
+    shape, layout, warnings = _oriented(spec, _input_shape(spec, env, input_shape), input_shape is not None,
+                                        input_layout)
     batch = _batch(spec, env, batch)
     b = _Builder(spec, limits)
     b.global_env = env
@@ -536,4 +593,4 @@ def build(spec: Spec, *, overrides: dict[str, Any] | None = None, input_shape: S
     else:
         used = {i for n in b.nodes for i in n.inputs}
         outputs = [i for i in range(len(b.nodes)) if i not in used and i != 0] or [last]
-    return Graph(spec, b.nodes, outputs, b.instances, batch, env)
+    return Graph(spec, b.nodes, outputs, b.instances, batch, env, layout, warnings)

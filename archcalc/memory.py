@@ -63,17 +63,16 @@ def step_bytes(an: Analysis) -> list[int]:
     """Bytes held at every step of the schedule (see the module docstring)."""
     graph = an.graph
     sizes = _sizes(an)
-    last = liveness(graph)
+    n = len(graph.nodes)
+    freed = [0] * (n + 1)  # bytes released right after step k (an int a step, not a list of tensors)
+    for t, lu in enumerate(liveness(graph)):
+        freed[lu] += sizes[t]
     held = 0
     out = []
-    frees: dict[int, list[int]] = {}
-    for t, lu in enumerate(last):
-        frees.setdefault(lu, []).append(t)
-    for k in range(len(graph.nodes)):
+    for k in range(n):
         held += sizes[k]
         out.append(held)
-        for t in frees.get(k, ()):
-            held -= sizes[t]
+        held -= freed[k]
     return out
 
 
@@ -102,9 +101,15 @@ def param_bytes(an: Analysis, row: Row) -> int:
     return row.params * an.bytes_per_value
 
 
+def input_bytes(an: Analysis) -> int:
+    """Bytes of the network's input over the batch (torchinfo's "Input size")."""
+    return math.prod(an.input_shape) * an.batch * an.bytes_per_value
+
+
 def activation_bytes(an: Analysis, row: Row) -> int:
     """Bytes of a row's output(s) over the batch (a folded row: all its layers' outputs)."""
     return row.activation_elems * an.batch * an.bytes_per_value
 
 
-__all__ = ["NOTE", "Peak", "activation_bytes", "liveness", "param_bytes", "peak", "peak_detail", "step_bytes"]
+__all__ = ["NOTE", "Peak", "activation_bytes", "input_bytes", "liveness", "param_bytes", "peak", "peak_detail",
+           "step_bytes"]

@@ -82,7 +82,8 @@ def plot_costs(an: Analysis, path: str | Path, depth: int | None = None, all_lay
     y = list(range(len(rows)))
     for ax, (what, values, total, color) in zip(axes, [
             ("MACs", [r.macs for r in rows], t.macs, "#4c72b0"),
-            ("parameters", [r.params for r in rows], t.params, "#dd8452")], strict=True):
+            # parameters as PyTorch counts them, as summarize's table: BatchNorm statistics are buffers
+            ("parameters", [r.params - r.non_trainable for r in rows], t.torch_params, "#dd8452")], strict=True):
         ax.barh(y, values, color=color)
         ax.set_title(f"{what} (total {total:,} = {_si(total)})", fontsize=10)
         ax.grid(axis="x", alpha=0.3)

@@ -207,6 +207,8 @@ _TOP: dict[str, dict[str, Any]] = {
                         {"$ref": "#/$defs/expr"},
                         {"type": "array", "items": _int(1), "minItems": 1, "maxItems": 1},
                         {"type": "array", "items": _int(1), "minItems": 3, "maxItems": 3}]},
+    "layout": {"description": "how `input` is written: HWC (default) or CHW (PyTorch's order, read as "
+                          "C x H x W)", "enum": ["HWC", "CHW", "hwc", "chw"]},
     "batch": {"description": "batch size (counts are totals over it)", **_int(1)},
     "vars": {"description": "variables usable in any value, overridable with --set NAME=VALUE",
              "type": "object", "propertyNames": {"pattern": IDENT},

@@ -28,6 +28,37 @@ def describe_shape(shape: Shape) -> str:
     return f"a flat vector of {fmt(shape)}"
 
 
+#: How shapes may be shown: archcalc's H x W x C, PyTorch's C x H x W, each with the batch first
+#: (torchinfo prints [1, 64, 112, 112]). Shapes are H x W x C inside archcalc whatever is shown.
+SHAPE_STYLES = ("hwc", "chw", "nhwc", "nchw")
+_STYLE_AXES = {"hwc": "H x W x C", "chw": "C x H x W", "nhwc": "N x H x W x C", "nchw": "N x C x H x W"}
+
+
+def shape_style(style: str | None, layout: str = "HWC") -> str:
+    """The style to show shapes in: `style` when given, else the input's layout (hwc or chw)."""
+    if style is None:
+        return layout.lower()
+    if style not in SHAPE_STYLES:
+        raise ValueError(f"unknown shape style {style!r}: one of {', '.join(SHAPE_STYLES)}")
+    return style
+
+
+def style_axes(style: str) -> str:
+    """`N x C x H x W`: what the dimensions of a shape shown in `style` are."""
+    return _STYLE_AXES[style]
+
+
+def fmt_as(shape: Shape, style: str = "hwc", batch: int = 1) -> str:
+    """A shape as `style` shows it: `112 x 112 x 64`, `64 x 112 x 112`, `1 x 64 x 112 x 112`;
+    a flat vector as its length, after the batch for the n- styles (`1 x 1000`)."""
+    dims = tuple(shape)
+    if len(dims) == 3 and style in ("chw", "nchw"):
+        dims = (dims[2], dims[0], dims[1])
+    if style[0] == "n":
+        dims = (batch, *dims)
+    return " x ".join(str(d) for d in dims)
+
+
 _SHAPE_TEXT = re.compile(r"^\s*(\d+)\s*[x×X,]\s*(\d+)\s*[x×X,]\s*(\d+)\s*$|^\s*(\d+)\s*$")
 
 

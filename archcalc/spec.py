@@ -19,7 +19,7 @@ from .kinds import REGISTRY, lookup
 from .record import Frozen
 from .source import LList, LMap, Source, load_source, parse
 
-TOP_KEYS = ("name", "description", "source", "input", "batch", "vars", "blocks", "layers",
+TOP_KEYS = ("name", "description", "source", "input", "layout", "batch", "vars", "blocks", "layers",
             "outputs", "torch_ops", "expect", "budget")
 #: keys of a layer item that are not the kind's fields
 ITEM_KEYS = ("kind", "name", "from", "repeat", "when")

@@ -58,7 +58,7 @@ class Point:
         return 2 * self.macs
 
     def to_dict(self) -> dict[str, Any]:
-        from .analysis import _jsonable
+        from .report import jsonable as _jsonable
         return {"variables": {k: _jsonable(v) for k, v in self.values.items()},
                 "input_shape": list(self.input_shape), "batch": self.batch,
                 "output_shape": list(self.output_shape), "params": self.params,
@@ -82,8 +82,9 @@ class Sweep:
         return Fraction(getattr(self.points[i], metric), base) if base else None
 
     def to_dict(self) -> dict[str, Any]:
-        from .analysis import CONVENTIONS, SCHEMA_VERSION, _jsonable
         from .compare import fraction_json
+        from .report import CONVENTIONS, SCHEMA_VERSION
+        from .report import jsonable as _jsonable
         return {
             "schema_version": SCHEMA_VERSION,
             "spec": {"name": self.spec.name, "path": self.spec.path},

@@ -25,6 +25,13 @@ settings.register_profile("dev", max_examples=200, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+@pytest.fixture(autouse=True)
+def _no_width_from_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Piped output is laid out for $COLUMNS when it is set: a test that wants a width sets it,
+    and one exported by the caller's shell must not fit every golden to it."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+
+
 def runner() -> CliRunner:
     """A CLI runner whose result keeps stdout and stderr apart on every supported click:
     8.2 always does; 8.1 (the declared lower bound) mixes them unless told not to."""
@@ -44,6 +51,33 @@ def run_process(*args: str, input: str | None = None, env: dict[str, str] | None
     e = dict(os.environ, PYTHONPATH=str(ROOT), **(env or {}))
     return subprocess.run([sys.executable, "-m", "archcalc", *args], input=input, text=True,
                           capture_output=True, cwd=ROOT, env=e, timeout=120)
+
+
+def run_on_terminal(*args: str, env: dict[str, str], stream: str = "stdout"
+                    ) -> tuple[subprocess.CompletedProcess[bytes], bytes]:
+    """Run `python -m archcalc ARGS` with `stream` ("stdout" or "stderr") on a terminal (a pty):
+    the finished process (the other stream captured) and what the terminal received."""
+    import pty
+    master, slave = pty.openpty()
+    other = "stderr" if stream == "stdout" else "stdout"
+    try:
+        p = subprocess.Popen([sys.executable, "-m", "archcalc", *args], cwd=ROOT,
+                             env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+                             **{stream: slave, other: subprocess.PIPE})  # type: ignore[call-overload]
+        os.close(slave)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the terminal is gone once the child has exited and everything is read
+                break
+            if not chunk:
+                break
+            seen += chunk
+        out, err = p.communicate(timeout=120)
+    finally:
+        os.close(master)
+    return subprocess.CompletedProcess(p.args, p.returncode, out, err), seen
 
 
 def analyze_text(text: str, **kw: Any) -> archcalc.Analysis:

@@ -13,8 +13,8 @@ def test_table_columns_and_totals() -> None:
     assert r.exit_code == 0, r.stderr
     assert "receptive field" in r.stdout and "thop ops" in r.stdout and "act. bytes" in r.stdout
     assert "427 x 427, j 32, s 0" in r.stdout
-    assert "thop total         4,133,742,592" in r.stdout
-    assert "peak activation    9,633,792 B" in r.stdout
+    assert "thop total            4,133,742,592" in r.stdout
+    assert "Forward pass size     9,633,792 B" in r.stdout
 
 
 def test_json_fields() -> None:

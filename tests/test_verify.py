@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import ROOT, SPECS, run, run_process
+from conftest import ROOT, SPECS, run, run_on_terminal, run_process
 
 import archcalc
 from archcalc.execute import ExecError, execute
@@ -194,30 +194,12 @@ def test_output_folder_checked_before_running(tmp_path):
 
 def test_progress_on_a_terminal_only():
     """stderr a terminal: rich draws progress there; stdout still holds only the table."""
-    import os
-    import pty
-    import subprocess
-    import sys
-    master, slave = pty.openpty()
-    try:
-        p = subprocess.run([sys.executable, "-m", "archcalc", "run", "specs/lenet5.yaml"], cwd=ROOT,
-                           stdout=subprocess.PIPE, stderr=slave,
-                           env={**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm"}, timeout=120)
-        os.close(slave)
-        seen = b""
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # the terminal is gone once the child has exited and everything is read
-                break
-            if not chunk:
-                break
-            seen += chunk
-    finally:
-        os.close(master)
+    p, seen = run_on_terminal("run", "specs/lenet5.yaml", env={"TERM": "xterm"}, stream="stderr")
     assert p.returncode == 0
     assert b"running" in seen  # the progress task's label, drawn by rich
     assert b"\x1b[" not in p.stdout and b"416,520" in p.stdout
+    p, seen = run_on_terminal("run", "specs/lenet5.yaml", env={"TERM": "dumb"}, stream="stderr")
+    assert p.returncode == 0 and b"\x1b" not in seen  # a progress bar redraws with escapes: none on dumb
 
 
 def test_summarize_never_imports_numpy():

@@ -11,15 +11,36 @@ import click
 from ..errors import SpecError
 
 
-def parse_shape(text: str) -> tuple[int, ...]:
-    """`224x224x3` (H x W x C) or `784` (a flat length)."""
+def parse_input(text: str) -> tuple[tuple[int, ...], str | None]:
+    """`224x224x3` (H x W x C), `3x224x224:CHW` (C x H x W, PyTorch's order), `224x224x3:HWC`
+    or `784` (a flat length): the sizes as written and the layout said (None: not said)."""
+    from ..graph import layout_name
     from ..shape import parse_shape_text
-    dims = parse_shape_text(text)
+    dims_text, sep, layout = text.partition(":")
+    dims = parse_shape_text(dims_text)
     if dims is None:
-        raise SpecError(f"--input takes H x W x C such as 224x224x3, received {text!r}")
+        raise SpecError(f"--input takes H x W x C such as 224x224x3 (or 3x224x224:CHW), received {text!r}")
     if any(d < 1 for d in dims):
         raise SpecError(f"--input sizes must be positive, received {text!r}")
+    return dims, (layout_name(layout, f"--input {text}") if sep else None)
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    """`--input` as H x W x C: `224x224x3`, or `3x224x224:CHW` turned around (for the commands
+    that take several shapes and no layout of their own: sweep, check)."""
+    dims, layout = parse_input(text)
+    if layout == "CHW" and len(dims) == 3:
+        return (dims[1], dims[2], dims[0])
     return dims
+
+
+def print_warnings(an_or_graph: Any) -> None:
+    """A spec's warnings (an input that looks channels-first) on stderr, located like errors."""
+    from ..errors import render_diagnostics
+    from ..source import TEXTS
+    graph = getattr(an_or_graph, "graph", an_or_graph)
+    if graph.warnings:
+        click.echo(render_diagnostics(graph.warnings, TEXTS, "warning"), err=True)
 
 
 def parse_sets(values: tuple[str, ...]) -> dict[str, Any]:
@@ -42,7 +63,8 @@ def spec_options(f: Callable[..., Any] | None = None, *, dtypes: tuple[str, ...]
     for opt in reversed([
         click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
                      help="Override a spec variable (repeatable), e.g. --set alpha=0.5."),
-        click.option("--input", "input_", metavar="HxWxC", help="Override the input shape, e.g. 160x160x3."),
+        click.option("--input", "input_", metavar="HxWxC[:LAYOUT]",
+                     help="Override the input shape, e.g. 160x160x3; 3x160x160:CHW for PyTorch's order."),
         click.option("--batch", type=click.IntRange(min=1), help="Batch size (counts are totals over it)."),
         *([click.option("--dtype", type=click.Choice(choices), default="float32", show_default=True,
                         help="Value type for memory figures." if dtypes is None else "Value type to run in.")]
@@ -54,15 +76,22 @@ def spec_options(f: Callable[..., Any] | None = None, *, dtypes: tuple[str, ...]
     return f
 
 
-def analyze_cli(path: str, sets: tuple[str, ...] = (), input_: str | None = None, batch: int | None = None,
-                dtype: str = "float32", max_nodes: int | None = None, **_: Any) -> Any:
-    """Load and analyse one spec with the shared options."""
-    from .. import analyze, load
-    from ..graph import Limits
+def analyze_cli(path: str | Any, sets: tuple[str, ...] = (), input_: str | None = None, batch: int | None = None,
+                dtype: str = "float32", max_nodes: int | None = None, overrides: dict[str, Any] | None = None,
+                **_: Any) -> Any:
+    """Load (unless given a loaded Spec) and analyse one spec with the shared options; its
+    warnings go to stderr before the walk, so they come before any error the walk raises."""
+    from .. import load
+    from ..graph import Limits, build
+    from ..walk import walk
     limits = Limits(max_nodes=max_nodes) if max_nodes else None
+    shape, layout = parse_input(input_) if input_ else (None, None)
     # a command-line argument is always a path ('-' for standard input), never YAML text
-    return analyze(load(Path(path)), overrides=parse_sets(sets), input_shape=parse_shape(input_) if input_ else None,
-                   batch=batch, dtype=dtype, limits=limits)
+    spec = load(Path(path)) if isinstance(path, (str, Path)) else path
+    graph = build(spec, overrides={**parse_sets(sets), **(overrides or {})}, input_shape=shape,
+                  input_layout=layout, batch=batch, limits=limits)
+    print_warnings(graph)
+    return walk(graph, dtype=dtype)
 
 
 def format_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -71,39 +100,52 @@ def format_option(f: Callable[..., Any]) -> Callable[..., Any]:
                         help="Output format.")(f)
 
 
-def depth_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--depth", "-d", type=click.IntRange(min=1), default=None,
-                        help="Fold blocks nested deeper than this into one row each.")(f)
+def depth_option(f: Callable[..., Any] | None = None, *, totals: bool = False) -> Any:
+    """--depth N; with `totals`, --depth 0 is allowed and prints the totals alone."""
+    def add(f: Callable[..., Any]) -> Callable[..., Any]:
+        return click.option("--depth", "-d", type=click.IntRange(min=0 if totals else 1), default=None,
+                            help="Fold blocks nested deeper than this into one row each"
+                                 + ("; 0: the totals alone." if totals else "."))(f)
+    return add if f is None else add(f)
 
 
-def print_lines(make: Callable[[int | None], list[tuple[str, str]]]) -> None:
-    """Print styled lines (see `archcalc.textable`) made for the terminal's width, or for no
-    width limit when stdout is a pipe or file; styles only on a terminal, and not under NO_COLOR."""
+def shapes_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    from ..shape import SHAPE_STYLES
+    return click.option("--shapes", type=click.Choice(SHAPE_STYLES), default=None,
+                        help="Write shapes as H x W x C (hwc), C x H x W (chw), or with the batch first "
+                             "(nhwc; nchw is torchinfo's [1, 64, 112, 112]). Default: as the input is written.")(f)
+
+
+def output_width() -> int | None:
+    """The width to lay text out for: the terminal's; else $COLUMNS when set (so a pipe or a test
+    can ask for 80 columns); else None, no limit (a file keeps every line whole)."""
     import os
     import shutil
     import sys
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    cols = os.environ.get("COLUMNS", "")
+    return int(cols) if cols.isdigit() and int(cols) > 0 else None
 
+
+def styled() -> bool:
+    """Bold and dim only on a terminal that shows them: not under NO_COLOR, not on TERM=dumb."""
+    import os
+    import sys
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def print_lines(make: Callable[[int | None], list[tuple[str, str]]]) -> None:
+    """Print styled lines (see `archcalc.textable`) made for the output's width (`output_width`),
+    wrapping prose to it; styles only where `styled()`."""
     from ..textable import fit, plain
-    tty = sys.stdout.isatty()
-    width = shutil.get_terminal_size().columns if tty else None
+    width = output_width()
     lines = make(width) if width is None else fit(make(width), width)
-    if tty and not os.environ.get("NO_COLOR"):
-        styles = {"bold": {"bold": True}, "dim": {"dim": True}, "prose": {}, "": {}}
+    if styled():
+        styles = {"bold": {"bold": True}, "dim": {"dim": True}, "prose": {}, "sum": {}, "": {}}
         click.echo("".join((click.style(t, **styles[s]) if styles[s] and t else t) + "\n" for t, s in lines), nl=False)
     else:
         click.echo(plain(lines), nl=False)
-
-
-def print_renderable(obj: Any) -> None:
-    """Print a rich renderable to stdout: a terminal at its width, a pipe or file at the
-    table's natural width (no wrapping); no colour when piped, no padding after the text."""
-    import sys
-
-    from rich.console import Console
-    console = Console(width=None if sys.stdout.isatty() else 400)
-    with console.capture() as cap:
-        console.print(obj)
-    click.echo("\n".join(line.rstrip() for line in cap.get().split("\n")), nl=False)
 
 
 def exec_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -128,7 +170,8 @@ def execute_cli(path: str, sets: tuple[str, ...] = (), input_: str | None = None
                 keep: bool = False, analyze: bool = False) -> Any:
     """Build the graph with the shared options and run it: (graph or Analysis, Execution).
 
-    Progress goes to stderr, and only when stderr is a terminal."""
+    Progress goes to stderr, and only when stderr is a terminal (not TERM=dumb)."""
+    import os
     import sys
 
     from .. import load
@@ -146,15 +189,17 @@ def execute_cli(path: str, sets: tuple[str, ...] = (), input_: str | None = None
         batch = n
     retain_freed_memory()  # this process ends after the run: let each layer reuse what earlier ones freed
     limits = Limits(max_nodes=max_nodes) if max_nodes else None
-    graph = build(load(path), overrides=parse_sets(sets), input_shape=parse_shape(input_) if input_ else None,
+    shape, layout = parse_input(input_) if input_ else (None, None)
+    graph = build(load(path), overrides=parse_sets(sets), input_shape=shape, input_layout=layout,
                   batch=batch, limits=limits)
+    print_warnings(graph)
     result: Any = graph
     if analyze:
         from ..walk import walk
         result = walk(graph, dtype=dtype)
     kw = dict(seed=seed, weights=weights, input=x, dtype=dtype, keep=keep,
               max_memory=parse_bytes(max_memory) if max_memory else None)
-    if not sys.stderr.isatty():
+    if not sys.stderr.isatty() or os.environ.get("TERM") == "dumb":  # a progress bar redraws with escapes
         return result, execute(graph, **kw)
     from rich.console import Console
     from rich.progress import Progress

@@ -8,7 +8,7 @@ import click
 
 from ._completion import complete_spec
 from ._conventions import convention_options, convention_torch_ops
-from .common import depth_option, format_option, print_lines, spec_options
+from .common import depth_option, format_option, print_lines, shapes_option, spec_options
 
 
 def split_spec(arg: str) -> tuple[str, list[str]]:
@@ -37,13 +37,9 @@ def build(args: tuple[str, ...], sets: tuple[str, ...] = (), input_: str | None 
           batch: int | None = None, dtype: str = "float32", max_nodes: int | None = None,
           convention: str | None = None, torch: dict[str, str] | None = None) -> Any:
     """Load each spec file once and analyse it under the shared options and its own overrides."""
-    from .. import analyze, load
+    from .. import load
     from ..compare import Entry, compare, label
-    from ..graph import Limits
-    from .common import parse_sets, parse_shape
-    limits = Limits(max_nodes=max_nodes) if max_nodes else None
-    shape = parse_shape(input_) if input_ else None
-    shared = parse_sets(sets)
+    from .common import analyze_cli, parse_sets
     loaded: dict[str, Any] = {}
     entries = []
     for i, arg in enumerate(args):
@@ -51,8 +47,7 @@ def build(args: tuple[str, ...], sets: tuple[str, ...] = (), input_: str | None 
         if path not in loaded:
             loaded[path] = load(path)
         mine = parse_sets(tuple(own))
-        an = analyze(loaded[path], overrides={**shared, **mine}, input_shape=shape, batch=batch,
-                     dtype=dtype, limits=limits)
+        an = analyze_cli(loaded[path], sets, input_, batch, dtype, max_nodes, overrides=mine)
         entries.append(Entry(label(i), an, mine))
     return compare(entries, convention=convention, torch=torch)
 
@@ -61,15 +56,17 @@ def build(args: tuple[str, ...], sets: tuple[str, ...] = (), input_: str | None 
 @click.argument("specs", nargs=-1, required=True, metavar="SPEC[@NAME=VALUE,...]...", shell_complete=complete_spec)
 @spec_options
 @format_option
-@depth_option
+@depth_option(totals=True)
 @click.option("--totals", "totals_only", is_flag=True, help="Only the totals: no layer table.")
 @click.option("--layers", "csv_layers", is_flag=True,
               help="With --format csv: one row per layer and spec instead of one row per spec.")
 @convention_options
 @click.option("--explain", is_flag=True,
               help="With --convention: the tool's count category by category, each spec's and the differences.")
+@shapes_option
 def command(specs: tuple[str, ...], fmt: str, depth: int | None, totals_only: bool, csv_layers: bool,
-            convention: str | None, torch_ops: tuple[str, ...], explain: bool, **opts: Any) -> None:
+            convention: str | None, torch_ops: tuple[str, ...], explain: bool, shapes: str | None,
+            **opts: Any) -> None:
     """Compare specs: totals side by side, each with its exact ratio to the first, and their
     layers aligned by name.
 
@@ -97,4 +94,4 @@ def command(specs: tuple[str, ...], fmt: str, depth: int | None, totals_only: bo
     elif fmt == "markdown":
         click.echo(cmp.to_markdown(c, depth, not totals_only, explain), nl=False)
     else:
-        print_lines(lambda _width: cmp.table(c, depth, not totals_only, explain))
+        print_lines(lambda width: cmp.table(c, depth, not totals_only, explain, width, shapes))

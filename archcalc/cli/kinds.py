@@ -23,6 +23,33 @@ def _default(f) -> str:  # type: ignore[no-untyped-def]
     return str(d)
 
 
+def _field_lines(fields: dict) -> list[str]:  # type: ignore[type-arg]
+    """One aligned row per field: name, type, default, meaning. On a terminal (or with $COLUMNS)
+    the type and the meaning wrap within their own columns, so no row runs past the width."""
+    import textwrap
+
+    from ..textable import GAP
+    from .common import output_width
+    width = output_width()
+    names = list(fields)
+    types = [f.describe_type() for f in fields.values()]
+    defaults = [_default(f) for f in fields.values()]
+    docs = [f.doc for f in fields.values()]
+    wn, wd = max(map(len, names)), max(map(len, defaults))
+    wt = max(map(len, types)) if width is None else min(max(map(len, types)), 24)
+    start = 2 + wn + wt + wd + 3 * len(GAP)
+    wdoc = None if width is None else max(20, width - start)
+    out = []
+    for name, typ, default, doc in zip(names, types, defaults, docs, strict=True):
+        tl = textwrap.wrap(typ, wt) if width is not None else [typ]
+        dl = (textwrap.wrap(doc, wdoc) if wdoc is not None else [doc]) or [""]
+        for k in range(max(len(tl), len(dl))):
+            cells = [name if k == 0 else "", tl[k] if k < len(tl) else "", default if k == 0 else "",
+                     dl[k] if k < len(dl) else ""]
+            out.append(("  " + GAP.join(c.ljust(w) for c, w in zip(cells, (wn, wt, wd, 0), strict=True))).rstrip())
+    return out
+
+
 @click.command()
 @click.argument("name", required=False, shell_complete=complete_kind)
 def command(name: str | None) -> None:
@@ -40,18 +67,18 @@ def command(name: str | None) -> None:
         click.echo(f"inputs: {lo if lo == hi else f'{lo} or more' if hi is None else f'{lo}-{hi}'}")
         if cls.fields:
             click.echo("fields:")
-            w = max(len(k) for k in cls.fields)
-            for k, f in cls.fields.items():
-                click.echo(f"  {k:<{w}}  {f.describe_type():<24} {_default(f):<10} {f.doc}")
+            for line in _field_lines(cls.fields):
+                click.echo(line)
         return
-    width = max(14, *(len(k) for k in KINDS))  # windowattention is the longest name
+    w = max(map(len, KINDS))  # the names' column, as wide as the longest kind
     for k, cls in KINDS.items():
         doc = (inspect.getdoc(cls) or "").splitlines()[0]
         fields = ", ".join(k2 if f.required else f"{k2}={_default(f)}" for k2, f in cls.fields.items())
-        click.echo(f"{k:<{width}} {doc}")
+        click.echo(f"{k:<{w}}  {doc}")
         if fields:
-            click.echo(f"{'':<{width}}   fields: {fields}")
+            click.echo(f"{'':<{w}}    fields: {fields}")
     click.echo("\nEvery layer also takes: name, from (input layer names), repeat (copies), "
                "when (a condition).\nOther-op categories (never folded into MACs):")
+    w = max(map(len, OTHER_OPS))
     for k, v in OTHER_OPS.items():
-        click.echo(f"  {k:<17} {v}")
+        click.echo(f"  {k:<{w}}  {v}")

@@ -9,37 +9,51 @@ import click
 
 from ..execute import DTYPES
 from ._completion import complete_spec
-from .common import exec_options, execute_cli, print_renderable, spec_options
+from .common import exec_options, execute_cli, print_lines, shapes_option, spec_options
+
+#: How `run` fits a narrow terminal (textable.layout): figures rounded, long names shortened in
+#: the middle, `kind` left out, names shortened further.
+RUN_PLAN: tuple[tuple[object, ...], ...] = (("compact",), ("names", 24), ("drop", "kind"), ("names", 12))
+
+
+def lines(name: str, ex: Any, shape: Any, width: int | None) -> list[tuple[str, str]]:
+    """The run as styled lines: a title, one row per layer, the total, a note when fitted."""
+    from .. import textable
+    from ..render import figure_column
+    from ..textable import Column
+    rows = ex.layers
+    cols = [Column("layer", [r.name for r in rows], "total", names=True),
+            Column("kind", [r.kind for r in rows], ""),
+            Column("output", [shape(r.output_shape) for r in rows], "", True),
+            figure_column("weights", [r.params for r in rows], ex.params),
+            figure_column("mults", [r.macs for r in rows], ex.macs),
+            Column("ms", [f"{r.seconds * 1e3:.2f}" for r in rows], f"{ex.seconds * 1e3:.2f}", True)]
+    body, done = textable.layout(cols, width, RUN_PLAN)
+    return [(f"{name}: executed at batch {ex.batch}, {ex.dtype}. weights: parameters and buffers "
+             "(BatchNorm running statistics) allocated; mults: multiplications performed.", "dim"),
+            ("", ""), *body, *textable.fitted_note(done, width)]
 
 
 @click.command()
 @click.argument("spec", metavar="SPEC", shell_complete=complete_spec)
 @spec_options(dtypes=DTYPES)
 @exec_options
+@shapes_option
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False, writable=True),
               help="Save the network's (last) output array as .npy.")
-def command(spec: str, out: str | None, **opts: Any) -> None:
+def command(spec: str, out: str | None, shapes: str | None, **opts: Any) -> None:
     """Run SPEC forward on NumPy (seeded random weights and input, unless given)."""
-    from rich.table import Table
-
     from ..errors import ArchcalcError
+    from ..shape import fmt_as, shape_style
     if out is not None and not Path(out).resolve().parent.is_dir():  # say so before a long run, not after
         raise ArchcalcError(f"-o {out}: the folder {Path(out).resolve().parent} does not exist",
                             hint="create it, or give a path in an existing folder")
-    an_graph, ex = execute_cli(spec, keep=out is not None, **opts)
-    t = Table(title=f"{an_graph.spec.name}: executed at batch {ex.batch}, {ex.dtype}")
-    for col, just in (("layer", "left"), ("kind", "left"), ("output", "right"), ("params", "right"),
-                      ("mults", "right"), ("ms", "right")):
-        t.add_column(col, justify=just)  # type: ignore[arg-type]
-    for r in ex.layers:
-        t.add_row(r.name, r.kind, " x ".join(map(str, r.output_shape)), f"{r.params:,}", f"{r.macs:,}",
-                  f"{r.seconds * 1e3:.2f}")
-    t.add_section()
-    t.add_row("total", "", "", f"{ex.params:,}", f"{ex.macs:,}", f"{ex.seconds * 1e3:.2f}")
-    print_renderable(t)
+    graph, ex = execute_cli(spec, keep=out is not None, **opts)
+    style = shape_style(shapes, graph.layout)
+    print_lines(lambda width: lines(graph.spec.name, ex, lambda s: fmt_as(s, style, ex.batch), width))
     if out is not None:
         import numpy as np
-        last = an_graph.nodes[an_graph.outputs[-1]].path
+        last = graph.nodes[graph.outputs[-1]].path
         try:
             np.save(out, ex.outputs[last])
         except OSError as e:

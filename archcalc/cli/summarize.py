@@ -8,14 +8,14 @@ import click
 
 from ._completion import complete_spec
 from ._conventions import convention_options, convention_torch_ops
-from .common import analyze_cli, depth_option, format_option, print_lines, spec_options
+from .common import analyze_cli, depth_option, format_option, print_lines, shapes_option, spec_options
 
 
 @click.command()
 @click.argument("spec", metavar="SPEC", shell_complete=complete_spec)
 @spec_options
 @format_option
-@depth_option
+@depth_option(totals=True)
 @click.option("--explain", is_flag=True, help="Print every layer's formulas with their numbers.")
 @click.option("--other", is_flag=True, help="Add a column per category of other (non-MAC) operations.")
 @click.option("--bars", type=click.Choice(["macs", "params", "both", "none"]), default="macs", show_default=True,
@@ -23,23 +23,26 @@ from .common import analyze_cli, depth_option, format_option, print_lines, spec_
 @convention_options
 @click.option("--rf", is_flag=True, help="Add a receptive-field column (size, jump, start in input pixels).")
 @click.option("--memory", is_flag=True, help="Add parameter-bytes and activation-bytes columns.")
+@shapes_option
 def command(spec: str, fmt: str, depth: int | None, explain: bool, other: bool, bars: str, convention: str | None,
-            torch_ops: tuple[str, ...], rf: bool, memory: bool, **opts: Any) -> None:
+            torch_ops: tuple[str, ...], rf: bool, memory: bool, shapes: str | None, **opts: Any) -> None:
     """Summarise SPEC (a YAML file, or - for standard input): one row per layer, then totals."""
     from .. import render
     an = analyze_cli(spec, **opts)
     torch = convention_torch_ops(torch_ops, convention)
     extras = render.Extras(an, rf=rf, memory=memory, convention=convention, torch=torch)
     if fmt == "json":
-        click.echo(render.to_json(an, depth, explain, convention, torch), nl=False)
+        from ..report import iter_json
+        for piece in iter_json(an, depth, explain, convention, torch):  # a layer at a time: finding 33
+            click.echo(piece, nl=False)
     elif fmt == "csv":
         click.echo(render.to_csv(an, depth), nl=False)
     elif fmt == "markdown":
-        click.echo(render.to_markdown(an, depth, other, extras), nl=False)
+        click.echo(render.to_markdown(an, depth, other, extras, shapes), nl=False)
         if explain:
-            click.echo("\n```\n" + render.explain(an, convention, torch) + "```")
+            click.echo("\n```\n" + render.explain(an, convention, torch, depth) + "```")
     elif explain:
-        click.echo(render.explain(an, convention, torch), nl=False)
+        print_lines(lambda _width: render.explain_lines(an, convention, torch, depth))
     else:
         shown = {"macs": ("macs",), "params": ("params",), "both": ("macs", "params"), "none": ()}[bars]
-        print_lines(lambda width: render.table(an, depth, other, extras, bars=shown, width=width))
+        print_lines(lambda width: render.table(an, depth, other, extras, bars=shown, width=width, shapes=shapes))

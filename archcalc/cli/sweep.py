@@ -108,6 +108,7 @@ def _plot(s: object, path: str) -> None:
         if name == "input":
             return "x".join(map(str, p.input_shape))
         return p.batch if name == "batch" else p.values[name]
-    rows = [(x(p), p.params, p.macs) for p in s.points]  # type: ignore[attr-defined]
+    # parameters as PyTorch counts them (summarize's headline): without the buffers
+    rows = [(x(p), p.params - p.non_trainable_params, p.macs) for p in s.points]  # type: ignore[attr-defined]
     out = plot.plot_sweep(rows, name, path, title=s.spec.name)  # type: ignore[attr-defined]
     click.echo(f"wrote {out}", err=True)
