@@ -48,26 +48,41 @@ def __getattr__(name: str) -> Any:
 
 def analyze(spec: Spec | str | Path, *, overrides: dict[str, Any] | None = None,
             input_shape: Shape | None = None, batch: int | None = None, dtype: str = "float32",
-            limits: Limits | None = None) -> Analysis:
+            limits: Limits | None = None, variant: str | None = None, training: bool = False) -> Analysis:
     """Expand a spec (or a spec file) under `overrides` and count every layer.
 
-    `overrides` are `--set` values: numbers, or text parsed like a spec value.
+    `overrides` are `--set` values: numbers, or text parsed like a spec value. `variant` names
+    one of the spec's `variants:`; a path may name it too, as the command line does
+    (`"specs/densenet.yaml@densenet161"`, also with settings: `"...@densenet161,resolution=160"`,
+    which win over `overrides`). `training=True` counts a training pass: training-only layers
+    (auxiliary heads) then run, so their MACs, other operations, memory and outputs count;
+    at inference (the default) only their parameters do.
     """
     from .errors import SpecError
     from .graph import build
-    from .spec import Spec, load
+    from .spec import Spec, load, split_selector
     from .walk import walk
+    own: list[str] = []
     if not isinstance(spec, Spec):
-        spec = load(spec)
+        path, named, own = split_selector(str(spec)) if isinstance(spec, str) else (spec, None, [])
+        if named is not None:
+            if variant is not None and variant != named:
+                raise SpecError(f"{spec}: names variant '{named}', and variant={variant!r} another")
+            variant = named
+        spec = load(path)
     parsed: dict[str, Any] = {}
+    from .graph import parse_override
     for k, v in (overrides or {}).items():
         if isinstance(v, str):
-            from .graph import parse_override
             _, v = parse_override(f"{k}={v}")
+        parsed[k] = v
+    for text in own:
+        k, v = parse_override(text)
         parsed[k] = v
     if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
         raise SpecError(f"batch must be a whole number >= 1, received {batch!r}")
-    graph = build(spec, overrides=parsed, input_shape=input_shape, batch=batch, limits=limits)
+    graph = build(spec, overrides=parsed, input_shape=input_shape, batch=batch, limits=limits,
+                  variant=variant, training=training)
     return walk(graph, dtype=dtype)
 
 

@@ -32,13 +32,14 @@ class Row(Record):
 
     __slots__ = ("name", "kind", "index", "inputs", "input_shapes", "output_shape", "trainable",
                  "non_trainable", "macs", "other", "params_formula", "macs_formula", "other_formulas",
-                 "node", "layers", "activation_elems")
+                 "node", "layers", "activation_elems", "training_only")
 
     def __init__(self, name: str, kind: str, index: int, inputs: tuple[str, ...],
                  input_shapes: tuple[Shape, ...], output_shape: Shape, trainable: int, non_trainable: int,
                  macs: int, other: dict[str, int], params_formula: Formula | None = None,
                  macs_formula: Formula | None = None, other_formulas: dict[str, Formula] | None = None,
-                 node: Node | None = None, layers: int = 1, activation_elems: int = -1) -> None:
+                 node: Node | None = None, layers: int = 1, activation_elems: int = -1,
+                 training_only: bool = False) -> None:
         self.name, self.kind, self.index, self.inputs = name, kind, index, inputs
         self.input_shapes, self.output_shape = input_shapes, output_shape
         self.trainable, self.non_trainable, self.macs, self.other = trainable, non_trainable, macs, other
@@ -48,6 +49,9 @@ class Row(Record):
         self.layers = layers  # layers folded into this row
         # output elements held by this row's layers (per sample); -1: this row's output
         self.activation_elems = math.prod(output_shape) if activation_elems < 0 else activation_elems
+        # a training-only layer (or a folded block of them only): at inference it holds its
+        # parameters and does not run (zero MACs, other ops and activations in this row)
+        self.training_only = training_only
 
     @property
     def params(self) -> int:
@@ -92,7 +96,13 @@ class Analysis(Record):
 
     @property
     def name(self) -> str:
-        return self.graph.spec.name
+        """The spec's name, or the name of the variant it was analysed in."""
+        return self.graph.name
+
+    @property
+    def training(self) -> bool:
+        """Whether this is a training pass (training-only layers run), or inference."""
+        return self.graph.training
 
     @property
     def input_shape(self) -> Shape:
@@ -144,7 +154,8 @@ class Analysis(Record):
                 outshape = self.rows[inst.output].output_shape
                 g = Row(name=key, kind=inst.block, index=r.index, inputs=r.inputs,
                         input_shapes=r.input_shapes, output_shape=outshape, trainable=0,
-                        non_trainable=0, macs=0, other={}, layers=0, activation_elems=0)
+                        non_trainable=0, macs=0, other={}, layers=0, activation_elems=0,
+                        training_only=r.training_only)
                 groups[key] = g
                 out.append(g)
             g.trainable += r.trainable
@@ -152,6 +163,7 @@ class Analysis(Record):
             g.macs += r.macs
             g.layers += 1
             g.activation_elems += r.activation_elems
+            g.training_only = g.training_only and r.training_only
             for k, v in r.other.items():
                 g.other[k] = g.other.get(k, 0) + v
         return out
@@ -178,6 +190,8 @@ class Analysis(Record):
             }
             if r.layers != 1:
                 d["layers"] = r.layers
+            if r.training_only:
+                d["training_only"] = True
             d["param_bytes"] = memory.param_bytes(self, r)
             d["activation_bytes"] = memory.activation_bytes(self, r)
             f = receptive.row_field(self, r, rfs)
@@ -198,7 +212,8 @@ class Analysis(Record):
                                    "total": sum(b.values()), "breakdown": b, "torch_ops": dict(torch or {})}
         return {
             "schema_version": SCHEMA_VERSION,
-            "spec": {"name": spec.name, "path": spec.path},
+            "spec": {"name": self.name, "path": spec.path, "variant": self.graph.variant},
+            "training": self.training,
             "conventions": dict(CONVENTIONS, batch=self.batch, dtype=self.dtype,
                                 bytes_per_value=self.bytes_per_value, receptive_field=receptive.NOTE,
                                 peak_activation_bytes=memory.NOTE),

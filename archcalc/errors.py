@@ -119,6 +119,29 @@ def _clip(text: str, width: int = MAX_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+#: A hint longer than MAX_WIDTH (a list of every kind) is wrapped at spaces into lines this
+#: wide, at most HINT_LINES of them: a list is cut between its words, never inside one.
+HINT_WIDTH = 100
+HINT_LINES = 8
+
+
+def _wrap(text: str) -> list[str]:
+    """`text` on lines of at most HINT_WIDTH characters, broken at spaces (continuations indented)."""
+    text = _printable(text)
+    if len(text) <= MAX_WIDTH:
+        return [text]
+    import textwrap
+    lines = textwrap.wrap(text, width=HINT_WIDTH, subsequent_indent=" " * 8, break_long_words=False,
+                          break_on_hyphens=False)
+    if len(lines) > HINT_LINES:
+        lines = lines[:HINT_LINES]
+        words = lines[-1].split(" ")
+        while words and len(" ".join(words)) > HINT_WIDTH - 4:
+            words.pop()
+        lines[-1] = " ".join(words) + " ..."
+    return [_clip(line) for line in lines]
+
+
 def _window(src: str, col: int, width: int = 100) -> tuple[str, int]:
     """Cut a long source line to `width` characters around column `col` (1-based)."""
     if len(src) <= width:
@@ -155,7 +178,7 @@ def render(err: ArchcalcError, sources: dict[str, str] | None = None) -> str:
         for note in d.notes[:MAX_SHOWN]:
             out.append(_clip(f"  note: {note}"))
         if d.hint:
-            out.append(_clip(f"  hint: {d.hint}"))
+            out.extend(_wrap(f"  hint: {d.hint}"))
     if len(err.diagnostics) > MAX_SHOWN:
         out.append(f"... and {len(err.diagnostics) - MAX_SHOWN:,} more errors")
     return "\n".join(out)

@@ -37,9 +37,51 @@ def human_bytes(n: int) -> str:
 
 def header(an: Analysis) -> str:
     """The conventions line printed above every human-readable output."""
-    return (f"{an.name}: input {fmt(an.input_shape)}, batch {an.batch}, {an.dtype}. "
+    return (f"{an.name}: input {fmt(an.input_shape)}, batch {an.batch}, {an.dtype}"
+            f"{', a training pass' if an.training else ''}. "
             "MACs = conv/dense kernel multiply-accumulates (bias excluded); FLOPs = 2 x MACs; "
             "counts are totals over the batch.")
+
+
+def training_roots(an: Analysis) -> list[str]:
+    """The outermost training-only parts, as named in the rows: a block instance all of whose
+    layers are training-only (`aux1`), or a single layer."""
+    flags: dict[str, bool] = {}
+    for r in an.rows:
+        parts = r.name.split("/")
+        for i in range(1, len(parts)):
+            key = "/".join(parts[:i])
+            flags[key] = flags.get(key, True) and r.training_only
+    roots: list[str] = []
+    for r in an.rows:
+        if not r.training_only or any(r.name.startswith(root + "/") for root in roots):
+            continue
+        parts = r.name.split("/")
+        prefixes = ["/".join(parts[:i]) for i in range(1, len(parts))]
+        roots.append(next((k for k in prefixes if flags.get(k) and k in an.graph.instances), r.name))
+    return roots
+
+
+def training_text(an: Analysis) -> str | None:
+    """What the report says of training-only layers (None when there are none)."""
+    rows = [r for r in an.rows if r.training_only]
+    if not rows:
+        return None
+    roots = training_roots(an)
+    named = ", ".join(roots[:4]) + (f" and {len(roots) - 4} more" if len(roots) > 4 else "")
+    params = sum(r.params for r in rows)
+    n = len(rows)
+    what = f"{named} ({n} layer{'s' * (n != 1)}, {params:,} parameters)"
+    if an.training:
+        return f"{what}: counted in full, a training pass (--train)"
+    return (f"{what}: parameters counted; not run at inference, so no MACs, other ops, memory "
+            "or outputs (--train counts them)")
+
+
+def _kind_cell(r: Row) -> str:
+    """`conv`, `stage (12 layers)`, `dense (training only)`."""
+    notes = ([f"{r.layers:,} layers"] if r.layers != 1 else []) + (["training only"] if r.training_only else [])
+    return r.kind + (f" ({', '.join(notes)})" if notes else "")
 
 
 def _share(part: int, whole: int) -> str:
@@ -65,13 +107,14 @@ def totals_lines(an: Analysis, convention: str | None = None,
                               f"all {t.layers} outputs held, {an.dtype})"),
         ("peak activation", _peak_text(an)),
         ("outputs", ", ".join(f"{r.name} {fmt(r.output_shape)}" for r in an.outputs)),
-    ] + _convention_lines(an, convention, torch)
+    ] + ([("training-only", text)] if (text := training_text(an)) else []) + _convention_lines(an, convention, torch)
 
 
 def _peak_text(an: Analysis) -> str:
     from .memory import peak
     b, at = peak(an)
-    return (f"{b:,} B ({human_bytes(b)}, {an.dtype}) at {at}: inference in spec order, "
+    what = "a training forward pass" if an.training else "inference"
+    return (f"{b:,} B ({human_bytes(b)}, {an.dtype}) at {at}: {what} in spec order, "
             "each output freed after its last consumer")
 
 
@@ -132,7 +175,7 @@ class Extras:
 
 
 def _cells(an: Analysis, r: Row, other: bool) -> list[str]:
-    cells = [r.name, r.kind + (f" ({r.layers:,} layers)" if r.layers != 1 else ""), fmt(r.output_shape),
+    cells = [r.name, _kind_cell(r), fmt(r.output_shape),
              f"{r.params:,}", f"{r.macs:,}", _share(r.macs, an.totals.macs)]
     if other:
         cells += [f"{r.other.get(k, 0):,}" for k in _other_cats(an)]
@@ -207,11 +250,11 @@ def to_csv(an: Analysis, depth: int | None = None) -> str:
     w = csv.writer(buf, lineterminator="\n")
     cats = list(OTHER_OPS)
     w.writerow(["name", "kind", "inputs", "output_shape", "params", "trainable_params",
-                "non_trainable_params", "macs", "flops", *cats])
+                "non_trainable_params", "macs", "flops", *cats, "training_only"])
     for r in an.folded(depth):
         w.writerow([r.name, r.kind, " ".join(r.inputs), "x".join(map(str, r.output_shape)),
                     r.params, r.trainable, r.non_trainable, r.macs, 2 * r.macs,
-                    *(r.other.get(k, 0) for k in cats)])
+                    *(r.other.get(k, 0) for k in cats), str(r.training_only).lower()])
     return buf.getvalue()
 
 
@@ -245,7 +288,9 @@ def explain(an: Analysis, convention: str | None = None, torch: dict[str, str] |
     out = [header(an), ""]
     for r in an.rows:
         ins = ", ".join(fmt(s) for s in r.input_shapes)
-        out.append(f"{r.name} ({r.kind}): {ins + ' -> ' if ins else ''}{fmt(r.output_shape)}")
+        idle = ", training only: not run at inference" if r.training_only and not an.training else \
+            ", training only" if r.training_only else ""
+        out.append(f"{r.name} ({r.kind}{idle}): {ins + ' -> ' if ins else ''}{fmt(r.output_shape)}")
         out.append(f"  shape   {explain_shape(r)}")
         if r.params_formula is not None and r.params:
             extra = f"  ({r.non_trainable:,} non-trainable)" if r.non_trainable else ""

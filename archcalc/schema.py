@@ -114,6 +114,15 @@ _ITEM: dict[str, dict[str, Any]] = {
                **_int(0)},
     "when": {"description": "a condition: the layer is skipped (its input passed through) when false",
              "anyOf": [{"type": "boolean"}, {"type": "integer"}, {"$ref": "#/$defs/expr"}]},
+    "table": {"description": "a stage table: column names, then one row per copy (name1, name2, ...); "
+                             "columns are variables of the layer's values and fill the block arguments "
+                             "(or kind fields) they name",
+              "type": "array", "minItems": 2,
+              "prefixItems": [{"type": "array", "items": {"type": "string", "pattern": IDENT}}],
+              "items": {"type": "array"}},
+    "training_only": {"description": "the layer (or block) runs in training only, as an auxiliary head: "
+                                     "its parameters count, its MACs and memory only with --train",
+                      "anyOf": [{"type": "boolean"}, {"$ref": "#/$defs/expr"}]},
 }
 
 _TOP: dict[str, dict[str, Any]] = {
@@ -133,6 +142,18 @@ _TOP: dict[str, dict[str, Any]] = {
     "layers": {"$ref": "#/$defs/layers"},
     "outputs": {"description": "the network's output layers (default: layers no other layer takes)",
                 "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+    "include": {"description": "block libraries (files of `blocks:`) whose blocks this spec uses, "
+                               "relative to this file's folder",
+                "anyOf": [{"type": "string", "minLength": 1},
+                          {"type": "array", "items": {"type": "string", "minLength": 1}}]},
+    "variants": {"description": "named settings of the variables (and input), each with its own expect: "
+                                "block; selected as SPEC@NAME",
+                 "type": "object", "propertyNames": {"pattern": NAME_RE.pattern},
+                 "additionalProperties": {
+                     "type": "object", "additionalProperties": False,
+                     "properties": {"name": {"type": "string"}, "description": {"type": "string"},
+                                    "vars": {"type": "object", "propertyNames": {"pattern": IDENT}},
+                                    "input": {}, "expect": {"type": "object"}, "budget": {"type": "object"}}}},
 }
 
 _BLOCK: dict[str, dict[str, Any]] = {

@@ -44,7 +44,7 @@ def test_schema_follows_the_kinds() -> None:
     assert kinds == list(archcalc.KINDS)
     for name, cls in archcalc.KINDS.items():
         props = s["$defs"][f"kind.{name}"]["properties"]
-        assert set(props) == set(cls.fields) | {"kind", "name", "from", "repeat", "when"}
+        assert set(props) == set(cls.fields) | {"kind", "name", "from", "repeat", "table", "when", "training_only"}
         for fname, f in cls.fields.items():
             assert ("default" in props[fname]) != f.required
             assert f.doc in props[fname]["description"]

@@ -1,4 +1,8 @@
-"""Options shared by the commands that analyse a spec (summarize, compare, sweep, check, ...)."""
+"""Options shared by the commands that analyse a spec (summarize, compare, sweep, check, ...).
+
+A SPEC argument may select a variant and set variables after '@' (`densenet.yaml@densenet161`,
+`mobilenet_v1.yaml@alpha=0.5,resolution=160`, or both): `select` reads it, for every command.
+"""
 
 from __future__ import annotations
 
@@ -31,8 +35,28 @@ def parse_sets(values: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
+def select(arg: str, sets: tuple[str, ...] = ()) -> tuple[str, str | None, dict[str, Any]]:
+    """`SPEC[@VARIANT][,NAME=VALUE...]` and --set values -> (path, variant, overrides); a setting
+    after '@' wins over --set."""
+    from ..spec import split_selector
+    path, variant, own = split_selector(arg)
+    return path, variant, {**parse_sets(sets), **parse_sets(tuple(own))}
+
+
+#: --train, one definition for every command that analyses or runs a spec. It selects a
+#: training pass (`training=True` in the library): training-only layers run. What else a
+#: training pass costs (backward, optimizer state) hangs off this same flag.
+TRAIN_HELP = ("Count a training pass: layers marked `training_only` (auxiliary heads) run, so their MACs, "
+              "other operations, memory and outputs count; without it only their parameters do.")
+
+
+def train_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--train (for commands that do not take all of `spec_options`, such as sweep)."""
+    return click.option("--train", "train", is_flag=True, help=TRAIN_HELP)(f)
+
+
 def spec_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--set, --input, --batch, --dtype, --max-nodes."""
+    """--set, --input, --batch, --dtype, --max-nodes, --train."""
     from ..walk import DTYPE_BYTES
     for opt in reversed([
         click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
@@ -43,20 +67,22 @@ def spec_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="Value type for memory figures."),
         click.option("--max-nodes", type=click.IntRange(min=1), default=None,
                      help="Refuse specs that expand past this many layers (default 100,000)."),
+        train_option,
     ]):
         f = opt(f)
     return f
 
 
 def analyze_cli(path: str, sets: tuple[str, ...] = (), input_: str | None = None, batch: int | None = None,
-                dtype: str = "float32", max_nodes: int | None = None, **_: Any) -> Any:
-    """Load and analyse one spec with the shared options."""
+                dtype: str = "float32", max_nodes: int | None = None, train: bool = False, **_: Any) -> Any:
+    """Load and analyse one spec (SPEC[@VARIANT][,NAME=VALUE...]) with the shared options."""
     from .. import analyze, load
     from ..graph import Limits
     limits = Limits(max_nodes=max_nodes) if max_nodes else None
+    path, variant, overrides = select(path, sets)
     # a command-line argument is always a path ('-' for standard input), never YAML text
-    return analyze(load(Path(path)), overrides=parse_sets(sets), input_shape=parse_shape(input_) if input_ else None,
-                   batch=batch, dtype=dtype, limits=limits)
+    return analyze(load(Path(path)), overrides=overrides, input_shape=parse_shape(input_) if input_ else None,
+                   batch=batch, dtype=dtype, limits=limits, variant=variant, training=train)
 
 
 def format_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -117,7 +143,7 @@ def exec_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def execute_cli(path: str, sets: tuple[str, ...] = (), input_: str | None = None, batch: int | None = None,
-                dtype: str = "float32", max_nodes: int | None = None, seed: int = 0,
+                dtype: str = "float32", max_nodes: int | None = None, train: bool = False, seed: int = 0,
                 weights: str | None = None, input_array: str | None = None, max_memory: str | None = None,
                 keep: bool = False, analyze: bool = False) -> Any:
     """Build the graph with the shared options and run it: (graph or Analysis, Execution).
@@ -140,8 +166,9 @@ def execute_cli(path: str, sets: tuple[str, ...] = (), input_: str | None = None
         batch = n
     retain_freed_memory()  # this process ends after the run: let each layer reuse what earlier ones freed
     limits = Limits(max_nodes=max_nodes) if max_nodes else None
-    graph = build(load(path), overrides=parse_sets(sets), input_shape=parse_shape(input_) if input_ else None,
-                  batch=batch, limits=limits)
+    path, variant, overrides = select(path, sets)
+    graph = build(load(Path(path)), overrides=overrides, input_shape=parse_shape(input_) if input_ else None,
+                  batch=batch, limits=limits, variant=variant, training=train)
     result: Any = graph
     if analyze:
         from ..walk import walk

@@ -33,7 +33,8 @@ def command(spec: str, show_all: bool, **opts: Any) -> None:
     an, ex = execute_cli(spec, analyze=True, **opts)
     bad = compare(an, ex)
     badnames = {b[0] for b in bad}
-    t = Table(title=f"{an.name}: analytic vs executed (batch {ex.batch})")
+    mode = ", a training pass" if an.training else ""
+    t = Table(title=f"{an.name}: analytic vs executed (batch {ex.batch}{mode})")
     for col, just in (("layer", "left"), ("kind", "left"), ("shape", "right"), ("executed", "right"),
                       ("params", "right"), ("executed", "right"), ("mults", "right"), ("executed", "right"),
                       ("verdict", "left")):
