@@ -712,8 +712,8 @@ def build(spec: Spec, *, overrides: dict[str, Any] | None = None, input_shape: S
     win). `training` describes a training pass: training-only layers run (see the module doc).
     """
     if spec.is_library:
-        raise SpecError(f"{spec.path} is a block library (blocks only), not a network",
-                        hint="analyse a spec that includes it (`include:`)")
+        raise SpecError(f"{spec.path} is a block library (blocks only), not a network", spec.root.loc,
+                        hint="analyse a spec that includes it (`include:`), or add `input:` and `layers:`")
     limits = limits or Limits()
     v = spec.variant(variant)
     overrides = overrides or {}

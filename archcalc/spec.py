@@ -486,6 +486,10 @@ def _include(root: LMap, path: str, stack: tuple[str, ...], seen: dict[str, str]
         note = str(loc) if path not in included_from else f"{loc}, {included_from[path]}"
         try:
             name, text = read_text(shown)
+        except SpecError as e:  # the file itself: missing, a folder, unreadable, too large
+            c.add(f"include: {entry}: {e.message}", loc, e.hint)
+            continue
+        try:
             lib = parse(text, name).root
         except SpecError as e:
             c.diags += [Diagnostic(d.message, d.loc, d.hint, (*d.notes, f"included from {note}"))
