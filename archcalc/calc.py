@@ -91,6 +91,13 @@ FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int, str]] = {
                        1, 3, "MobileNet channel rounding: make_divisible(v, divisor=8, min_value=divisor)"),
 }
 CONSTANTS: dict[str, Any] = {"true": True, "false": False}
+#: Functions people write that mean one of FUNCTIONS, and ones with no counterpart here: an
+#: unknown function is named for what it is, never matched to a different one by its spelling
+#: (`sin` is not `min`).
+FUNCTION_ALIASES = {"trunc": "int", "ceiling": "ceil", "minimum": "min", "maximum": "max", "fabs": "abs",
+                    "make_divisable": "make_divisible", "_make_divisible": "make_divisible"}
+UNSUPPORTED_FUNCTIONS = ("sqrt", "exp", "log", "log2", "log10", "pow", "sin", "cos", "tan", "sum", "prod",
+                         "len", "range", "mod", "gcd", "lcm", "float", "str", "bool", "divmod")
 
 #: `in.c` reads the input's shape. `in` is a Python keyword, so the text is rewritten before
 #: parsing: `in.c` becomes the name `__in_c`, which no variable can be (they are checked words
@@ -265,10 +272,7 @@ def _compile(node: ast.AST, names: set[str], depth: int) -> Callable[[Env], Any]
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
             fname = node.func.id if isinstance(node.func, ast.Name) else _short(ast.unparse(node.func))
-            close = close_matches(fname, list(FUNCTIONS))
-            raise CalcError(f"unknown function '{fname}'",
-                            f"did you mean '{close[0]}'?" if close else
-                            f"functions: {', '.join(FUNCTIONS)}")
+            raise _unknown_function(fname)
         if node.keywords:
             raise CalcError(f"{node.func.id}() takes positional arguments only")
         fn, lo, hi, _ = FUNCTIONS[node.func.id]
@@ -285,6 +289,21 @@ def _compile(node: ast.AST, names: set[str], depth: int) -> Callable[[Env], Any]
     raise CalcError(f"'{shown}' is not allowed in an expression",
                     "expressions hold numbers, variables, + - * / // % **, comparisons, "
                     "`a if cond else b` and the functions " + ", ".join(FUNCTIONS))
+
+
+def _unknown_function(name: str) -> CalcError:
+    """The error for a call of a function that is not in FUNCTIONS."""
+    listing = f"the functions are {', '.join(FUNCTIONS)}"
+    if name in FUNCTION_ALIASES:
+        return CalcError(f"unknown function '{name}'", f"here it is called {FUNCTION_ALIASES[name]}()")
+    if name in UNSUPPORTED_FUNCTIONS:
+        extra = "; write x ** n for a power" if name == "pow" else "; write a % b" if name == "mod" else ""
+        return CalcError(f"function '{name}' is not supported in expressions", listing + extra)
+    from .errors import typo_of
+    typo = typo_of(name, FUNCTIONS)
+    if typo is not None:
+        return CalcError(f"unknown function '{name}'", f"did you mean '{typo}'?")
+    return CalcError(f"unknown function '{name}'", listing)
 
 
 def _short(text: str, width: int = 60) -> str:

@@ -216,7 +216,8 @@ class Comparison:
         for i, e in enumerate(self.entries):
             an = e.analysis
             specs.append({
-                "label": e.label, "name": an.name, "path": an.graph.spec.path,
+                "label": e.label, "name": an.name, "path": an.graph.spec.path, "variant": an.graph.variant,
+                "training": an.training,
                 "overrides": {k: _jsonable(v) for k, v in e.overrides.items()},
                 "variables": {k: _jsonable(v) for k, v in an.graph.env.items()},
                 "input_shape": list(an.input_shape), "batch": an.batch, "dtype": an.dtype,

@@ -215,3 +215,36 @@ def close_matches(word: str, options: Iterable[str]) -> list[str]:
     hints. difflib is imported here, on the error path only: it costs a millisecond at start-up."""
     import difflib
     return difflib.get_close_matches(word, list(options), n=1)
+
+
+def typo_of(word: str, options: Iterable[str]) -> str | None:
+    """The option `word` is a misspelling of, if any: one edit away (insert, delete, replace, or
+    swap two neighbours: `covn` -> conv), two for words of eight letters or more.
+
+    Unlike `close_matches`, this never offers a different word that merely looks alike for a
+    name that means something else: callers check their vocabulary first (`gelu` is not `relu`).
+    """
+    allowed = 1 if len(word) < 8 else 2
+    best: tuple[int, str] | None = None
+    for opt in options:
+        d = _edits(word, opt)
+        if d <= allowed and (best is None or d < best[0]):
+            best = (d, opt)
+    return best[1] if best else None
+
+
+def _edits(a: str, b: str) -> int:
+    """Optimal string alignment distance: insertions, deletions, replacements, adjacent swaps."""
+    if abs(len(a) - len(b)) > 2:
+        return 3
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
+

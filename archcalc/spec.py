@@ -356,9 +356,8 @@ def from_source(src: Source) -> Spec:
     keys = LIBRARY_KEYS if library else TOP_KEYS
     for k in root:
         if k not in keys:
-            if library and k in TOP_KEYS:
-                c.add(f"a block library holds {', '.join(LIBRARY_KEYS)}; '{k}' belongs in a spec",
-                      root.key_at(k), "move it to the spec that includes this library")
+            if library:
+                _library_key(root, k, c)
             else:
                 c.add(f"unknown top-level key '{k}'", root.key_at(k), did_you_mean(k, keys, "top-level keys"))
     if not library:
@@ -429,6 +428,16 @@ def from_source(src: Source) -> Spec:
                  if d.loc is not None and d.loc.path in included_from and not d.notes else d for d in c.diags]
         raise SpecError("", diagnostics=diags)
     return Spec(src, root, name, layers, blocks, variants, included_from)
+
+
+def _library_key(lib: LMap, k: Any, c: _Collector) -> None:
+    """The error for a key a block library may not hold."""
+    if k in TOP_KEYS:
+        c.add(f"a block library holds {', '.join(LIBRARY_KEYS)}; '{k}' belongs in a spec", lib.key_at(k),
+              "move it to the spec that includes this library")
+    else:
+        c.add(f"a block library holds {', '.join(LIBRARY_KEYS)}; '{k}' is not one of them", lib.key_at(k),
+              did_you_mean(k, LIBRARY_KEYS, "library keys"))
 
 
 def _identity(path: str) -> str:
@@ -503,8 +512,7 @@ def _include(root: LMap, path: str, stack: tuple[str, ...], seen: dict[str, str]
             continue
         for k in lib:
             if k not in LIBRARY_KEYS:
-                c.add(f"a block library holds {', '.join(LIBRARY_KEYS)}; '{k}' is not one of them", lib.key_at(k),
-                      did_you_mean(k, LIBRARY_KEYS, "library keys"))
+                _library_key(lib, k, c)
         _include(lib, shown, (*stack, ident), seen, pairs, included_from, c)
         blocks = lib.get("blocks")
         if not isinstance(blocks, LMap):

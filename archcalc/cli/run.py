@@ -25,7 +25,8 @@ def command(spec: str, out: str | None, **opts: Any) -> None:
         raise ArchcalcError(f"-o {out}: the folder {Path(out).resolve().parent} does not exist",
                             hint="create it, or give a path in an existing folder")
     an_graph, ex = execute_cli(spec, keep=out is not None, **opts)
-    t = Table(title=f"{an_graph.spec.name}: executed at batch {ex.batch}, {ex.dtype}")
+    mode = ", a training pass" if an_graph.training else ""
+    t = Table(title=f"{an_graph.name}: executed at batch {ex.batch}, {ex.dtype}{mode}")
     for col, just in (("layer", "left"), ("kind", "left"), ("output", "right"), ("params", "right"),
                       ("mults", "right"), ("ms", "right")):
         t.add_column(col, justify=just)  # type: ignore[arg-type]

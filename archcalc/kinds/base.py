@@ -15,7 +15,7 @@ from fractions import Fraction
 from typing import Any, ClassVar
 
 from ..calc import CalcError, compile_expr, to_number
-from ..errors import KindError, close_matches, describe
+from ..errors import KindError, close_matches, describe, typo_of
 from ..formula import ZERO, Formula, prod, q
 from ..record import Frozen
 from ..shape import Shape, fmt
@@ -292,20 +292,6 @@ def lookup(name: str, blocks: tuple[str, ...] = ()) -> type[Kind]:
     return cls
 
 
-def _typo_distance(a: str, b: str) -> int:
-    """Edits (insert, delete, replace, swap two neighbours) from a to b: `covn` -> conv is 1."""
-    prev2: list[int] = []
-    prev = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        cur = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1]))
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                cur[j] = min(cur[j], prev2[j - 2] + 1)
-        prev2, prev = prev, cur
-    return prev[-1]
-
-
 def unknown_kind(name: str, blocks: tuple[str, ...] = ()) -> KindError:
     """The error for a `kind:` that is neither a kind nor one of `blocks`.
 
@@ -329,10 +315,9 @@ def unknown_kind(name: str, blocks: tuple[str, ...] = ()) -> KindError:
         if have:
             return KindError(f"unknown layer kind '{name}'", hint=f"archcalc's kind for {what} is '{have[0]}'")
         return KindError(f"unknown layer kind '{name}': archcalc does not support {what}", hint=listing)
-    allowed = 1 if len(name) < 8 else 2
-    typos = sorted((_typo_distance(name, n), n) for n in (*names, *blocks))
-    if typos and typos[0][0] <= allowed:
-        return KindError(f"unknown layer kind '{name}'", hint=f"did you mean '{typos[0][1]}'?")
+    typo = typo_of(name, (*names, *blocks))
+    if typo is not None:
+        return KindError(f"unknown layer kind '{name}'", hint=f"did you mean '{typo}'?")
     return KindError(f"unknown layer kind '{name}': not a kind archcalc supports, nor a block of this spec",
                      hint=listing)
 
