@@ -32,14 +32,18 @@ class Row(Record):
 
     __slots__ = ("name", "kind", "index", "inputs", "input_shapes", "output_shape", "trainable",
                  "non_trainable", "macs", "other", "params_formula", "macs_formula", "other_formulas",
-                 "node", "layers", "activation_elems", "training_only")
+                 "node", "layers", "activation_elems")
+
+    #: A training-only layer (or a folded block of them only) is a `TrainingRow`: at inference it
+    #: holds its parameters and does not run (zero MACs, other ops and activations in its row).
+    #: A class attribute, not a slot: a million rows carry no flag (benchmarks/bench_analytic.py).
+    training_only = False
 
     def __init__(self, name: str, kind: str, index: int, inputs: tuple[str, ...],
                  input_shapes: tuple[Shape, ...], output_shape: Shape, trainable: int, non_trainable: int,
                  macs: int, other: dict[str, int], params_formula: Formula | None = None,
                  macs_formula: Formula | None = None, other_formulas: dict[str, Formula] | None = None,
-                 node: Node | None = None, layers: int = 1, activation_elems: int = -1,
-                 training_only: bool = False) -> None:
+                 node: Node | None = None, layers: int = 1, activation_elems: int = -1) -> None:
         self.name, self.kind, self.index, self.inputs = name, kind, index, inputs
         self.input_shapes, self.output_shape = input_shapes, output_shape
         self.trainable, self.non_trainable, self.macs, self.other = trainable, non_trainable, macs, other
@@ -49,13 +53,17 @@ class Row(Record):
         self.layers = layers  # layers folded into this row
         # output elements held by this row's layers (per sample); -1: this row's output
         self.activation_elems = math.prod(output_shape) if activation_elems < 0 else activation_elems
-        # a training-only layer (or a folded block of them only): at inference it holds its
-        # parameters and does not run (zero MACs, other ops and activations in this row)
-        self.training_only = training_only
 
     @property
     def params(self) -> int:
         return self.trainable + self.non_trainable
+
+
+class TrainingRow(Row):
+    """The row of a training-only layer (see `Row.training_only`)."""
+
+    __slots__ = ()
+    training_only = True
 
 
 class Totals(Frozen):
@@ -139,6 +147,7 @@ class Analysis(Record):
         instances = self.graph.instances
         out: list[Row] = []
         groups: dict[str, Row] = {}
+        mixed: dict[str, bool] = {}  # block -> whether a layer of it runs at inference
         for r in self.rows:
             parts = r.name.split("/")
             if len(parts) <= depth:
@@ -154,8 +163,8 @@ class Analysis(Record):
                 outshape = self.rows[inst.output].output_shape
                 g = Row(name=key, kind=inst.block, index=r.index, inputs=r.inputs,
                         input_shapes=r.input_shapes, output_shape=outshape, trainable=0,
-                        non_trainable=0, macs=0, other={}, layers=0, activation_elems=0,
-                        training_only=r.training_only)
+                        non_trainable=0, macs=0, other={}, layers=0, activation_elems=0)
+                mixed[key] = not r.training_only
                 groups[key] = g
                 out.append(g)
             g.trainable += r.trainable
@@ -163,9 +172,13 @@ class Analysis(Record):
             g.macs += r.macs
             g.layers += 1
             g.activation_elems += r.activation_elems
-            g.training_only = g.training_only and r.training_only
+            if not r.training_only:
+                mixed[key] = True
             for k, v in r.other.items():
                 g.other[k] = g.other.get(k, 0) + v
+        for key, g in groups.items():
+            if not mixed[key]:
+                g.__class__ = TrainingRow  # the same slots: a block of training-only layers
         return out
 
     def to_dict(self, depth: int | None = None, formulas: bool = False, convention: str | None = None,

@@ -6,7 +6,9 @@ is always in topological order and a cycle cannot be written. Expansion is bound
 
 Expansion reads shapes only where a spec asks for them (`in.c` and the like): then the
 shapes of the nodes built so far are computed on demand, by the kinds' own `out_shape`,
-and the graph records it (`Graph.reads_shapes`), so a sweep re-expands it per input shape.
+and the graph records what it read (`Graph.shape_reads`). A sweep reshapes such a graph for
+another input only when every recorded value comes out the same there (MobileNetV2's `in.c`
+over resolutions), and expands it afresh otherwise.
 
 Training-only layers (`training_only:`, for auxiliary heads) are nodes like any other;
 `Graph.train_only` lists them and `Graph.training` says whether this graph describes a
@@ -82,22 +84,28 @@ class Graph(Record):
 
     `train_only` holds the indices of training-only nodes; `training` whether the graph is
     a training pass, in which they run (otherwise `inactive`: counted for parameters only).
-    `variant` is the variant of the spec it was built in; `reads_shapes` whether expansion
-    read a shape (`in.c`); `overrides` and `limits` what it was built with, to rebuild it.
+    `variant` is the variant of the spec it was built in; `shape_reads` what expansion read of
+    shapes (`in.c`: the scope's input node and the values read); `overrides` and `limits` what
+    it was built with, to rebuild it.
     """
 
     __slots__ = ("spec", "nodes", "outputs", "instances", "batch", "env", "training", "train_only",
-                 "variant", "reads_shapes", "overrides", "limits")
+                 "variant", "shape_reads", "overrides", "limits")
 
     def __init__(self, spec: Spec, nodes: list[Node], outputs: list[int], instances: dict[str, Instance],
                  batch: int, env: dict[str, Any] | None = None, *, training: bool = False,
                  train_only: frozenset[int] = frozenset(), variant: str | None = None,
-                 reads_shapes: bool = False, overrides: dict[str, Any] | None = None,
-                 limits: Limits | None = None) -> None:
+                 shape_reads: tuple[tuple[int, tuple[tuple[str, int | None], ...]], ...] = (),
+                 overrides: dict[str, Any] | None = None, limits: Limits | None = None) -> None:
         self.spec, self.nodes, self.outputs, self.instances, self.batch = spec, nodes, outputs, instances, batch
         self.env = {} if env is None else env
         self.training, self.train_only, self.variant = training, train_only, variant
-        self.reads_shapes, self.overrides, self.limits = reads_shapes, overrides or {}, limits
+        self.shape_reads, self.overrides, self.limits = shape_reads, overrides or {}, limits
+
+    @property
+    def reads_shapes(self) -> bool:
+        """Whether expansion read a shape (`in.c`), so that another input may expand differently."""
+        return bool(self.shape_reads)
 
     @property
     def input_shape(self) -> Shape:
@@ -122,18 +130,29 @@ class Graph(Record):
         every layer against the new input, as for a fresh build. A spec that reads `in.*` is
         expanded afresh for a new input shape (a new batch alone changes no layer).
         """
-        if self.reads_shapes and input_shape is not None and tuple(input_shape) != self.input_shape:
-            return build(self.spec, overrides=self.overrides, input_shape=input_shape, batch=batch,
-                         limits=self.limits, variant=self.variant, training=self.training)
         shape = _input_shape(self.spec, self.env, input_shape, self.spec.variant(self.variant))
-        if self.reads_shapes and shape != self.input_shape:
-            return build(self.spec, overrides=self.overrides, batch=batch, limits=self.limits,
-                         variant=self.variant, training=self.training)
         first = self.nodes[0]
         nodes = [Node(first.path, Input(shape), (), first.loc, first.item), *self.nodes[1:]]
+        if self.shape_reads and shape != self.input_shape and not _same_reads(nodes, self.shape_reads):
+            return build(self.spec, overrides=self.overrides, input_shape=input_shape, batch=batch,
+                         limits=self.limits, variant=self.variant, training=self.training)
         return Graph(self.spec, nodes, self.outputs, self.instances, _batch(self.spec, self.env, batch), self.env,
                      training=self.training, train_only=self.train_only, variant=self.variant,
-                     reads_shapes=self.reads_shapes, overrides=self.overrides, limits=self.limits)
+                     shape_reads=self.shape_reads, overrides=self.overrides, limits=self.limits)
+
+
+def _same_reads(nodes: list[Node], reads: tuple[tuple[int, tuple[tuple[str, int | None], ...]], ...]) -> bool:
+    """Whether expansion would read the same values of shapes from these nodes (a new input):
+    then it would expand to the same nodes, so they can be kept. A shape error says no (the
+    fresh expansion reports it where it stands)."""
+    need = max(i for i, _ in reads)
+    shapes: list[Shape] = []
+    try:
+        for node in nodes[:need + 1]:
+            shapes.append(node.kind.out_shape([shapes[i] for i in node.inputs]))
+    except KindError:
+        return False
+    return all(tuple((a, in_attrs(shapes[i]).get(a)) for a, _ in read) == read for i, read in reads)
 
 
 def _err(msg: str, loc: Location, hint: str | None = None) -> SpecError:
@@ -190,12 +209,13 @@ class _Builder:
         self.kinds: dict[tuple[Any, ...], Kind] = {}
         self.raws: dict[int, tuple[Any, ...] | None] = {}
         # per layer list (a block definition, or the spec's layers): its declared names, and
-        # whether its values read the scope input's shape (`in.c`)
-        self.scopes: dict[int, tuple[set[str | None], bool]] = {}
+        # what its values read of the scope input's shape (`in.c`: ("c",))
+        self.scopes: dict[int, tuple[set[str | None], tuple[str, ...]]] = {}
         self.reads: dict[tuple[Any, ...], tuple[str, ...] | None] = {}
         self.train_only: set[int] = set()
         self.shapes: list[Shape] = []      # output shapes of nodes[:len(shapes)], computed on demand
-        self.reads_shapes = False
+        # what expansion read of shapes: (scope input node, ((attribute, value), ...)) per scope
+        self.shape_reads: list[tuple[int, tuple[tuple[str, int | None], ...]]] = []
         self.global_env: dict[str, Any] = {}
 
     def add(self, node: Node) -> int:
@@ -236,12 +256,14 @@ class _Builder:
                 raise err from None
         return shapes[idx]
 
-    def in_env(self, env: dict[str, Any], input_idx: int) -> dict[str, Any]:
-        """`env` with the scope input's shape readable as in.h, in.w, in.c (in.n)."""
-        self.reads_shapes = True
+    def in_env(self, env: dict[str, Any], input_idx: int, attrs: tuple[str, ...]) -> dict[str, Any]:
+        """`env` with the scope input's shape readable as in.h, in.w, in.c (in.n); `attrs` are
+        the ones the scope reads, recorded with their values."""
         shape = self.shape_of(input_idx)
+        values = in_attrs(shape)
+        self.shape_reads.append((input_idx, tuple((a, values.get(a)) for a in attrs)))
         out = {**env, IN_SHAPE: shape}
-        for k, v in in_attrs(shape).items():
+        for k, v in values.items():
             out[IN_PREFIX + k] = v
         return out
 
@@ -265,7 +287,7 @@ class _Builder:
             scope = self.scopes[id(layers)] = ({ls.name for ls in layers if ls.name}, _reads_input(layers))
         declared, reads_input = scope
         if reads_input:
-            env = self.in_env(env, input_idx)
+            env = self.in_env(env, input_idx, reads_input)
         train_only = self.train_only
         counters: dict[str, int] = {}
         prev = input_idx
@@ -513,9 +535,11 @@ def _row_env(table: Table, index: int, env: dict[str, Any], ienv: dict[str, Any]
             raise _err(f"'{path}': table row {index}, column {col}: {e.message}", row.at(j), e.hint) from None
 
 
-def _reads_input(layers: tuple[LayerSpec, ...]) -> bool:
-    """Whether any value of these items (fields, arguments, repeat, when, tables) reads `in.*`."""
+def _reads_input(layers: tuple[LayerSpec, ...]) -> tuple[str, ...]:
+    """What the values of these items (fields, arguments, repeat, when, tables) read of `in`:
+    the attributes, sorted (empty: nothing)."""
     from .calc import compile_expr
+    attrs: set[str] = set()
     for ls in layers:
         todo = [v for k, v in ls.item.items() if k not in ("kind", "name", "from")]
         while todo:
@@ -527,11 +551,10 @@ def _reads_input(layers: tuple[LayerSpec, ...]) -> bool:
                     names = compile_expr(v.strip()).names
                 except CalcError:
                     continue
-                if any(n.startswith(IN_PREFIX) for n in names):
-                    return True
+                attrs |= {n[len(IN_PREFIX):] for n in names if n.startswith(IN_PREFIX)}
             elif isinstance(v, list):
                 todo += v
-    return False
+    return tuple(sorted(attrs))
 
 
 _MAX_NOTES = 3
@@ -757,5 +780,5 @@ def build(spec: Spec, *, overrides: dict[str, Any] | None = None, input_shape: S
             raise _err("every layer is training-only, so inference has no output", spec.root.at("layers"),
                        "count a training pass (--train), or leave the main path unmarked")
     return Graph(spec, b.nodes, outputs, b.instances, batch, env, training=training,
-                 train_only=frozenset(b.train_only), variant=variant, reads_shapes=b.reads_shapes,
+                 train_only=frozenset(b.train_only), variant=variant, shape_reads=tuple(b.shape_reads),
                  overrides=overrides, limits=limits)

@@ -15,7 +15,7 @@ import math
 from typing import Any
 
 from ._gc import paused
-from .analysis import Analysis, Row
+from .analysis import Analysis, Row, TrainingRow
 from .errors import KindError, SpecError
 from .formula import ZERO, Formula, q, scaled, total
 from .graph import Graph, Instance, Node, include_note
@@ -52,9 +52,10 @@ def walk(graph: Graph, *, dtype: str = "float32") -> Analysis:
         shapes.append(out)
         if train_only and index in train_only:
             idle = index in inactive  # parameters only: it does not run in this pass
-            rows.append(Row(node.path, kind.name, index, tuple(map(paths.__getitem__, node.inputs)), ins, out,
-                            tr, nt, 0 if idle else macs.value, {} if idle else other_values, params_formula,
-                            ZERO if idle else macs, {} if idle else other, node, 1, 0 if idle else elems, True))
+            rows.append(TrainingRow(node.path, kind.name, index, tuple(map(paths.__getitem__, node.inputs)), ins,
+                                    out, tr, nt, 0 if idle else macs.value, {} if idle else other_values,
+                                    params_formula, ZERO if idle else macs, {} if idle else other, node, 1,
+                                    0 if idle else elems))
             continue
         # positional, in Row's field order (the walk's inner loop: keywords cost a third more)
         rows.append(Row(node.path, kind.name, index, tuple(map(paths.__getitem__, node.inputs)), ins, out,

@@ -137,3 +137,14 @@ def test_mobilenet_v2_reads_its_input_channels_and_sweeps_right() -> None:
     for p in s.points:
         t = archcalc.analyze(spec, overrides={"width": p.values["width"]}, input_shape=p.input_shape).totals
         assert (p.params, p.macs) == (t.params, t.macs)
+
+
+def test_reshaping_keeps_the_expansion_when_the_values_read_are_the_same() -> None:
+    g = build(archcalc.load(SPECS / "mobilenet_v2.yaml"))
+    assert g.shape_reads[0] == (3, (("c", 32),))  # stage1/block1 reads the stem's 32 channels (node 3)
+    same = g.reshaped((160, 160, 3))                      # in.c is what it was everywhere: kept
+    assert same.nodes[1:] == g.nodes[1:] and same.nodes[5] is g.nodes[5] and same.input_shape == (160, 160, 3)
+    t = build(archcalc.load(text=TRANSITION))
+    other = t.reshaped((16, 16, 10))                      # the transitions read other channels: rebuilt
+    assert other.nodes[3] is not t.nodes[3]
+    assert [n.kind.filters for n in other.nodes if n.path == "t1/conv"] == [(10 + 10) // 2]
