@@ -29,7 +29,7 @@ from .kinds.reshape import Input
 from .record import Frozen, Record
 from .shape import Shape, parse_shape_text
 from .source import LList, LMap
-from .spec import ITEM_KEYS, LayerSpec, Spec, Table, Variant
+from .spec import ITEM_KEYS, LayerSpec, Spec, Table, Variant, expression_names
 
 _INT0 = Field("int", min=0, name="repeat")
 _POS = Field("int", min=1, name="dimension")
@@ -538,23 +538,8 @@ def _row_env(table: Table, index: int, env: dict[str, Any], ienv: dict[str, Any]
 def _reads_input(layers: tuple[LayerSpec, ...]) -> tuple[str, ...]:
     """What the values of these items (fields, arguments, repeat, when, tables) read of `in`:
     the attributes, sorted (empty: nothing)."""
-    from .calc import compile_expr
-    attrs: set[str] = set()
-    for ls in layers:
-        todo = [v for k, v in ls.item.items() if k not in ("kind", "name", "from")]
-        while todo:
-            v = todo.pop()
-            if isinstance(v, str):
-                if "in" not in v:
-                    continue
-                try:
-                    names = compile_expr(v.strip()).names
-                except CalcError:
-                    continue
-                attrs |= {n[len(IN_PREFIX):] for n in names if n.startswith(IN_PREFIX)}
-            elif isinstance(v, list):
-                todo += v
-    return tuple(sorted(attrs))
+    names, _ = expression_names(v for ls in layers for k, v in ls.item.items() if k not in ("kind", "name", "from"))
+    return tuple(sorted(n[len(IN_PREFIX):] for n in names if n.startswith(IN_PREFIX)))
 
 
 _MAX_NOTES = 3
@@ -591,21 +576,8 @@ def _raw_key(item: LMap) -> tuple[Any, ...] | None:
 def _reads(item: LMap) -> tuple[str, ...] | None:
     """The variables an item's field values read, sorted; None when an expression does not
     compile (the conversion then reports it, every time)."""
-    from .calc import compile_expr
-    names: set[str] = set()
-    todo = [v for k, v in item.items() if k not in _ITEM_KEYS]
-    while todo:
-        v = todo.pop()
-        if isinstance(v, str):
-            try:
-                names |= compile_expr(v.strip()).names
-            except CalcError:
-                return None
-        elif isinstance(v, list):
-            todo += v
-        elif isinstance(v, dict):
-            return None
-    return tuple(sorted(names))
+    names, ok = expression_names(v for k, v in item.items() if k not in _ITEM_KEYS)
+    return tuple(sorted(names)) if ok else None
 
 
 def _note(e: SpecError, note: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -308,22 +309,28 @@ def _parse_table(raw: LMap, kind: str, is_block: bool, allowed: list[str],
     return Table(tuple(cols), rows, where, tuple(with_columns(r) for r in rows)), with_columns(header)
 
 
-def _names_read(item: LMap) -> set[str]:
-    """The variables a layer item's values read (expressions that do not compile read none here:
-    building the graph reports them)."""
+def expression_names(values: Iterable[Any]) -> tuple[set[str], bool]:
+    """The names the expressions among `values` (text, in nested lists) read, and whether all of
+    them compiled (one that does not reads nothing here: evaluating it reports it)."""
     from .calc import CalcError, compile_expr
     out: set[str] = set()
-    todo = [v for k, v in item.items() if k not in ("kind", "name", "from", "table")]
+    ok = True
+    todo = list(values)
     while todo:
         v = todo.pop()
         if isinstance(v, str):
             try:
                 out |= compile_expr(v.strip()).names
             except CalcError:
-                pass
+                ok = False
         elif isinstance(v, list):
             todo += v
-    return out
+    return out, ok
+
+
+def _names_read(item: LMap) -> set[str]:
+    """The variables a layer item's values read."""
+    return expression_names(v for k, v in item.items() if k not in ("kind", "name", "from", "table"))[0]
 
 
 def _parse_layers(raw: Any, loc: Location, blocks: dict[str, LMap], c: _Collector,
@@ -394,10 +401,7 @@ def from_source(src: Source) -> Spec:
             c.add(f"block '{bname}' must be a mapping with `layers:` (and `args:`)", bloc)
         else:
             where[bname] = bloc
-            for k in b:
-                if k not in BLOCK_KEYS:
-                    c.add(f"unknown key '{k}' in block '{bname}'", b.key_at(k),
-                          did_you_mean(k, BLOCK_KEYS, "a block has"))
+            _known_keys(b, BLOCK_KEYS, f"block '{bname}'", "a block has", c)
             args = b.get("args")
             if args is not None and not isinstance(args, LMap):
                 c.add("`args` is a mapping of argument -> default (null = required)", b.at("args"))
@@ -428,6 +432,13 @@ def from_source(src: Source) -> Spec:
                  if d.loc is not None and d.loc.path in included_from and not d.notes else d for d in c.diags]
         raise SpecError("", diagnostics=diags)
     return Spec(src, root, name, layers, blocks, variants, included_from)
+
+
+def _known_keys(m: LMap, keys: tuple[str, ...], what: str, has: str, c: _Collector) -> None:
+    """An error for every key of `m` that is not one of `keys` (with a did-you-mean)."""
+    for k in m:
+        if k not in keys:
+            c.add(f"unknown key '{k}' in {what}", m.key_at(k), did_you_mean(k, keys, has))
 
 
 def _library_key(lib: LMap, k: Any, c: _Collector) -> None:
@@ -543,10 +554,7 @@ def _parse_variants(root: LMap, name: str, c: _Collector) -> dict[str, Variant]:
             c.add(f"variant '{vname}' is a mapping with `vars:` (and `input:`, `expect:`), received {describe(v)}",
                   raw.at(vname))
             continue
-        for k in v:
-            if k not in VARIANT_KEYS:
-                c.add(f"unknown key '{k}' in variant '{vname}'", v.key_at(k),
-                      did_you_mean(k, VARIANT_KEYS, "a variant has"))
+        _known_keys(v, VARIANT_KEYS, f"variant '{vname}'", "a variant has", c)
         sets = v.get("vars")
         if sets is not None and not isinstance(sets, LMap):
             c.add(f"variant '{vname}': `vars` is a mapping of variable -> value", v.at("vars"))
