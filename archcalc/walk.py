@@ -46,7 +46,7 @@ def walk(graph: Graph, *, dtype: str = "float32") -> Analysis:
         key = (id(kind), ins)
         figures = memo.get(key)
         if figures is None:
-            figures = memo[key] = (ins, *_figures(graph, node, ins, n_sym))
+            figures = memo[key] = (ins, *_figures(graph, node, ins, n_sym, index))
         # rows with equal inputs share one tuple of input shapes (a million-layer graph holds a million)
         ins, out, tr, nt, params_formula, macs, other, other_values, elems = figures
         shapes.append(out)
@@ -63,7 +63,8 @@ def walk(graph: Graph, *, dtype: str = "float32") -> Analysis:
     return Analysis(graph=graph, rows=rows, dtype=dtype, bytes_per_value=DTYPE_BYTES[dtype])
 
 
-def _figures(graph: Graph, node: Node, ins: tuple[Shape, ...], n_sym: Formula | None) -> tuple[Any, ...]:
+def _figures(graph: Graph, node: Node, ins: tuple[Shape, ...], n_sym: Formula | None,
+             index: int) -> tuple[Any, ...]:
     """(output shape, trainable, non-trainable, params formula, MACs formula, other formulas,
     other values, output elements)."""
     kind = node.kind
@@ -77,7 +78,12 @@ def _figures(graph: Graph, node: Node, ins: tuple[Shape, ...], n_sym: Formula | 
         macs = kind.macs(shapes, out)
         other = kind.other_ops(shapes, out)
     except KindError as e:
-        raise include_note(graph.spec, kind_error(node, ins, e, graph.instances)) from None
+        err = kind_error(node, ins, e, graph.instances)
+        if index in graph.train_only and not graph.training:
+            from .graph import _note
+            _note(err, "a training-only layer: its parameters count at inference too, so it must fit "
+                       "the input; a `when:` condition can leave it out")
+        raise include_note(graph.spec, err) from None
     if n_sym is not None:
         if macs is not ZERO:
             macs = scaled(n_sym, macs)
