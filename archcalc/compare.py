@@ -329,7 +329,7 @@ def header_lines(c: Comparison) -> list[str]:
     for e in c.entries:
         an = e.analysis
         out.append(f"[{e.label}] {e.title} ({an.graph.spec.path}): input {_fmt(an.input_shape)}, "
-                   f"batch {an.batch}, {an.dtype}.")
+                   f"batch {an.batch}, {an.dtype}{', a training pass' if an.training else ''}.")
     h = header(c.analyses[0])
     out.append(h[h.index("MACs = "):] + f" Ratios are to [{c.entries[0].label}].")
     if c.convention is not None:

@@ -197,3 +197,12 @@ def test_compare_and_verify_take_train() -> None:
     assert {s["training"] for s in json.loads(r.stdout)["specs"]} == {True}
     v = run("verify", path, "--train")
     assert v.exit_code == 0 and "a training pass" in v.stdout
+
+
+def test_graph_draws_training_only_layers_so() -> None:
+    from archcalc import diagram
+    an = analyze_text(AUX)
+    mermaid, dot = diagram.render(an, "mermaid", None), diagram.render(an, "dot", None)
+    assert "fc<br/>dense, training only<br/>5" in mermaid
+    assert [line for line in dot.splitlines() if "training only" in line and "style=dashed" in line]
+    assert "aux block, 2 layers, training only" in diagram.render(an, "mermaid", 1)
