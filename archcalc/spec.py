@@ -153,6 +153,9 @@ class Spec(Frozen):
 class _Collector:
     def __init__(self) -> None:
         self.diags: list[Diagnostic] = []
+        #: an included library could not be read: its blocks are unknown, so a `kind:` that is
+        #: neither a kind nor a known block is not reported (it may be one of them)
+        self.blocks_missing = False
 
     def add(self, message: str, loc: Location, hint: str | None = None) -> None:
         self.diags.append(Diagnostic(message, loc, hint))
@@ -181,7 +184,8 @@ def _parse_item(raw: Any, loc: Location, blocks: dict[str, LMap], c: _Collector)
         try:
             cls = lookup(kind, tuple(sorted(blocks)))
         except KindError as e:
-            c.add(e.message, raw.at("kind"), e.hint)
+            if not c.blocks_missing:
+                c.add(e.message, raw.at("kind"), e.hint)
             return None
         allowed = list(cls.fields)
         required = [f for f, d in cls.fields.items() if d.required]
@@ -374,7 +378,9 @@ def from_source(src: Source) -> Spec:
                       "add `input: 32x32x1` (H x W x C)" if k == "input" else "add `layers:` with a list of layers")
     included_from: dict[str, str] = {}
     pairs: list[tuple[Any, Any, Location]] = []   # (block name, definition, where its name stands)
+    before = len(c.diags)
     _include(root, src.path, (_identity(src.path),), {}, pairs, included_from, c)
+    c.blocks_missing = len(c.diags) > before  # a library that failed may define the kinds used
     raw_blocks = root.get("blocks") or LMap(root.loc)
     if not isinstance(raw_blocks, LMap):
         c.add("`blocks` is a mapping of block name -> {args, layers}", root.at("blocks"))
@@ -506,8 +512,8 @@ def _include(root: LMap, path: str, stack: tuple[str, ...], seen: dict[str, str]
         note = str(loc) if path not in included_from else f"{loc}, {included_from[path]}"
         try:
             name, text = read_text(shown)
-        except SpecError as e:  # the file itself: missing, a folder, unreadable, too large
-            c.add(f"include: {entry}: {e.message}", loc, e.hint)
+        except SpecError as e:  # the file itself: missing, a folder, unreadable, too large (named)
+            c.add(f"include: {e.message}", loc, e.hint)
             continue
         try:
             lib = parse(text, name).root
