@@ -48,32 +48,47 @@ def __getattr__(name: str) -> Any:
 
 def analyze(spec: Spec | str | Path, *, overrides: dict[str, Any] | None = None,
             input_shape: Shape | None = None, batch: int | None = None, dtype: str = "float32",
-            limits: Limits | None = None, depth: int | None = None, input_layout: str | None = None) -> Analysis:
+            limits: Limits | None = None, depth: int | None = None, input_layout: str | None = None,
+            variant: str | None = None, training: bool = False) -> Analysis:
     """Expand a spec (or a spec file) under `overrides` and count every layer.
 
     `overrides` are `--set` values: numbers, or text parsed like a spec value. `input_shape`
     replaces the spec's input, written in `input_layout` ("HWC", the default, or "CHW").
     `depth` folds blocks deeper than that when the analysis is shown (its repr in a notebook,
     rich, `records()`), as `--depth` does; 0 shows the totals alone. `rows` keeps every layer.
+    `variant` names one of the spec's `variants:`; a path may name it too, as the command line does
+    (`"specs/densenet.yaml@densenet161"`, also with settings: `"...@densenet161,resolution=160"`,
+    which win over `overrides`). `training=True` counts a training pass: training-only layers
+    (auxiliary heads) then run, so their MACs, other operations, memory and outputs count;
+    at inference (the default) only their parameters do.
     """
     from .errors import SpecError
     from .graph import build
-    from .spec import Spec, load
+    from .spec import Spec, load, split_selector
     from .walk import walk
+    own: list[str] = []
     if not isinstance(spec, Spec):
-        spec = load(spec)
+        path, named, own = split_selector(str(spec)) if isinstance(spec, str) else (spec, None, [])
+        if named is not None:
+            if variant is not None and variant != named:
+                raise SpecError(f"{spec}: names variant '{named}', and variant={variant!r} another")
+            variant = named
+        spec = load(path)
     parsed: dict[str, Any] = {}
+    from .graph import parse_override
     for k, v in (overrides or {}).items():
         if isinstance(v, str):
-            from .graph import parse_override
             _, v = parse_override(f"{k}={v}")
+        parsed[k] = v
+    for text in own:
+        k, v = parse_override(text)
         parsed[k] = v
     if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
         raise SpecError(f"batch must be a whole number >= 1, received {batch!r}")
     if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 0):
         raise SpecError(f"depth must be a whole number >= 0, received {depth!r}")
     graph = build(spec, overrides=parsed, input_shape=input_shape, batch=batch, limits=limits,
-                  input_layout=input_layout)
+                  input_layout=input_layout, variant=variant, training=training)
     an = walk(graph, dtype=dtype)
     an.depth = depth
     return an

@@ -20,6 +20,11 @@ class Row(Record):
                  "non_trainable", "macs", "other", "params_formula", "macs_formula", "other_formulas",
                  "node", "layers", "activation_elems")
 
+    #: A training-only layer (or a folded block of them only) is a `TrainingRow`: at inference it
+    #: holds its parameters and does not run (zero MACs, other ops and activations in its row).
+    #: A class attribute, not a slot: a million rows carry no flag (benchmarks/bench_analytic.py).
+    training_only = False
+
     def __init__(self, name: str, kind: str, index: int, inputs: tuple[str, ...],
                  input_shapes: tuple[Shape, ...], output_shape: Shape, trainable: int, non_trainable: int,
                  macs: int, other: dict[str, int], params_formula: Formula | None = None,
@@ -44,6 +49,13 @@ class Row(Record):
         return (f"Row(name={self.name!r}, kind={self.kind!r}, output_shape={self.output_shape!r}, "
                 f"params={self.params!r}, macs={self.macs!r}" + (f", layers={self.layers!r})" if self.layers != 1
                                                                  else ")"))
+
+
+class TrainingRow(Row):
+    """The row of a training-only layer (see `Row.training_only`)."""
+
+    __slots__ = ()
+    training_only = True
 
 
 class Totals(Frozen):
@@ -108,7 +120,13 @@ class Analysis(Record):
 
     @property
     def name(self) -> str:
-        return self.graph.spec.name
+        """The spec's name, or the name of the variant it was analysed in."""
+        return self.graph.name
+
+    @property
+    def training(self) -> bool:
+        """Whether this is a training pass (training-only layers run), or inference."""
+        return self.graph.training
 
     @property
     def input_shape(self) -> Shape:
@@ -149,6 +167,7 @@ class Analysis(Record):
         instances = self.graph.instances
         out: list[Row] = []
         groups: dict[str, Row] = {}
+        mixed: dict[str, bool] = {}  # block -> whether a layer of it runs at inference
         for r in self.rows:
             parts = r.name.split("/")
             if len(parts) <= depth:
@@ -165,6 +184,7 @@ class Analysis(Record):
                 g = Row(name=key, kind=inst.block, index=r.index, inputs=r.inputs,
                         input_shapes=r.input_shapes, output_shape=outshape, trainable=0,
                         non_trainable=0, macs=0, other={}, layers=0, activation_elems=0)
+                mixed[key] = not r.training_only
                 groups[key] = g
                 out.append(g)
             g.trainable += r.trainable
@@ -172,8 +192,13 @@ class Analysis(Record):
             g.macs += r.macs
             g.layers += 1
             g.activation_elems += r.activation_elems
+            if not r.training_only:
+                mixed[key] = True
             for k, v in r.other.items():
                 g.other[k] = g.other.get(k, 0) + v
+        for key, g in groups.items():
+            if not mixed[key]:
+                g.__class__ = TrainingRow  # the same slots: a block of training-only layers
         return out
 
     # --- presentation: built by the report layer (report, render), which imports this module ---

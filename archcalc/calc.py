@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 from collections.abc import Callable, Mapping
 from fractions import Fraction
 from typing import Any
@@ -90,6 +91,58 @@ FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int, str]] = {
                        1, 3, "MobileNet channel rounding: make_divisible(v, divisor=8, min_value=divisor)"),
 }
 CONSTANTS: dict[str, Any] = {"true": True, "false": False}
+#: Functions people write that mean one of FUNCTIONS, and ones with no counterpart here: an
+#: unknown function is named for what it is, never matched to a different one by its spelling
+#: (`sin` is not `min`).
+FUNCTION_ALIASES = {"trunc": "int", "ceiling": "ceil", "minimum": "min", "maximum": "max", "fabs": "abs",
+                    "make_divisable": "make_divisible", "_make_divisible": "make_divisible"}
+UNSUPPORTED_FUNCTIONS = ("sqrt", "exp", "log", "log2", "log10", "pow", "sin", "cos", "tan", "sum", "prod",
+                         "len", "range", "mod", "gcd", "lcm", "float", "str", "bool", "divmod")
+
+#: `in.c` reads the input's shape. `in` is a Python keyword, so the text is rewritten before
+#: parsing: `in.c` becomes the name `__in_c`, which no variable can be (they are checked words
+#: that do not start with "__"). The graph builder puts these names into the environment.
+IN_PREFIX = "__in_"
+#: the attributes of `in`: H x W x C maps have h, w, c; sequences (L x C) l, c; vectors c
+#: (L, as the kinds' formulas write a sequence's tokens: N is the batch)
+IN_ATTRS: dict[str, str] = {"h": "height", "w": "width", "c": "channels (the last axis)",
+                            "l": "tokens of a sequence (L x C)"}
+#: the key under which the environment holds the input shape itself, for messages
+IN_SHAPE = "__in_shape"
+_IN_RE = re.compile(r"(?<![\w.])in\s*\.\s*([A-Za-z_]\w*)")
+IN_HINT = "in.h, in.w and in.c read an H x W x C input; in.l and in.c a sequence (L x C); in.c a flat vector"
+
+
+def in_attrs(shape: tuple[int, ...]) -> dict[str, int]:
+    """The values `in.*` reads for an input of this shape (see IN_ATTRS)."""
+    if len(shape) == 3:
+        return {"h": shape[0], "w": shape[1], "c": shape[2]}
+    if len(shape) == 2:
+        return {"l": shape[0], "c": shape[1]}
+    return {"c": shape[-1]} if shape else {}
+
+
+def _rewrite_in(text: str) -> str:
+    """`in.c // 2` -> `__in_c // 2`; an attribute other than h, w, c, l is refused here."""
+    def sub(m: re.Match[str]) -> str:
+        attr = m.group(1)
+        if attr not in IN_ATTRS:
+            raise CalcError(f"'in.{attr}' is not a property of the input", IN_HINT)
+        return IN_PREFIX + attr
+    return _IN_RE.sub(sub, text)
+
+
+def _missing_in(name: str, env: Env) -> CalcError:
+    """The error for `in.x` where the environment has no such value."""
+    attr = name[len(IN_PREFIX):]
+    shape = env.get(IN_SHAPE)
+    if shape is None:
+        return CalcError(f"'in.{attr}' cannot be read here",
+                         "`in` is the input of the enclosing block (of the network, for top-level "
+                         "layers): layer fields, block arguments, repeat, when and tables read it; "
+                         "vars: cannot")
+    return CalcError(f"'in.{attr}': the input here is {' x '.join(map(str, shape))}, which has no {IN_ATTRS[attr]}",
+                     IN_HINT)
 
 
 def _check_size(x: Any) -> Any:
@@ -179,6 +232,8 @@ def _compile(node: ast.AST, names: set[str], depth: int) -> Callable[[Env], Any]
             try:
                 return env[name]
             except KeyError:
+                if name.startswith(IN_PREFIX):
+                    raise _missing_in(name, env) from None
                 known = sorted(k for k in env if not k.startswith("_"))
                 close = close_matches(name, known)
                 hint = f"did you mean '{close[0]}'?" if close else (
@@ -218,10 +273,7 @@ def _compile(node: ast.AST, names: set[str], depth: int) -> Callable[[Env], Any]
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
             fname = node.func.id if isinstance(node.func, ast.Name) else _short(ast.unparse(node.func))
-            close = close_matches(fname, list(FUNCTIONS))
-            raise CalcError(f"unknown function '{fname}'",
-                            f"did you mean '{close[0]}'?" if close else
-                            f"functions: {', '.join(FUNCTIONS)}")
+            raise _unknown_function(fname)
         if node.keywords:
             raise CalcError(f"{node.func.id}() takes positional arguments only")
         fn, lo, hi, _ = FUNCTIONS[node.func.id]
@@ -232,9 +284,27 @@ def _compile(node: ast.AST, names: set[str], depth: int) -> Callable[[Env], Any]
         return lambda env: _check_size(fn(*(a(env) for a in args)))
     what = type(node).__name__
     shown = _short(ast.unparse(node)) if hasattr(ast, "unparse") else what
+    if isinstance(node, ast.Attribute):
+        raise CalcError(f"'{shown}' is not allowed in an expression",
+                        "only the input's shape is read with a dot: " + IN_HINT)
     raise CalcError(f"'{shown}' is not allowed in an expression",
                     "expressions hold numbers, variables, + - * / // % **, comparisons, "
                     "`a if cond else b` and the functions " + ", ".join(FUNCTIONS))
+
+
+def _unknown_function(name: str) -> CalcError:
+    """The error for a call of a function that is not in FUNCTIONS."""
+    listing = f"the functions are {', '.join(FUNCTIONS)}"
+    if name in FUNCTION_ALIASES:
+        return CalcError(f"unknown function '{name}'", f"here it is called {FUNCTION_ALIASES[name]}()")
+    if name in UNSUPPORTED_FUNCTIONS:
+        extra = "; write x ** n for a power" if name == "pow" else "; write a % b" if name == "mod" else ""
+        return CalcError(f"function '{name}' is not supported in expressions", listing + extra)
+    from .errors import typo_of
+    typo = typo_of(name, FUNCTIONS)
+    if typo is not None:
+        return CalcError(f"unknown function '{name}'", f"did you mean '{typo}'?")
+    return CalcError(f"unknown function '{name}'", listing)
 
 
 def _short(text: str, width: int = 60) -> str:
@@ -252,11 +322,13 @@ def compile_expr(text: str) -> Expression:
         return hit
     if len(text) > MAX_EXPR_CHARS:
         raise CalcError(f"expression is {len(text)} characters long (limit {MAX_EXPR_CHARS})")
+    source = _rewrite_in(text) if "in" in text else text
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as e:
-        raise CalcError(f"cannot read {_short(text)!r} as an expression ({e.msg})",
-                        "write numbers and variables with + - * / and functions, e.g. 64 * alpha") from None
+        hint = ("the input's shape is read as " + IN_HINT if re.search(r"(?<![\w.])in(?!\w)", text) else
+                "write numbers and variables with + - * / and functions, e.g. 64 * alpha")
+        raise CalcError(f"cannot read {_short(text)!r} as an expression ({e.msg})", hint) from None
     except (ValueError, RecursionError, MemoryError):
         raise CalcError(f"cannot read {text[:60]!r} as an expression") from None
     names: set[str] = set()

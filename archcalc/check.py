@@ -13,7 +13,9 @@
       conventions: {fvcore: 4200000000}
 
 Every expected figure names its `source`; `tolerance` is an absolute integer (default 0)
-for sources that round. Budgets are design constraints (upper bounds) and need no source.
+for sources that round. A spec's `variants:` each carry their own `expect:` and `budget:`
+blocks, and a folder or file is checked in every variant it claims (`check_paths`); the
+top-level blocks are the default setting's. Budgets are design constraints (upper bounds) and need no source.
 A team whose tool counts otherwise can also check with `convention=` (the CLI's --convention):
 then `macs` expectations and `max_macs` budgets are compared with that tool's count.
 Nothing here prints or exits: `check_spec` returns a `CheckResult`, and malformed blocks
@@ -59,7 +61,7 @@ TORCH_OPS = "torch_ops"
 CONVENTION_KEYS = ("macs", "max_macs")
 _HWC = re.compile(r"^\s*\d+(\s*[x×X]\s*\d+)*\s*$")
 
-PASS, FAIL, INVALID, UNCHECKED = "pass", "fail", "invalid", "unchecked"
+PASS, FAIL, INVALID, UNCHECKED, LIBRARY = "pass", "fail", "invalid", "unchecked", "library"
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +146,10 @@ class CheckResult:
     name: str = ""
     findings: list[Finding] = field(default_factory=list)
     error: ArchcalcError | None = None
+    #: the variant checked (None: the spec's default setting)
+    variant: str | None = None
+    #: a block library (blocks only, what `include:` names): structure checked, no figures
+    library: bool = False
     #: profile name -> {tool, headline, total, breakdown, torch_ops}: every convention this spec was
     #: checked under (its `conventions:` entries and the --convention asked for)
     conventions: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -151,9 +157,16 @@ class CheckResult:
     torch_applied: dict[str, str] = field(default_factory=dict)
 
     @property
+    def shown(self) -> str:
+        """The path as given on the command line: `specs/densenet.yaml@densenet161`."""
+        return self.path if self.variant is None else f"{self.path}@{self.variant}"
+
+    @property
     def status(self) -> str:
         if self.error is not None:
             return INVALID
+        if self.library:
+            return LIBRARY
         if not self.findings:
             return UNCHECKED
         return PASS if all(f.ok for f in self.findings) else FAIL
@@ -163,8 +176,8 @@ class CheckResult:
         return [f for f in self.findings if not f.ok]
 
     def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"path": self.path, "name": self.name, "status": self.status,
-                             "checks": [f.to_dict() for f in self.findings]}
+        d: dict[str, Any] = {"path": self.path, "variant": self.variant, "name": self.name,
+                             "status": self.status, "checks": [f.to_dict() for f in self.findings]}
         if self.conventions:
             d["conventions"] = self.conventions
         if self.error is not None:
@@ -374,28 +387,47 @@ def convention_figures(analysis: Any, names: Iterable[str], torch: Mapping[str, 
 
 def check_spec(spec: Any, *, overrides: dict[str, Any] | None = None, input_shape: tuple[int, ...] | None = None,
                batch: int | None = None, dtype: str = "float32", limits: Any = None,
-               convention: str | None = None, torch: Mapping[str, str] | None = None) -> CheckResult:
+               convention: str | None = None, torch: Mapping[str, str] | None = None,
+               variant: str | None = None, training: bool = False) -> CheckResult:
     """Load (if a path), analyse and check one spec. Raises ArchcalcError when the spec is invalid.
 
-    `convention` counts `macs` and `max_macs` as that tool would; `torch` (selector -> torch op, as
-    --torch-op) applies to the layers this spec has and wins over the spec's own `torch_ops:`.
+    `variant` checks that variant against its own `expect:` and `budget:` blocks (the default
+    setting: the top-level ones). `convention` counts `macs` and `max_macs` as that tool would;
+    `torch` (selector -> torch op, as --torch-op) applies to the layers this spec has and wins over
+    the spec's own `torch_ops:` (a variant's own win over the top-level ones). `training` checks
+    the figures of a training pass (--train).
     """
     from . import analyze, load
     from .profiles import torch_for
-    from .spec import Spec
+    from .spec import Spec, split_selector
     if not isinstance(spec, Spec):
-        spec = load(spec)
-    expectations = parse_expect(spec.root)
-    budgets = parse_budget(spec.root)
-    ops = parse_torch_ops(spec.root)
-    an = analyze(spec, overrides=overrides, input_shape=input_shape, batch=batch, dtype=dtype, limits=limits)
+        path, named, sets = split_selector(str(spec))
+        if sets:
+            raise SpecError(f"{spec}: check_spec takes SPEC or SPEC@VARIANT; pass settings as overrides")
+        spec, variant = load(path), variant or named
+    v = spec.variant(variant)
+    root = spec.root if v is None else v.root
+    expectations = parse_expect(root)
+    budgets = parse_budget(root)
+    an = analyze(spec, overrides=overrides, input_shape=input_shape, batch=batch, dtype=dtype, limits=limits,
+                 variant=variant, training=training)
     applied = torch_for(an, torch)
-    spec_torch(an, ops)  # a wrong entry is an error even where no convention is counted
+    # a wrong entry is an error even where no convention is counted (the top level's, then the variant's)
+    spec_torch(an, parse_torch_ops(spec.root))
+    if v is not None:
+        spec_torch(an, parse_torch_ops(v.root))
     findings = evaluate(an, expectations, budgets, convention=convention, torch=applied)
     used = [f.convention for f in findings if f.convention]
     names = list(dict.fromkeys([convention, *used] if convention else used))  # in order, once each
-    return CheckResult(spec.path, spec.name, findings, conventions=convention_figures(an, names, applied),
-                       torch_applied=applied)
+    return CheckResult(spec.path, an.name, findings, conventions=convention_figures(an, names, applied),
+                       torch_applied=applied, variant=variant)
+
+
+def settings(spec: Any) -> list[str | None]:
+    """What `archcalc check` holds a spec to: each variant, and the default setting when the
+    top level declares figures or budgets, or the spec has no variants (None stands for it)."""
+    own = "expect" in spec.root or "budget" in spec.root or not spec.variants
+    return ([None] if own else []) + list(spec.variants)
 
 
 def discover(paths: Iterable[str | Path]) -> list[str]:
@@ -443,17 +475,23 @@ def looks_like_spec(path: str) -> bool:
 
 
 def check_paths(paths: Iterable[str | Path], *, skip_non_specs: bool = False, **kw: Any) -> list[CheckResult]:
-    """Check every spec under `paths`; an invalid spec becomes a result with `error`, never an exception."""
+    """Check every spec under `paths`, in each of its settings (`settings`; `SPEC@VARIANT` checks
+    that one); an invalid spec becomes a result with `error`, never an exception. A block library
+    is checked for its structure and reported as such."""
     from .source import load_source
-    from .spec import from_source
+    from .spec import from_source, split_selector
     results: list[CheckResult] = []
-    files: list[str] = []
+    files: list[tuple[str, str | None]] = []
     for given in paths:
+        path, variant, sets = split_selector(str(given))
         try:
-            files.extend(discover([given]))
+            if sets:
+                raise SpecError(f"{given}: check takes SPEC or SPEC@VARIANT; set variables with --set",
+                                hint="a variant's figures are declared for its own settings")
+            files.extend((f, variant) for f in discover([path]))
         except ArchcalcError as e:
             results.append(CheckResult(str(given), error=e))
-    for p in files:
+    for p, variant in files:
         try:
             try:
                 src = load_source(p)  # always a path (or '-'), never YAML text
@@ -463,9 +501,19 @@ def check_paths(paths: Iterable[str | Path], *, skip_non_specs: bool = False, **
                 raise
             if skip_non_specs and not is_spec_text(src.root):
                 continue
-            results.append(check_spec(from_source(src), **kw))
+            spec = from_source(src)
         except ArchcalcError as e:
-            results.append(CheckResult(p if p != "-" else "<stdin>", error=e))
+            results.append(CheckResult(p if p != "-" else "<stdin>", error=e, variant=variant))
+            continue
+        if spec.is_library:
+            n = len(spec.blocks)
+            results.append(CheckResult(spec.path, f"block library of {n} block{'s' * (n != 1)}", library=True))
+            continue
+        for v in [variant] if variant is not None else settings(spec):
+            try:
+                results.append(check_spec(spec, variant=v, **kw))
+            except ArchcalcError as e:
+                results.append(CheckResult(spec.path, error=e, variant=v))
     return results
 
 
@@ -480,4 +528,4 @@ def exit_code(results: list[CheckResult]) -> int:
 
 __all__ = ["BUDGET_KEYS", "CONVENTIONS", "CONVENTION_KEYS", "EXPECT_KEYS", "TORCH_OPS", "Budget", "CheckResult",
            "Expectation", "Finding", "TorchOp", "check_paths", "check_spec", "convention_figures", "discover",
-           "evaluate", "exit_code", "parse_budget", "parse_expect", "parse_torch_ops", "spec_torch"]
+           "evaluate", "exit_code", "parse_budget", "parse_expect", "parse_torch_ops", "settings", "spec_torch"]

@@ -241,7 +241,8 @@ class Comparison:
         for i, e in enumerate(self.entries):
             an = e.analysis
             specs.append({
-                "label": e.label, "name": an.name, "path": an.graph.spec.path,
+                "label": e.label, "name": an.name, "path": an.graph.spec.path, "variant": an.graph.variant,
+                "training": an.training,
                 "overrides": {k: _jsonable(v) for k, v in e.overrides.items()},
                 "variables": {k: _jsonable(v) for k, v in an.graph.env.items()},
                 "input_shape": list(an.input_shape), "batch": an.batch, "dtype": an.dtype,
@@ -353,7 +354,7 @@ def header_lines(c: Comparison, shapes: str | None = None) -> list[str]:
     for e in c.entries:
         an = e.analysis
         out.append(f"[{e.label}] {e.title} ({an.graph.spec.path}): input {shaper(an, shapes)(an.input_shape)}, "
-                   f"batch {an.batch}, {an.dtype}.")
+                   f"batch {an.batch}, {an.dtype}{', a training pass' if an.training else ''}.")
     h = header(c.analyses[0])
     out.append(h[h.index("MACs = "):] + f" Ratios are to [{c.entries[0].label}].")
     if c.convention is not None:

@@ -134,6 +134,8 @@ def _label_lines(n: DNode) -> list[str]:
     if n.role == "input":
         return [r.name, fmt(r.output_shape)]
     kind = f"{r.kind} block, {r.layers} layers" if n.folded else r.kind
+    if r.training_only:
+        kind += ", training only"
     name = n.short or r.name
     lines = [name, kind, fmt(r.output_shape)] if kind != name else [name, fmt(r.output_shape)]
     cost = []
@@ -198,9 +200,12 @@ def dot_escape(s: str) -> str:
 def _dot_node(n: DNode) -> str:
     label = "\\n".join(dot_escape(x) for x in _label_lines(n))
     attrs = [f'label="{label}"']
+    dashed = ",dashed" if n.row.training_only else ""  # training-only: runs in training alone
     if n.role in ("input", "output"):
-        attrs.append('style="rounded,filled"')
+        attrs.append(f'style="rounded,filled{dashed}"')
         attrs.append('fillcolor="#eeeeee"')
+    elif dashed:
+        attrs.append("style=dashed")
     if n.folded:
         attrs.append("shape=box3d")
     return f"{n.id} [{', '.join(attrs)}];"

@@ -119,6 +119,29 @@ def _clip(text: str, width: int = MAX_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+#: A hint longer than MAX_WIDTH (a list of every kind) is wrapped at spaces into lines this
+#: wide, at most HINT_LINES of them: a list is cut between its words, never inside one.
+HINT_WIDTH = 100
+HINT_LINES = 8
+
+
+def _wrap(text: str) -> list[str]:
+    """`text` on lines of at most HINT_WIDTH characters, broken at spaces (continuations indented)."""
+    text = _printable(text)
+    if len(text) <= MAX_WIDTH:
+        return [text]
+    import textwrap
+    lines = textwrap.wrap(text, width=HINT_WIDTH, subsequent_indent=" " * 8, break_long_words=False,
+                          break_on_hyphens=False)
+    if len(lines) > HINT_LINES:
+        lines = lines[:HINT_LINES]
+        words = lines[-1].split(" ")
+        while words and len(" ".join(words)) > HINT_WIDTH - 4:
+            words.pop()
+        lines[-1] = " ".join(words) + " ..."
+    return [_clip(line) for line in lines]
+
+
 def _window(src: str, col: int, width: int = 100) -> tuple[str, int]:
     """Cut a long source line to `width` characters around column `col` (1-based)."""
     if len(src) <= width:
@@ -161,7 +184,7 @@ def render_diagnostics(diagnostics: list[Diagnostic], sources: dict[str, str] | 
         for note in d.notes[:MAX_SHOWN]:
             out.append(_clip(f"  note: {note}"))
         if d.hint:
-            out.append(_clip(f"  hint: {d.hint}"))
+            out.extend(_wrap(f"  hint: {d.hint}"))
     if len(diagnostics) > MAX_SHOWN:
         out.append(f"... and {len(diagnostics) - MAX_SHOWN:,} more {label}s")
     return "\n".join(out)
@@ -198,3 +221,36 @@ def close_matches(word: str, options: Iterable[str]) -> list[str]:
     hints. difflib is imported here, on the error path only: it costs a millisecond at start-up."""
     import difflib
     return difflib.get_close_matches(word, list(options), n=1)
+
+
+def typo_of(word: str, options: Iterable[str]) -> str | None:
+    """The option `word` is a misspelling of, if any: one edit away (insert, delete, replace, or
+    swap two neighbours: `covn` -> conv), two for words of eight letters or more.
+
+    Unlike `close_matches`, this never offers a different word that merely looks alike for a
+    name that means something else: callers check their vocabulary first (`gelu` is not `relu`).
+    """
+    allowed = 1 if len(word) < 8 else 2
+    best: tuple[int, str] | None = None
+    for opt in options:
+        d = _edits(word, opt)
+        if d <= allowed and (best is None or d < best[0]):
+            best = (d, opt)
+    return best[1] if best else None
+
+
+def _edits(a: str, b: str) -> int:
+    """Optimal string alignment distance: insertions, deletions, replacements, adjacent swaps."""
+    if abs(len(a) - len(b)) > 2:
+        return 3
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
+

@@ -6,6 +6,10 @@ records, per layer, the shape of the array produced, the parameters allocated an
 multiplications the `Tally` counted. It never calls the analytic shape, weight or MAC
 code: `archcalc verify` sets the two side by side.
 
+A node that does not run in this pass (training-only, at inference: `Graph.inactive`) is not
+run: its weights are allocated (they are parameters), its output shape is the dry run's, and
+it performs no multiplication; `graph.training` runs it with the rest.
+
 Memory: a node's output is freed once its last consumer has run (liveness over the DAG).
 Before anything is allocated, a dry run with a batch of 0 (free: NumPy does no work on
 empty arrays, and weights are zero-stride views) gives every activation's shape through
@@ -225,13 +229,21 @@ def _plan(graph: Graph, dtype: Any, batch: int) -> _Plan:
     wshapes: list[dict[str, tuple[tuple[int, ...], bool]]] = []
     zero = np.zeros((), dtype)
     peak = 0
+    inactive = graph.inactive
+    # every node's (empty) output, for the nodes that do not run: they are shaped here but hold
+    # no memory and keep no input alive, so they read from this list rather than from `live`
+    empty: list[Any] = [None] * len(nodes) if inactive else []
     for j, node in enumerate(nodes):
         fw = FORWARDS.get(node.kind.name)
         if fw is None:
             raise ExecError(f"layer '{node.path}': the executor has no forward for kind '{node.kind.name}'",
                             node.loc, "add one to archcalc/forward/ (the module mirroring its kinds/ module)")
-        xs = [np.zeros((0, *graph.input_shape), dtype)] if not node.inputs else [live.vals[i] for i in node.inputs]
-        own = live.own(j)
+        idle = j in inactive
+        if not node.inputs:
+            xs = [np.zeros((0, *graph.input_shape), dtype)]
+        else:
+            xs = [(empty if idle else live.vals)[i] for i in node.inputs]
+        own = False if idle else live.own(j)
         try:
             ws_shapes = fw.weights(node.kind, [x.shape for x in xs])
             ws = {k: np.broadcast_to(zero, s) for k, (s, _) in ws_shapes.items()}
@@ -240,9 +252,12 @@ def _plan(graph: Graph, dtype: Any, batch: int) -> _Plan:
                                  dtype.itemsize)
         except (GeometryError, ValueError) as e:
             raise _fail(node, e) from None
-        live.put(j, y)
-        peak = max(peak, live.held() + scratch)
-        live.release(j)
+        if inactive:
+            empty[j] = y
+        if not idle:
+            live.put(j, y)
+            peak = max(peak, live.held() + scratch)
+            live.release(j)
         shapes.append(tuple(y.shape[1:]))
         wshapes.append(ws_shapes)
     params = sum(math.prod(s) for ws in wshapes for s, _ in ws.values()) * dtype.itemsize
@@ -415,8 +430,14 @@ def execute(graph: Graph, *, seed: int = 0, weights: str | Path | Mapping[str, A
                sum(a.size for k, a in ws.items() if not wshapes[j][k][1])) for j, ws in enumerate(allw)]
     t = Tally()
     runs: list[LayerRun] = []
+    inactive = graph.inactive
     start = time.perf_counter()
     for j, node in enumerate(nodes):
+        if inactive and j in inactive:  # training-only at inference: parameters only, not run
+            runs.append(LayerRun(node.path, node.kind.name, plan.shapes[j], *counts[j], 0, 0, 0.0))
+            if progress is not None:
+                progress(j + 1, len(nodes), node.path)
+            continue
         xs = [x_in] if not node.inputs else [live.vals[i] for i in node.inputs]
         own = live.own(j)
         m0, o0 = t.macs, t.other_mults

@@ -1,8 +1,19 @@
-"""Spec -> Graph: evaluate variables, expand blocks and repeats, resolve inputs.
+"""Spec -> Graph: evaluate variables, expand blocks, repeats and tables, resolve inputs.
 
 A node may take input only from layers above it (or its scope's `input`), so a graph
 is always in topological order and a cycle cannot be written. Expansion is bounded
 (nodes, block nesting) so that a hostile spec fails fast with a clear error.
+
+Expansion reads shapes only where a spec asks for them (`in.c` and the like): then the
+shapes of the nodes built so far are computed on demand, by the kinds' own `out_shape`,
+and the graph records what it read (`Graph.shape_reads`). A sweep reshapes such a graph for
+another input only when every recorded value comes out the same there (MobileNetV2's `in.c`
+over resolutions), and expands it afresh otherwise.
+
+Training-only layers (`training_only:`, for auxiliary heads) are nodes like any other;
+`Graph.train_only` lists them and `Graph.training` says whether this graph describes a
+training pass. At inference (`training=False`) they hold their parameters but do not run:
+no MACs, other operations or memory, and they are no outputs (`Graph.inactive`).
 """
 
 from __future__ import annotations
@@ -10,15 +21,15 @@ from __future__ import annotations
 from typing import Any
 
 from ._gc import paused
-from .calc import CONSTANTS, CalcError, to_number
-from .errors import Diagnostic, Location, SpecError, close_matches
+from .calc import CONSTANTS, IN_PREFIX, IN_SHAPE, CalcError, in_attrs, to_number
+from .errors import Diagnostic, KindError, Location, SpecError, close_matches
 from .kinds import REGISTRY, FieldError, Kind
 from .kinds.base import Field
 from .kinds.reshape import Input
 from .record import Frozen, Record
 from .shape import Shape, fmt, parse_shape_text
 from .source import LList, LMap
-from .spec import LayerSpec, Spec
+from .spec import ITEM_KEYS, LayerSpec, Spec, Table, Variant, expression_names
 
 _INT0 = Field("int", min=0, name="repeat")
 _POS = Field("int", min=1, name="dimension")
@@ -69,36 +80,87 @@ class Instance(Frozen):
 
 
 class Graph(Record):
-    """The expanded layers in topological order, the outputs, the block instances."""
+    """The expanded layers in topological order, the outputs, the block instances.
 
-    __slots__ = ("spec", "nodes", "outputs", "instances", "batch", "env", "layout", "warnings")
+    `layout` is how the input shape was written ("HWC", or "CHW", read as C x H x W); `warnings`
+    what the input's shape suggests (e.g. an input that looks channels-first).
+    `train_only` holds the indices of training-only nodes; `training` whether the graph is
+    a training pass, in which they run (otherwise `inactive`: counted for parameters only).
+    `variant` is the variant of the spec it was built in; `shape_reads` what expansion read of
+    shapes (`in.c`: the scope's input node and the values read); `overrides` and `limits` what
+    it was built with, to rebuild it.
+    """
+
+    __slots__ = ("spec", "nodes", "outputs", "instances", "batch", "env", "layout", "warnings", "training",
+                 "train_only", "variant", "shape_reads", "overrides", "limits")
 
     def __init__(self, spec: Spec, nodes: list[Node], outputs: list[int], instances: dict[str, Instance],
                  batch: int, env: dict[str, Any] | None = None, layout: str = "HWC",
-                 warnings: list[Diagnostic] | None = None) -> None:
+                 warnings: list[Diagnostic] | None = None, *, training: bool = False,
+                 train_only: frozenset[int] = frozenset(), variant: str | None = None,
+                 shape_reads: tuple[tuple[int, tuple[tuple[str, int | None], ...]], ...] = (),
+                 overrides: dict[str, Any] | None = None, limits: Limits | None = None) -> None:
         self.spec, self.nodes, self.outputs, self.instances, self.batch = spec, nodes, outputs, instances, batch
         self.env = {} if env is None else env
-        self.layout = layout      # how the input shape was written: "HWC", or "CHW" (read as C x H x W)
-        self.warnings = [] if warnings is None else warnings  # e.g. an input that looks channels-first
+        self.layout = layout
+        self.warnings = [] if warnings is None else warnings
+        self.training, self.train_only, self.variant = training, train_only, variant
+        self.shape_reads, self.overrides, self.limits = shape_reads, overrides or {}, limits
+
+    @property
+    def reads_shapes(self) -> bool:
+        """Whether expansion read a shape (`in.c`), so that another input may expand differently."""
+        return bool(self.shape_reads)
 
     @property
     def input_shape(self) -> Shape:
         return self.nodes[0].kind.shape  # type: ignore[attr-defined]
 
+    @property
+    def name(self) -> str:
+        """The spec's name, or its variant's (`DenseNet-161`, or `densenet.yaml@densenet161`'s default title)."""
+        v = self.spec.variant(self.variant)
+        return v.title if v is not None else self.spec.name
+
+    @property
+    def inactive(self) -> frozenset[int]:
+        """The nodes that do not run in this pass: the training-only ones, unless training."""
+        return frozenset() if self.training else self.train_only
+
     def reshaped(self, input_shape: Shape | None = None, batch: int | None = None,
                  input_layout: str | None = None) -> Graph:
         """This expansion with another input shape and batch (None: the spec's own), for sweeps.
 
-        Expansion never reads a shape (blocks, `repeat` and `when` see variables only), so
+        When expansion read no shape (blocks, `repeat`, `when` and tables saw variables only),
         the layers stay as they are and only the input node changes; the walk then checks
-        every layer against the new input, as for a fresh build.
+        every layer against the new input, as for a fresh build. A spec that reads `in.*` is
+        expanded afresh for a new input shape (a new batch alone changes no layer).
         """
-        shape, layout, warnings = _oriented(self.spec, _input_shape(self.spec, self.env, input_shape),
+        shape, layout, warnings = _oriented(self.spec, _input_shape(self.spec, self.env, input_shape,
+                                                                    self.spec.variant(self.variant)),
                                             input_shape is not None, input_layout)
         first = self.nodes[0]
         nodes = [Node(first.path, Input(shape), (), first.loc, first.item), *self.nodes[1:]]
+        if self.shape_reads and shape != self.input_shape and not _same_reads(nodes, self.shape_reads):
+            return build(self.spec, overrides=self.overrides, input_shape=input_shape, batch=batch,
+                         limits=self.limits, variant=self.variant, training=self.training, input_layout=input_layout)
         return Graph(self.spec, nodes, self.outputs, self.instances, _batch(self.spec, self.env, batch), self.env,
-                     layout, warnings)
+                     layout, warnings, training=self.training, train_only=self.train_only, variant=self.variant,
+                     shape_reads=self.shape_reads, overrides=self.overrides, limits=self.limits)
+
+
+def _same_reads(nodes: list[Node], reads: tuple[tuple[int, tuple[tuple[str, int | None], ...]], ...]) -> bool:
+    """Whether expansion would read the same values of shapes from these nodes (a new input):
+    then it would expand to the same nodes, so they can be kept. A shape error says no (the
+    fresh expansion reports it where it stands)."""
+    need = max(i for i, _ in reads)
+    shapes: list[Shape] = []
+    try:
+        for node in nodes[:need + 1]:
+            shapes.append(node.kind.out_shape([shapes[i] for i in node.inputs]))
+    except KindError:
+        return False
+    return all(tuple((a, in_attrs(shapes[i]).get(a)) for a, _ in read) == read for i, read in reads)
 
 
 def _err(msg: str, loc: Location, hint: str | None = None) -> SpecError:
@@ -133,6 +195,13 @@ def parse_override(text: str) -> tuple[str, Any]:
         raise SpecError(f"--set {name}: {e.message}", hint=e.hint) from None
 
 
+class _ShapeError(SpecError):
+    """A shape error met while expansion read a shape (`in.c`): located at the failing node,
+    with its block instances noted already (`node_path` says which node)."""
+
+    node_path = ""
+
+
 class _Builder:
     def __init__(self, spec: Spec, limits: Limits) -> None:
         self.spec, self.limits = spec, limits
@@ -147,8 +216,15 @@ class _Builder:
         # equal layers share one Kind object, converted once (walk counts each once too)
         self.kinds: dict[tuple[Any, ...], Kind] = {}
         self.raws: dict[int, tuple[Any, ...] | None] = {}
-        self.declared: dict[int, set[str | None]] = {}
+        # per layer list (a block definition, or the spec's layers): its declared names, and
+        # what its values read of the scope input's shape (`in.c`: ("c",))
+        self.scopes: dict[int, tuple[set[str | None], tuple[str, ...]]] = {}
         self.reads: dict[tuple[Any, ...], tuple[str, ...] | None] = {}
+        self.train_only: set[int] = set()
+        self.shapes: list[Shape] = []      # output shapes of nodes[:len(shapes)], computed on demand
+        # what expansion read of shapes: (scope input node, ((attribute, value), ...)) per scope
+        self.shape_reads: list[tuple[int, tuple[tuple[str, int | None], ...]]] = []
+        self.global_env: dict[str, Any] = {}
 
     def add(self, node: Node) -> int:
         nodes = self.nodes
@@ -172,6 +248,33 @@ class _Builder:
         except (FieldError, CalcError) as e:
             raise _err(f"layer '{path}' ({kind}): {key}: {e.message}", item.at(key), e.hint) from None
 
+    # -- shapes, for `in.*` -----------------------------------------------------------------
+    def shape_of(self, idx: int) -> Shape:
+        """The output shape of node `idx`, computing those of the nodes before it as needed."""
+        from .walk import kind_error
+        shapes, nodes = self.shapes, self.nodes
+        while len(shapes) <= idx:
+            node = nodes[len(shapes)]
+            ins = [shapes[i] for i in node.inputs]
+            try:
+                shapes.append(node.kind.out_shape(ins))
+            except KindError as e:
+                err = kind_error(node, tuple(ins), e, self.instances, _ShapeError)
+                err.node_path = node.path  # type: ignore[attr-defined]
+                raise err from None
+        return shapes[idx]
+
+    def in_env(self, env: dict[str, Any], input_idx: int, attrs: tuple[str, ...]) -> dict[str, Any]:
+        """`env` with the scope input's shape readable as in.h, in.w, in.c (in.l); `attrs` are
+        the ones the scope reads, recorded with their values."""
+        shape = self.shape_of(input_idx)
+        values = in_attrs(shape)
+        self.shape_reads.append((input_idx, tuple((a, values.get(a)) for a in attrs)))
+        out = {**env, IN_SHAPE: shape}
+        for k, v in values.items():
+            out[IN_PREFIX + k] = v
+        return out
+
     # -- expansion --------------------------------------------------------------------------
     def too_many_steps(self, loc: Location) -> SpecError:
         """The error once `steps` (layers, block instances and skipped layers expanded so far,
@@ -181,13 +284,19 @@ class _Builder:
                     "check `repeat:` counts; raise the limit with --max-nodes if this is intended")
 
     def expand(self, layers: tuple[LayerSpec, ...], prefix: str, env: dict[str, Any],
-               input_idx: int, stack: tuple[str, ...], mult: int = 1) -> tuple[dict[str, int], int]:
+               input_idx: int, stack: tuple[str, ...], mult: int = 1,
+               train: bool = False) -> tuple[dict[str, int], int]:
         """Expand `layers` in a scope; `mult` is how many times the enclosing repeats will
-        expand this scope (the product of their counts), to refuse a nested blow-up at once."""
+        expand this scope (the product of their counts), to refuse a nested blow-up at once;
+        `train` whether the scope is training-only (a block used with `training_only: true`)."""
         names: dict[str, int] = {"input": input_idx}
-        declared = self.declared.get(id(layers))
-        if declared is None:  # once per block definition, not once per instance
-            declared = self.declared[id(layers)] = {ls.name for ls in layers if ls.name}
+        scope = self.scopes.get(id(layers))
+        if scope is None:  # once per block definition, not once per instance
+            scope = self.scopes[id(layers)] = ({ls.name for ls in layers if ls.name}, _reads_input(layers))
+        declared, reads_input = scope
+        if reads_input:
+            env = self.in_env(env, input_idx, reads_input)
+        train_only = self.train_only
         counters: dict[str, int] = {}
         prev = input_idx
         for ls in layers:
@@ -206,8 +315,23 @@ class _Builder:
                         names[ls.name] = ins[0]
                     prev = ins[0]
                     continue
+            ltrain = train
+            if ls.train is not None and not train:
+                try:
+                    ltrain = _when(ls.train, env)
+                except (FieldError, CalcError) as e:
+                    raise _err(f"training_only: {e.message}", item.at("training_only"), e.hint) from None
+            if train_only and not ltrain:
+                self.check_inference_inputs(ls, ins, prefix)
             count = None
-            if ls.repeat is not None:
+            table = ls.table
+            if table is not None:
+                count = len(table.rows)
+                if count * mult > self.limits.max_nodes:
+                    raise _err(f"table: {count:,} rows inside {mult:,} copies of the enclosing blocks would "
+                               f"expand past the limit of {self.limits.max_nodes:,} layers", item.at("table"),
+                               "raise the limit with --max-nodes if this is intended")
+            elif ls.repeat is not None:
                 count = self.value(_INT0, item, "repeat", env, prefix + (ls.name or ls.kind), ls.kind)
                 if count * mult > self.limits.max_nodes:
                     inside = f" inside {mult:,} copies of the enclosing blocks" if mult > 1 else ""
@@ -225,20 +349,63 @@ class _Builder:
                 else:
                     name = self.autoname(ls.kind, counters, declared, names)
                 if name in names and name != "input":
-                    raise _err(f"two layers are named '{prefix}{name}'", item.at("name") if ls.name else item.loc,
-                               "give each layer its own name")
+                    raise self.collision(ls, layers, name, prefix, count)
                 ienv = env if count is None else {**env, "index": index}
                 if index > 1:
                     self.steps += 1
                     if self.steps > self.max_steps:
                         raise self.too_many_steps(item.loc)
+                row_item = None
+                if table is not None:
+                    row_item = table.items[index - 1]
+                    _row_env(table, index, env, ienv, prefix + name)
                 idx = self.instantiate(ls, prefix + name, ienv, ins if index == 1 else (prev,), stack,
-                                       mult * (count or 1))
+                                       mult * (count or 1), ltrain, row_item)
                 names[name] = idx
                 prev = idx
             if ls.name and count is not None:
                 names.setdefault(ls.name, prev)
         return names, prev
+
+    def check_inference_inputs(self, ls: LayerSpec, ins: tuple[int, ...], prefix: str) -> None:
+        """A layer that runs at inference cannot read a training-only layer's output."""
+        for i in ins:
+            if i in self.train_only:
+                src = self.nodes[i].path
+                shown = prefix + (ls.name or ls.kind)
+                above = " (the layer above it; `from:` names another)" if ls.inputs is None else ""
+                raise _err(f"layer '{shown}' runs at inference, but takes input from '{src}', which is "
+                           f"training-only{above}", ls.item.at("from") if "from" in ls.item else ls.item.loc,
+                           "mark this layer `training_only: true` too, or take its input from a layer "
+                           "that runs at inference")
+
+    def collision(self, ls: LayerSpec, layers: tuple[LayerSpec, ...], name: str, prefix: str,
+                  count: int | None) -> SpecError:
+        """Two layers of one scope would be called `name`; say why when `repeat:` numbered one."""
+        loc = ls.item.at("name") if ls.name else ls.item.loc
+        here = layers.index(ls)
+        other = None
+        for prior in layers[:here]:
+            if prior.name == name:
+                other = f"the layer named '{name}' at line {prior.item.loc.line}"
+                break
+            copies = prior.repeat is not None or prior.table is not None
+            if copies and prior.name and name.startswith(prior.name) and name[len(prior.name):].isdigit():
+                how = "repeat:" if prior.table is None else "table:"
+                other = (f"copy {name[len(prior.name):]} of '{prior.name}' ({how} at line {prior.item.loc.line} "
+                         f"numbers its copies {prior.name}1, {prior.name}2, ...)")
+                break
+        if count is not None:
+            how = "repeat" if ls.table is None else "table"
+            what = (f"'{ls.name}' with {how}: {count} names its copies {ls.name}1 ... {ls.name}{count}, "
+                    f"and copy '{name}' would take the name of {other or 'an earlier layer'}")
+            return _err(f"{what} (in {'block ' + repr(prefix.rstrip('/')) if prefix else 'the spec'})", loc,
+                        f"copies are numbered from 1: rename the repeated item (e.g. '{ls.name}_'), "
+                        f"or the other layer")
+        if other is not None and not other.startswith("the layer"):
+            return _err(f"two layers are named '{prefix}{name}': this one and {other}", loc,
+                        "rename this layer, or the repeated item (copies are numbered from 1)")
+        return _err(f"two layers are named '{prefix}{name}'", loc, "give each layer its own name")
 
     def autoname(self, kind: str, counters: dict[str, int], declared: set[str | None],
                  names: dict[str, int]) -> str:
@@ -277,10 +444,10 @@ class _Builder:
         return tuple(out)
 
     def instantiate(self, ls: LayerSpec, path: str, env: dict[str, Any], ins: tuple[int, ...],
-                    stack: tuple[str, ...], mult: int = 1) -> int:
-        item = ls.item
+                    stack: tuple[str, ...], mult: int = 1, train: bool = False, item: LMap | None = None) -> int:
+        item = ls.item if item is None else item
         if ls.is_block:
-            return self.block(ls, path, env, ins, stack, mult)
+            return self.block(ls, path, env, ins, stack, mult, train, item)
         cls = REGISTRY[ls.kind]
         lo, hi = cls.arity
         if len(ins) < lo or (hi is not None and len(ins) > hi):
@@ -303,7 +470,10 @@ class _Builder:
             kind = cls(**values)
             if key is not None:
                 self.kinds[key] = kind
-        return self.add(Node(path, kind, ins, item.loc, item))
+        idx = self.add(Node(path, kind, ins, item.loc, item))
+        if train:
+            self.train_only.add(idx)
+        return idx
 
     def kind_key(self, cls: type[Kind], item: LMap, env: dict[str, Any]) -> tuple[Any, ...] | None:
         """What an item's field values depend on: its kind, its raw values and the variables
@@ -325,9 +495,9 @@ class _Builder:
         return (cls, raw, *((type(v), v) for v in (env.get(n, _UNKNOWN) for n in reads)))
 
     def block(self, ls: LayerSpec, path: str, env: dict[str, Any], ins: tuple[int, ...],
-              stack: tuple[str, ...], mult: int = 1) -> int:
+              stack: tuple[str, ...], mult: int = 1, train: bool = False, item: LMap | None = None) -> int:
         b = self.spec.blocks[ls.kind]
-        item = ls.item
+        item = ls.item if item is None else item
         if ls.kind in stack:
             chain = " -> ".join((*stack[stack.index(ls.kind):], ls.kind))
             raise _err(f"block '{ls.kind}' instantiates itself ({chain})", item.at("kind"),
@@ -348,9 +518,10 @@ class _Builder:
                 loc = item.at(a) if a in item else b.args.at(a)
                 raise _err(f"block '{ls.kind}' argument {a}: {e.message}", loc, e.hint) from None
         try:
-            names, last = self.expand(b.layers, path + "/", benv, ins[0], (*stack, ls.kind), mult)
+            names, last = self.expand(b.layers, path + "/", benv, ins[0], (*stack, ls.kind), mult, train)
         except SpecError as e:  # name the instance: the location is in the block's definition
-            _note(e, f"in block '{ls.kind}' used at {item.loc} as {path}")
+            if not isinstance(e, _ShapeError) or e.node_path.startswith(path + "/"):
+                _note(e, f"in block '{ls.kind}' used at {item.loc} as {path}")
             raise
         out = last
         if b.output is not None:
@@ -362,9 +533,26 @@ class _Builder:
         return out
 
 
+def _row_env(table: Table, index: int, env: dict[str, Any], ienv: dict[str, Any], path: str) -> None:
+    """Add row `index`'s values (evaluated in the item's scope `env`) to `ienv`, by column."""
+    row = table.rows[index - 1]
+    for j, col in enumerate(table.columns):
+        try:
+            ienv[col] = _literal(row[j], env)
+        except CalcError as e:
+            raise _err(f"'{path}': table row {index}, column {col}: {e.message}", row.at(j), e.hint) from None
+
+
+def _reads_input(layers: tuple[LayerSpec, ...]) -> tuple[str, ...]:
+    """What the values of these items (fields, arguments, repeat, when, tables) read of `in`:
+    the attributes, sorted (empty: nothing)."""
+    names, _ = expression_names(v for ls in layers for k, v in ls.item.items() if k not in ("kind", "name", "from"))
+    return tuple(sorted(n[len(IN_PREFIX):] for n in names if n.startswith(IN_PREFIX)))
+
+
 _MAX_NOTES = 3
 _UNKNOWN: Any = object()
-_ITEM_KEYS = frozenset(("kind", "name", "from", "repeat", "when"))
+_ITEM_KEYS = frozenset(ITEM_KEYS)
 
 
 def typed(v: Any) -> Any:
@@ -396,21 +584,8 @@ def _raw_key(item: LMap) -> tuple[Any, ...] | None:
 def _reads(item: LMap) -> tuple[str, ...] | None:
     """The variables an item's field values read, sorted; None when an expression does not
     compile (the conversion then reports it, every time)."""
-    from .calc import compile_expr
-    names: set[str] = set()
-    todo = [v for k, v in item.items() if k not in _ITEM_KEYS]
-    while todo:
-        v = todo.pop()
-        if isinstance(v, str):
-            try:
-                names |= compile_expr(v.strip()).names
-            except CalcError:
-                return None
-        elif isinstance(v, list):
-            todo += v
-        elif isinstance(v, dict):
-            return None
-    return tuple(sorted(names))
+    names, ok = expression_names(v for k, v in item.items() if k not in _ITEM_KEYS)
+    return tuple(sorted(names)) if ok else None
 
 
 def _note(e: SpecError, note: str) -> None:
@@ -446,27 +621,34 @@ def _when(raw: Any, env: dict[str, Any]) -> bool:
     raise FieldError(f"expected true, false or a condition, received {v!r}")
 
 
-def _env(spec: Spec, overrides: dict[str, Any]) -> dict[str, Any]:
+def _env(spec: Spec, overrides: dict[str, Any], variant: Variant | None = None) -> dict[str, Any]:
+    """The variables, in order: each as the variant (if any) or the spec defines it, unless
+    `overrides` (--set) gives its value; a variable sees the ones above it."""
     raw = spec.vars
     unknown = [k for k in overrides if k not in raw]
     if unknown:
         close = close_matches(unknown[0], list(raw))
         raise SpecError(f"--set {unknown[0]}: the spec has no variable '{unknown[0]}'",
                         hint=f"did you mean '{close[0]}'?" if close else
+                        "--train counts training-only layers" if unknown[0] in ("training", "train") else
                         (f"its variables: {', '.join(raw)}" if raw else "it defines no `vars:`"))
+    sets = variant.vars if variant is not None else {}
     env: dict[str, Any] = {}
-    for k, v in raw.items():
+    for k in raw:
         if k in overrides:
             env[k] = overrides[k]
             continue
+        where = sets if k in sets else raw
         try:
-            env[k] = _literal(v, env)
+            env[k] = _literal(where[k], env)
         except CalcError as e:
-            raise _err(f"variable {k}: {e.message}", raw.at(k), e.hint) from None
+            of = f" (variant '{variant.name}')" if where is sets and variant is not None else ""
+            raise _err(f"variable {k}{of}: {e.message}", where.at(k), e.hint) from None  # type: ignore[union-attr]
     return env
 
 
-def _input_shape(spec: Spec, env: dict[str, Any], override: Shape | None) -> Shape:
+def _input_shape(spec: Spec, env: dict[str, Any], override: Shape | None,
+                 variant: Variant | None = None) -> Shape:
     if override is not None:
         for d in override:
             try:
@@ -474,7 +656,7 @@ def _input_shape(spec: Spec, env: dict[str, Any], override: Shape | None) -> Sha
             except (FieldError, CalcError) as e:
                 raise SpecError(f"input shape {override!r}: {e.message}") from None
         return tuple(override)
-    root = spec.root
+    root = variant.root if variant is not None and "input" in variant.root else spec.root
     raw, loc = root["input"], root.at("input")
     if isinstance(raw, str):
         dims = parse_shape_text(raw)
@@ -558,24 +740,46 @@ def _batch(spec: Spec, env: dict[str, Any], batch: int | None) -> int:
         raise _err(f"batch: {e.message}", spec.root.at("batch"), e.hint) from None
 
 
+def include_note(spec: Spec, err: SpecError) -> SpecError:
+    """Say which spec included the file an error stands in (a block library), once."""
+    d = err.diagnostics[0]
+    where = spec.included_from.get(d.loc.path) if d.loc is not None else None
+    if where is not None and not any(n.startswith(f"{d.loc.path} is included") for n in d.notes):
+        err.diagnostics[0] = Diagnostic(d.message, d.loc, d.hint,
+                                        (*d.notes, f"{d.loc.path} is included from {where}"))  # type: ignore[union-attr]
+    return err
+
+
 @paused
 def build(spec: Spec, *, overrides: dict[str, Any] | None = None, input_shape: Shape | None = None,
-          batch: int | None = None, limits: Limits | None = None, input_layout: str | None = None) -> Graph:
+          batch: int | None = None, limits: Limits | None = None, variant: str | None = None,
+          training: bool = False, input_layout: str | None = None) -> Graph:
     """Expand a spec into a graph under the given variable overrides (no YAML is re-read).
 
+    `variant` selects one of the spec's `variants:` (its variables and input; `overrides` still
+    win). `training` describes a training pass: training-only layers run (see the module doc).
     `input_shape` replaces the spec's input, written in `input_layout` ("HWC" or "CHW"; None:
     not said, so H x W x C, with a warning in `Graph.warnings` when it looks channels-first)."""
+    if spec.is_library:
+        raise SpecError(f"{spec.path} is a block library (blocks only), not a network", spec.root.loc,
+                        hint="analyse a spec that includes it (`include:`), or add `input:` and `layers:`")
     limits = limits or Limits()
-    env = _env(spec, overrides or {})
+    v = spec.variant(variant)
+    overrides = overrides or {}
+    env = _env(spec, overrides, v)
     if input_layout is not None:
         input_layout = layout_name(input_layout, "input_layout")
-    shape, layout, warnings = _oriented(spec, _input_shape(spec, env, input_shape), input_shape is not None,
+    shape, layout, warnings = _oriented(spec, _input_shape(spec, env, input_shape, v), input_shape is not None,
                                         input_layout)
     batch = _batch(spec, env, batch)
     b = _Builder(spec, limits)
     b.global_env = env
     b.add(Node("input", Input(shape), (), spec.root.key_at("input")))
-    names, last = b.expand(spec.layers, "", env, 0, ())
+    try:
+        names, last = b.expand(spec.layers, "", env, 0, ())
+    except SpecError as e:
+        raise include_note(spec, e) from None
+    inactive = frozenset() if training else frozenset(b.train_only)
     outs_raw = spec.root.get("outputs")
     if outs_raw is not None:
         if isinstance(outs_raw, str):
@@ -589,8 +793,21 @@ def build(spec: Spec, *, overrides: dict[str, Any] | None = None, input_shape: S
                 close = close_matches(o, list(b.paths))
                 loc = outs_raw.at(i) if isinstance(outs_raw, LList) else spec.root.at("outputs")
                 raise _err(f"outputs: no layer named '{o}'", loc, f"did you mean '{close[0]}'?" if close else None)
-            outputs.append(idx)
-    else:
+            if idx not in inactive:  # a training-only output is one in training only
+                outputs.append(idx)
+        if not outputs:
+            raise _err("every layer in `outputs:` is training-only, so inference has no output",
+                       spec.root.at("outputs"), "list the inference output too, or count a training pass (--train)")
+    elif not inactive:
         used = {i for n in b.nodes for i in n.inputs}
         outputs = [i for i in range(len(b.nodes)) if i not in used and i != 0] or [last]
-    return Graph(spec, b.nodes, outputs, b.instances, batch, env, layout, warnings)
+    else:  # what nothing that runs reads, among what runs
+        nodes = b.nodes
+        used = {i for k, n in enumerate(nodes) if k not in inactive for i in n.inputs}
+        outputs = [i for i in range(1, len(nodes)) if i not in used and i not in inactive]
+        if not outputs:
+            raise _err("every layer is training-only, so inference has no output", spec.root.at("layers"),
+                       "count a training pass (--train), or leave the main path unmarked")
+    return Graph(spec, b.nodes, outputs, b.instances, batch, env, layout, warnings, training=training,
+                 train_only=frozenset(b.train_only), variant=variant, shape_reads=tuple(b.shape_reads),
+                 overrides=overrides, limits=limits)

@@ -12,7 +12,9 @@ scratch, so it estimates its own peak: docs/executor.md):
   nobody consumes and that is not an output is freed right after the step that produced it;
 * the bytes held at step k are the output being produced by node k plus every earlier tensor
   t < k with `last_use[t] >= k` (its inputs are still live while it runs);
-* the peak is the largest of those sums over all steps; the input counts (step 0 holds it alone).
+* the peak is the largest of those sums over all steps; the input counts (step 0 holds it alone);
+* a node that does not run in this pass (training-only, at inference: `Graph.inactive`) holds
+  nothing and reads nothing, so it keeps no input alive.
 """
 
 from __future__ import annotations
@@ -38,7 +40,10 @@ def liveness(graph: Graph) -> list[int]:
     """
     n = len(graph.nodes)
     last = list(range(n))
+    inactive = graph.inactive
     for k, node in enumerate(graph.nodes):
+        if inactive and k in inactive:
+            continue
         for i in node.inputs:
             if k > last[i]:
                 last[i] = k
@@ -92,8 +97,10 @@ def peak(an: Analysis) -> tuple[int, str]:
 
 
 def _sizes(an: Analysis) -> list[int]:
-    """Output bytes of every node of the (unfolded) graph."""
-    return [math.prod(r.output_shape) * an.batch * an.bytes_per_value for r in an.rows]
+    """Output bytes of every node of the (unfolded) graph (none for a node that does not run)."""
+    inactive = an.graph.inactive
+    return [0 if inactive and r.index in inactive else math.prod(r.output_shape) * an.batch * an.bytes_per_value
+            for r in an.rows]
 
 
 def param_bytes(an: Analysis, row: Row) -> int:

@@ -326,9 +326,12 @@ def _attention_ops(tool: str, op: str, row: Row, n: int) -> dict[str, int] | Non
 
 
 def per_layer(an: Analysis, name: str, *, torch: Mapping[str, str] | None = None) -> list[dict[str, int]]:
-    """`layer_ops` of every row of `an.rows` (unfolded), in order."""
+    """`layer_ops` of every row of `an.rows` (unfolded), in order; nothing for a layer that does
+    not run in this pass (training-only, at inference: the tools count the modules that run)."""
     ops = _torch_ops(an, torch)
-    return [layer_ops(an, r, name, op) for r, op in zip(an.rows, ops, strict=True)]
+    inactive = an.graph.inactive
+    return [{} if inactive and r.index in inactive else layer_ops(an, r, name, op)
+            for r, op in zip(an.rows, ops, strict=True)]
 
 
 def breakdown(an: Analysis, name: str, *, torch: Mapping[str, str] | None = None) -> dict[str, int]:

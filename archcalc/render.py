@@ -55,7 +55,8 @@ def header(an: Analysis, shapes: str | None = None) -> str:
     """The conventions line printed above every human-readable output."""
     style = shape_style(shapes, an.graph.layout)
     how = "" if style == "hwc" else f" (shapes {style_axes(style)})"
-    return (f"{an.name}: input {fmt_as(an.input_shape, style, an.batch)}{how}, batch {an.batch}, {an.dtype}. "
+    return (f"{an.name}: input {fmt_as(an.input_shape, style, an.batch)}{how}, batch {an.batch}, {an.dtype}"
+            f"{', a training pass' if an.training else ''}. "
             "MACs = conv/dense kernel multiply-accumulates (bias excluded); FLOPs = 2 x MACs; "
             "counts are totals over the batch.")
 
@@ -81,6 +82,47 @@ def torch_params(r: Row) -> int:
     """A row's parameters as PyTorch counts them: without its buffers (BatchNorm's running
     statistics, archcalc's non-trainable weights), so BatchNorm shows 2C, as in torchinfo."""
     return r.params - r.non_trainable
+
+
+def training_roots(an: Analysis) -> list[str]:
+    """The outermost training-only parts, as named in the rows: a block instance all of whose
+    layers are training-only (`aux1`), or a single layer."""
+    flags: dict[str, bool] = {}
+    for r in an.rows:
+        parts = r.name.split("/")
+        for i in range(1, len(parts)):
+            key = "/".join(parts[:i])
+            flags[key] = flags.get(key, True) and r.training_only
+    roots: list[str] = []
+    for r in an.rows:
+        if not r.training_only or any(r.name.startswith(root + "/") for root in roots):
+            continue
+        parts = r.name.split("/")
+        prefixes = ["/".join(parts[:i]) for i in range(1, len(parts))]
+        roots.append(next((k for k in prefixes if flags.get(k) and k in an.graph.instances), r.name))
+    return roots
+
+
+def training_text(an: Analysis) -> str | None:
+    """What the report says of training-only layers (None when there are none)."""
+    rows = [r for r in an.rows if r.training_only]
+    if not rows:
+        return None
+    roots = training_roots(an)
+    named = ", ".join(roots[:4]) + (f" and {len(roots) - 4} more" if len(roots) > 4 else "")
+    params = sum(r.params - r.non_trainable for r in rows)  # as PyTorch counts them, like the headline
+    n = len(rows)
+    what = f"{named} ({n} layer{'s' * (n != 1)}, {params:,} parameters)"
+    if an.training:
+        return f"{what}: counted in full, a training pass (--train)"
+    return (f"{what}: parameters counted; not run at inference, so no MACs, other ops, memory "
+            "or outputs (--train counts them)")
+
+
+def _kind_cell(r: Row) -> str:
+    """`conv`, `stage (12 layers)`, `dense (training only)`."""
+    notes = ([f"{r.layers:,} layers"] if r.layers != 1 else []) + (["training only"] if r.training_only else [])
+    return r.kind + (f" ({', '.join(notes)})" if notes else "")
 
 
 def _share(part: int, whole: int) -> str:
@@ -120,7 +162,8 @@ def totals_lines(an: Analysis, convention: str | None = None,
     if t.buffers:
         out.append(("Buffers size", f"{buffers_b:,} B ({megabytes(buffers_b)})"))
     out += [
-        ("Forward pass size", f"{peak.bytes:,} B ({megabytes(peak.bytes)}): the peak of inference, at "
+        ("Forward pass size", f"{peak.bytes:,} B ({megabytes(peak.bytes)}): the peak of "
+                              f"{'a training forward pass' if an.training else 'inference'}, at "
                               f"{peak.at}, each output freed after its last consumer (all {t.layers:,} "
                               f"outputs held at once: {t.activation_bytes:,} B)"),
         ("Estimated total size", f"{t.param_bytes + peak.bytes:,} B ({megabytes(t.param_bytes + peak.bytes)}) "
@@ -129,6 +172,8 @@ def totals_lines(an: Analysis, convention: str | None = None,
                   "a MiB, 1,048,576 B)"),
         ("Outputs", ", ".join(f"{r.name} {fmt(r.output_shape)}" for r in an.outputs)),
     ]
+    if (text := training_text(an)) is not None:
+        out.append(("Training-only", text))
     return out + _convention_lines(an, convention, torch)
 
 
@@ -219,7 +264,7 @@ class Extras:
 
 
 def _cells(an: Analysis, r: Row, other: bool, shape: Callable[[Shape], str] = fmt) -> list[str]:
-    cells = [r.name, r.kind + (f" ({r.layers:,} layers)" if r.layers != 1 else ""), shape(r.output_shape),
+    cells = [r.name, _kind_cell(r), shape(r.output_shape),
              f"{torch_params(r):,}", f"{r.macs:,}", _share(r.macs, an.totals.macs)]
     if other:
         cells += [f"{r.other.get(k, 0):,}" for k in _other_cats(an)]
@@ -277,7 +322,7 @@ def table(an: Analysis, depth: int | None = None, other: bool = False, extras: E
     out: list[Line] = [(header(an, shapes), "dim"), ("", "")]
     if folded:
         cols = [Column("layer", [r.name for r in folded], "total", names=True),
-                Column("kind", [r.kind + (f" ({r.layers:,} layers)" if r.layers != 1 else "") for r in folded], ""),
+                Column("kind", [_kind_cell(r) for r in folded], ""),
                 Column("output", [shape(r.output_shape) for r in folded], ""),
                 figure_column("params", [torch_params(r) for r in folded], tot.torch_params),
                 figure_column("MACs", [r.macs for r in folded], tot.macs),
@@ -315,11 +360,11 @@ def to_csv(an: Analysis, depth: int | None = None) -> str:
     w = csv.writer(buf, lineterminator="\n")
     cats = list(OTHER_OPS)
     w.writerow(["name", "kind", "inputs", "output_shape", "params", "trainable_params",
-                "non_trainable_params", "macs", "flops", *cats])
+                "non_trainable_params", "macs", "flops", *cats, "training_only"])
     for r in an.folded(depth):
         w.writerow([r.name, r.kind, " ".join(r.inputs), "x".join(map(str, r.output_shape)),
                     r.params, r.trainable, r.non_trainable, r.macs, 2 * r.macs,
-                    *(r.other.get(k, 0) for k in cats)])
+                    *(r.other.get(k, 0) for k in cats), str(r.training_only).lower()])
     return buf.getvalue()
 
 
@@ -388,6 +433,8 @@ def explain_lines(an: Analysis, convention: str | None = None, torch: dict[str, 
     for r in rows:
         ins = ", ".join(fmt(s) for s in r.input_shapes)
         what = f"{r.kind}, {r.layers:,} layers" if r.layers != 1 else r.kind
+        if r.training_only:
+            what += ", training only" if an.training else ", training only: not run at inference"
         out.append((f"{r.name} ({what}): {ins + ' -> ' if ins else ''}{fmt(r.output_shape)}", "prose"))
         if r.node is None:  # a folded block: its figures are the sums of its layers'
             prefix = r.name + "/"

@@ -86,7 +86,8 @@ def _head(an: Analysis, convention: str | None, torch: dict[str, str] | None) ->
                                "torch_ops": profiles.torch_selectors(an, torch)}
     return {
         "schema_version": SCHEMA_VERSION,
-        "spec": {"name": spec.name, "path": spec.path},
+        "spec": {"name": an.name, "path": spec.path, "variant": an.graph.variant},
+        "training": an.training,
         "conventions": dict(CONVENTIONS, batch=an.batch, dtype=an.dtype,
                             bytes_per_value=an.bytes_per_value, receptive_field=receptive.NOTE,
                             peak_activation_bytes=memory.NOTE),
@@ -136,6 +137,8 @@ def iter_layers(an: Analysis, depth: int | None = None, formulas: bool = False, 
         }
         if r.layers != 1:
             d["layers"] = r.layers
+        if r.training_only:
+            d["training_only"] = True
         d["param_bytes"] = r.params * bpv
         d["activation_bytes"] = r.activation_elems * batch * bpv
         f = receptive.row_field(an, r, rfs)

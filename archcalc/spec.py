@@ -2,14 +2,16 @@
 
 Here we check what does not depend on variable values: known top-level keys, layer
 kinds, field and argument names (with did-you-mean), required fields, block
-definitions. All such problems are collected and reported together. Values
-(`filters: 64 * alpha`) are evaluated later, when the graph is built, because
-`--set` may change them.
+definitions, stage tables, variants, and the block libraries a spec includes. All such
+problems are collected and reported together. Values (`filters: 64 * alpha`) are
+evaluated later, when the graph is built, because `--set` and variants may change them.
 """
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -17,28 +19,56 @@ from ._gc import paused
 from .errors import Diagnostic, KindError, Location, SpecError, describe, did_you_mean
 from .kinds import REGISTRY, lookup
 from .record import Frozen
-from .source import LList, LMap, Source, load_source, parse
+from .source import LList, LMap, Source, load_source, parse, read_text
 
-TOP_KEYS = ("name", "description", "source", "input", "layout", "batch", "vars", "blocks", "layers",
-            "outputs", "torch_ops", "expect", "budget")
+TOP_KEYS = ("name", "description", "source", "include", "input", "layout", "batch", "vars", "variants", "blocks",
+            "layers", "outputs", "torch_ops", "expect", "budget")
 #: keys of a layer item that are not the kind's fields
-ITEM_KEYS = ("kind", "name", "from", "repeat", "when")
+ITEM_KEYS = ("kind", "name", "from", "repeat", "table", "when", "training_only")
 BLOCK_KEYS = ("args", "layers", "output", "doc")
+#: the keys of a block library, a file that `include:` names
+LIBRARY_KEYS = ("description", "source", "include", "blocks")
+#: the keys of one entry of `variants:`
+VARIANT_KEYS = ("name", "description", "vars", "input", "expect", "budget")
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+#: How many files one spec may include, directly or through its libraries, and how deeply
+#: includes may nest. Each file is bounded as a spec is (archcalc.source: size, nesting, values).
+MAX_INCLUDES = 64
+MAX_INCLUDE_DEPTH = 16
+#: names a table column cannot take: item keys, and the copy number every table sets
+_RESERVED_COLUMNS = frozenset((*ITEM_KEYS, "index", "input", "in"))
+
+
+class Table(Frozen):
+    """A stage table: column names, then one row of values per copy of the item.
+
+    Each row makes one copy (as `repeat:` does, named `<name>1`, `<name>2`, ...); in that copy
+    every column is a variable of the item's expressions, and a column named as an argument
+    of the block (or a field of the kind) that the item does not write fills it. `items` holds
+    the item of each row: the fields its columns fill located at the row's cells.
+    """
+
+    __slots__ = ("columns", "rows", "loc", "items")
+
+    def __init__(self, columns: tuple[str, ...], rows: tuple[LList, ...], loc: Location,
+                 items: tuple[LMap, ...]) -> None:
+        self.columns, self.rows, self.loc, self.items = columns, rows, loc, items
 
 
 class LayerSpec(Frozen):
     """One item of a `layers:` list: a kind (or block) with raw, unevaluated values."""
 
-    __slots__ = ("kind", "item", "name", "inputs", "repeat", "when", "is_block")
+    __slots__ = ("kind", "item", "name", "inputs", "repeat", "when", "is_block", "table", "train")
 
     def __init__(self, kind: str, item: LMap, name: str | None, inputs: tuple[str, ...] | None,
-                 repeat: Any, when: Any, is_block: bool) -> None:
+                 repeat: Any, when: Any, is_block: bool, table: Table | None = None, train: Any = None) -> None:
         self.kind = kind
-        self.item = item          # the whole item, for value locations
+        self.item = item          # the whole item, for value locations (with the fields a table fills)
         self.name = name
         self.inputs = inputs      # `from:`, None = the previous layer
         self.repeat, self.when, self.is_block = repeat, when, is_block
+        self.table = table        # a stage table: one copy per row
+        self.train = train        # `training_only:` as written (None: not marked)
 
     @property
     def loc(self) -> Location:
@@ -60,18 +90,55 @@ class BlockSpec(Frozen):
         self.layers, self.output, self.loc, self.doc = layers, output, loc, doc
 
 
+class Variant(Frozen):
+    """One entry of `variants:`: named settings of the spec's variables (and input), with
+    its own `expect:` and `budget:` blocks (`root` is the entry's located mapping)."""
+
+    __slots__ = ("name", "title", "root", "loc")
+
+    def __init__(self, name: str, title: str, root: LMap, loc: Location) -> None:
+        self.name, self.title, self.root, self.loc = name, title, root, loc
+
+    @property
+    def vars(self) -> LMap:
+        v = self.root.get("vars")
+        return v if isinstance(v, LMap) else LMap(self.root.loc)
+
+
 class Spec(Frozen):
     """A parsed spec: structure validated, values still expressions."""
 
-    __slots__ = ("source", "root", "name", "layers", "blocks", "__weakref__")
+    __slots__ = ("source", "root", "name", "layers", "blocks", "variants", "included_from", "__weakref__")
 
     def __init__(self, source: Source, root: LMap, name: str, layers: tuple[LayerSpec, ...],
-                 blocks: dict[str, BlockSpec] | None = None) -> None:
+                 blocks: dict[str, BlockSpec] | None = None, variants: dict[str, Variant] | None = None,
+                 included_from: dict[str, str] | None = None) -> None:
         self.source, self.root, self.name, self.layers = source, root, name, layers
         self.blocks = {} if blocks is None else blocks
+        self.variants = {} if variants is None else variants
+        #: display path of every included file -> where it was included from ("spec.yaml:3:12")
+        self.included_from = {} if included_from is None else included_from
 
     def _values(self) -> tuple[Any, ...]:
-        return (self.source, self.root, self.name, self.layers, self.blocks)
+        return (self.source, self.root, self.name, self.layers, self.blocks, self.variants)
+
+    @property
+    def is_library(self) -> bool:
+        """A block library (what `include:` names): blocks only, no input or layers."""
+        return "layers" not in self.root and "input" not in self.root
+
+    def variant(self, name: str | None) -> Variant | None:
+        """The variant of that name (None for None), or a SpecError naming the variants there are."""
+        if name is None:
+            return None
+        v = self.variants.get(name)
+        if v is None:
+            if not self.variants:
+                raise SpecError(f"{self.path} has no variants, so '@{name}' selects nothing",
+                                hint="write NAME=VALUE after '@' to set a variable, e.g. @resolution=160")
+            raise SpecError(f"{self.path} has no variant '{name}'",
+                            hint=did_you_mean(name, self.variants, "its variants"))
+        return v
 
     @property
     def path(self) -> str:
@@ -86,6 +153,9 @@ class Spec(Frozen):
 class _Collector:
     def __init__(self) -> None:
         self.diags: list[Diagnostic] = []
+        #: an included library could not be read: its blocks are unknown, so a `kind:` that is
+        #: neither a kind nor a known block is not reported (it may be one of them)
+        self.blocks_missing = False
 
     def add(self, message: str, loc: Location, hint: str | None = None) -> None:
         self.diags.append(Diagnostic(message, loc, hint))
@@ -112,10 +182,10 @@ def _parse_item(raw: Any, loc: Location, blocks: dict[str, LMap], c: _Collector)
         required = [a for a, d in bargs.items() if d is None]
     else:
         try:
-            cls = lookup(kind)
+            cls = lookup(kind, tuple(sorted(blocks)))
         except KindError as e:
-            names = sorted([k for k, v in REGISTRY.items() if not v.internal] + list(blocks))
-            c.add(e.message, raw.at("kind"), did_you_mean(kind, names, "known kinds and blocks"))
+            if not c.blocks_missing:
+                c.add(e.message, raw.at("kind"), e.hint)
             return None
         allowed = list(cls.fields)
         required = [f for f, d in cls.fields.items() if d.required]
@@ -131,9 +201,18 @@ def _parse_item(raw: Any, loc: Location, blocks: dict[str, LMap], c: _Collector)
                        "e.g. filters: \"max(8, 4)\""
             c.add(f"{what} '{k}'", raw.key_at(k), hint)
             ok = False
+    table = None
+    item = raw
+    if "table" in raw:
+        parsed = _parse_table(raw, kind, is_block, allowed, c)
+        if parsed is None:
+            ok = False
+        else:
+            table, item = parsed
     for f in required:
-        if f not in raw:
-            c.add(f"'{kind}' needs `{f}`", raw.loc, f"add `{f}: ...` to this layer")
+        if f not in item:
+            c.add(f"'{kind}' needs `{f}`", raw.loc, f"add `{f}: ...` to this layer"
+                  + (" or a column to its table" if table is not None else ""))
             ok = False
     name = raw.get("name")
     if name is not None and (not isinstance(name, str) or not NAME_RE.match(name)):
@@ -154,7 +233,108 @@ def _parse_item(raw: Any, loc: Location, blocks: dict[str, LMap], c: _Collector)
             ok = False
     if not ok:
         return None
-    return LayerSpec(kind, raw, name, inputs, raw.get("repeat"), raw.get("when"), is_block)
+    return LayerSpec(kind, item, name, inputs, raw.get("repeat"), raw.get("when"), is_block, table,
+                     raw.get("training_only"))
+
+
+_TABLE_HINT = "write `table:` as rows of a list: first the column names, then one row per copy, "\
+              "e.g. table: [[t, c, n, s], [1, 16, 1, 1], [6, 24, 2, 2]]"
+
+
+def _parse_table(raw: LMap, kind: str, is_block: bool, allowed: list[str],
+                 c: _Collector) -> tuple[Table, LMap] | None:
+    """A layer's `table:`, checked; and the item with the fields its columns fill.
+
+    A column named as an argument of the block (or a field of the kind) that the item does
+    not write fills it, as if the item said `c: c`; any other column must be read by one of
+    the item's expressions (otherwise it is a misspelt argument, and would silently do nothing).
+    """
+    t = raw["table"]
+    where = raw.at("table")
+    if "repeat" in raw:
+        c.add("a layer takes `table:` or `repeat:`, not both", raw.key_at("repeat"),
+              "a table makes one copy per row; to repeat each row's item, repeat inside a block")
+        return None
+    if not isinstance(t, LList) or len(t) < 2 or not all(isinstance(r, LList) for r in t):
+        c.add(f"`table` is a list of rows (lists): column names, then at least one row; received {describe(t)}",
+              where, _TABLE_HINT)
+        return None
+    header = t[0]
+    cols: list[str] = []
+    ok = True
+    for j, col in enumerate(header):
+        if not isinstance(col, str) or not col.isidentifier() or col.startswith("__"):
+            c.add(f"a table column is named by a word, received {describe(col)}", header.at(j), _TABLE_HINT)
+            ok = False
+        elif col in _RESERVED_COLUMNS:
+            c.add(f"'{col}' cannot name a table column: it is a layer key or set by archcalc", header.at(j),
+                  "rename the column (and what reads it)")
+            ok = False
+        elif col in cols:
+            c.add(f"two table columns are named '{col}'", header.at(j))
+            ok = False
+        cols.append(str(col))
+    for i, row in enumerate(t[1:], start=1):
+        if len(row) != len(header):
+            c.add(f"table row {i} has {len(row)} values, but the table names {len(header)} columns "
+                  f"({', '.join(map(str, header))})", t.at(i), "give every row one value per column")
+            ok = False
+        for j, cell in enumerate(row):
+            if isinstance(cell, dict) or cell is None:
+                c.add(f"a table cell is a number, a word, true/false or an expression, received {describe(cell)}",
+                      row.at(j))
+                ok = False
+    if not ok:
+        return None
+    reads = _names_read(raw)
+    filled = []
+    for j, col in enumerate(cols):
+        if col in allowed and col not in raw:
+            filled.append(j)
+        elif col not in reads and col not in allowed:
+            what = f"an argument of block '{kind}'" if is_block else f"a field of '{kind}'"
+            c.add(f"table column '{col}' is not {what}, and no value of this layer reads it", header.at(j),
+                  did_you_mean(col, allowed, "it takes") or "remove the column, or use it in a value")
+            ok = False
+    if not ok:
+        return None
+
+    def with_columns(locs: LList) -> LMap:
+        item = LMap(raw.loc)
+        item.update(raw)
+        item.key_locs.update(raw.key_locs)
+        item.val_locs.update(raw.val_locs)
+        for j in filled:
+            item[cols[j]] = cols[j]  # the column's value, read as a variable in each copy
+            item.key_locs[cols[j]] = header.at(j)
+            item.val_locs[cols[j]] = locs.at(j)
+        return item
+    rows = tuple(t[1:])
+    return Table(tuple(cols), rows, where, tuple(with_columns(r) for r in rows)), with_columns(header)
+
+
+def expression_names(values: Iterable[Any]) -> tuple[set[str], bool]:
+    """The names the expressions among `values` (text, in nested lists) read, and whether all of
+    them compiled (one that does not reads nothing here: evaluating it reports it)."""
+    from .calc import CalcError, compile_expr
+    out: set[str] = set()
+    ok = True
+    todo = list(values)
+    while todo:
+        v = todo.pop()
+        if isinstance(v, str):
+            try:
+                out |= compile_expr(v.strip()).names
+            except CalcError:
+                ok = False
+        elif isinstance(v, list):
+            todo += v
+    return out, ok
+
+
+def _names_read(item: LMap) -> set[str]:
+    """The variables a layer item's values read."""
+    return expression_names(v for k, v in item.items() if k not in ("kind", "name", "from", "table"))[0]
 
 
 def _parse_layers(raw: Any, loc: Location, blocks: dict[str, LMap], c: _Collector,
@@ -171,50 +351,69 @@ def _parse_layers(raw: Any, loc: Location, blocks: dict[str, LMap], c: _Collecto
 
 
 def from_source(src: Source) -> Spec:
-    """Check a located tree's structure; raise one SpecError listing every problem found."""
+    """Check a located tree's structure; raise one SpecError listing every problem found.
+
+    A file with `blocks:` and neither `input:` nor `layers:` is a block library (what
+    `include:` names): its blocks are checked and it comes back as a Spec without layers
+    (`Spec.is_library`).
+    """
     root = src.root
     c = _Collector()
     if not isinstance(root, LMap):
         loc = getattr(root, "loc", Location(src.path, 1, 1))
         raise SpecError(f"a spec is a mapping with `input:` and `layers:`, but this file holds {describe(root)}",
                         loc, "start from a shipped spec, e.g. specs/lenet5.yaml")
+    library = "blocks" in root and "layers" not in root and "input" not in root
+    keys = LIBRARY_KEYS if library else TOP_KEYS
     for k in root:
-        if k not in TOP_KEYS:
-            c.add(f"unknown top-level key '{k}'", root.key_at(k), did_you_mean(k, TOP_KEYS, "top-level keys"))
-    for k in ("input", "layers"):
-        if k not in root:
-            c.add(f"the spec has no `{k}:`", root.loc,
-                  "add `input: 32x32x1` (H x W x C)" if k == "input" else "add `layers:` with a list of layers")
+        if k not in keys:
+            if library:
+                _library_key(root, k, c)
+            else:
+                c.add(f"unknown top-level key '{k}'", root.key_at(k), did_you_mean(k, keys, "top-level keys"))
+    if not library:
+        for k in ("input", "layers"):
+            if k not in root:
+                c.add(f"the spec has no `{k}:`", root.loc,
+                      "add `input: 32x32x1` (H x W x C)" if k == "input" else "add `layers:` with a list of layers")
+    included_from: dict[str, str] = {}
+    pairs: list[tuple[Any, Any, Location]] = []   # (block name, definition, where its name stands)
+    before = len(c.diags)
+    _include(root, src.path, (_identity(src.path),), {}, pairs, included_from, c)
+    c.blocks_missing = len(c.diags) > before  # a library that failed may define the kinds used
     raw_blocks = root.get("blocks") or LMap(root.loc)
     if not isinstance(raw_blocks, LMap):
         c.add("`blocks` is a mapping of block name -> {args, layers}", root.at("blocks"))
         raw_blocks = LMap(root.loc)
+    pairs += [(bname, b, raw_blocks.key_at(bname)) for bname, b in raw_blocks.items()]
+    variables = root.get("vars")
     if not isinstance(root.get("vars", LMap(root.loc)), LMap):
         c.add("`vars` is a mapping of name -> value", root.at("vars"))
-    for vname in (root.get("vars") or {}) if isinstance(root.get("vars"), LMap) else ():
-        if not isinstance(vname, str) or not vname.isidentifier():
-            c.add(f"a variable name is a word (letters, digits, _), received {describe(vname)}",
+    for vname in variables or {} if isinstance(variables, LMap) else ():
+        if not isinstance(vname, str) or not vname.isidentifier() or vname.startswith("__"):
+            c.add(f"a variable name is a word (letters, digits, _; not starting with __), received {describe(vname)}",
                   root["vars"].key_at(vname))
     good: dict[str, LMap] = {}
-    for bname, b in raw_blocks.items():
-        bloc = raw_blocks.key_at(bname)
+    where: dict[str, Location] = {}
+    for bname, b, bloc in pairs:
         if not isinstance(bname, str) or not NAME_RE.match(bname):
             c.add(f"a block name is a word, received {describe(bname)}", bloc)
         elif bname in REGISTRY:
             c.add(f"block '{bname}' has the name of a built-in layer kind", bloc, "rename the block")
+        elif bname in where:
+            c.add(f"block '{bname}' is defined twice: first at {where[bname]}", bloc,
+                  "rename one of them (blocks of the spec and of its libraries share one namespace)")
         elif not isinstance(b, LMap):
             c.add(f"block '{bname}' must be a mapping with `layers:` (and `args:`)", bloc)
         else:
-            for k in b:
-                if k not in BLOCK_KEYS:
-                    c.add(f"unknown key '{k}' in block '{bname}'", b.key_at(k),
-                          did_you_mean(k, BLOCK_KEYS, "a block has"))
+            where[bname] = bloc
+            _known_keys(b, BLOCK_KEYS, f"block '{bname}'", "a block has", c)
             args = b.get("args")
             if args is not None and not isinstance(args, LMap):
                 c.add("`args` is a mapping of argument -> default (null = required)", b.at("args"))
             elif args is not None:
                 for a in args:
-                    if not isinstance(a, str) or not a.isidentifier() or a in ITEM_KEYS:
+                    if not isinstance(a, str) or not a.isidentifier() or a in ITEM_KEYS or a.startswith("__"):
                         c.add(f"argument name {describe(a)} is not usable (a word, not one of {', '.join(ITEM_KEYS)})",
                               args.key_at(a))
             good[bname] = b
@@ -227,14 +426,182 @@ def from_source(src: Source) -> Spec:
             out = None
         doc = b.get("doc") if isinstance(b.get("doc"), str) else ""
         blocks[bname] = BlockSpec(bname, b.get("args") if isinstance(b.get("args"), LMap) else LMap(b.loc),
-                                  layers, out, raw_blocks.key_at(bname), doc)
+                                  layers, out, where[bname], doc)
     layers = _parse_layers(root.get("layers"), root.at("layers"), good, c, "the spec") if "layers" in root else ()
     name = root.get("name")
     if name is not None and not isinstance(name, str):
         c.add(f"`name` is text, received {describe(name)}", root.at("name"))
+    name = name if isinstance(name, str) and name else Path(src.path).stem
+    variants = _parse_variants(root, name, c)
     if c.diags:
-        raise SpecError("", diagnostics=c.diags)
-    return Spec(src, root, name or Path(src.path).stem, layers, blocks)
+        diags = [Diagnostic(d.message, d.loc, d.hint, (*d.notes, f"included from {included_from[d.loc.path]}"))
+                 if d.loc is not None and d.loc.path in included_from and not d.notes else d for d in c.diags]
+        raise SpecError("", diagnostics=diags)
+    return Spec(src, root, name, layers, blocks, variants, included_from)
+
+
+def _known_keys(m: LMap, keys: tuple[str, ...], what: str, has: str, c: _Collector) -> None:
+    """An error for every key of `m` that is not one of `keys` (with a did-you-mean)."""
+    for k in m:
+        if k not in keys:
+            c.add(f"unknown key '{k}' in {what}", m.key_at(k), did_you_mean(k, keys, has))
+
+
+def _library_key(lib: LMap, k: Any, c: _Collector) -> None:
+    """The error for a key a block library may not hold."""
+    if k in TOP_KEYS:
+        c.add(f"a block library holds {', '.join(LIBRARY_KEYS)}; '{k}' belongs in a spec", lib.key_at(k),
+              "move it to the spec that includes this library")
+    else:
+        c.add(f"a block library holds {', '.join(LIBRARY_KEYS)}; '{k}' is not one of them", lib.key_at(k),
+              did_you_mean(k, LIBRARY_KEYS, "library keys"))
+
+
+def _identity(path: str) -> str:
+    """The resolved file a display path names (text and standard input: a name of its own)."""
+    return path if path.startswith("<") else str(Path(path).resolve())
+
+
+def _folder(path: str) -> str:
+    """The folder a spec's includes are relative to: its own (text and stdin: the current one)."""
+    return "." if path.startswith("<") else os.path.dirname(path) or "."
+
+
+def _include(root: LMap, path: str, stack: tuple[str, ...], seen: dict[str, str],
+             pairs: list[tuple[Any, Any, Location]], included_from: dict[str, str], c: _Collector) -> None:
+    """Read the libraries `root` includes (and theirs, depth first), adding their blocks to `pairs`.
+
+    Each include is a path relative to the including file's folder, and must stay inside it;
+    a file reached twice (two libraries including a third) is read once; a cycle, an escape, a
+    missing file or too many files is an error at the `include:` entry.
+    """
+    raw = root.get("include")
+    if raw is None:
+        return
+    entries = raw if isinstance(raw, LList) else [raw]
+    for i, entry in enumerate(entries):
+        loc = raw.at(i) if isinstance(raw, LList) else root.at("include")
+        if not isinstance(entry, str) or not entry.strip():
+            c.add(f"`include` is a path or a list of paths of block libraries, received {describe(entry)}", loc,
+                  "e.g. include: lib/resnet_blocks.yaml (relative to this file's folder)")
+            continue
+        folder = _folder(path)
+        if os.path.isabs(entry):
+            c.add(f"include: {entry} is an absolute path", loc,
+                  "name the library relative to this file's folder, so the specs can move together")
+            continue
+        shown = os.path.normpath(os.path.join(folder, entry))
+        target = Path(shown).resolve()
+        inside = Path(folder).resolve()
+        if not target.is_relative_to(inside):
+            c.add(f"include: {entry} is outside this file's folder ({folder})", loc,
+                  "keep block libraries in the including file's folder or below it")
+            continue
+        ident = str(target)
+        if ident in stack:
+            chain = " -> ".join([*(os.path.basename(s) for s in stack[stack.index(ident):]), os.path.basename(ident)])
+            c.add(f"include: {entry} includes itself ({chain})", loc, "a library may not include what includes it")
+            continue
+        if ident in seen:
+            continue
+        if len(seen) >= MAX_INCLUDES or len(stack) > MAX_INCLUDE_DEPTH:
+            c.add(f"include: more than {MAX_INCLUDES} files, or includes nested more than {MAX_INCLUDE_DEPTH} deep",
+                  loc, "include fewer, larger libraries")
+            continue
+        seen[ident] = shown
+        note = str(loc) if path not in included_from else f"{loc}, {included_from[path]}"
+        try:
+            name, text = read_text(shown)
+        except SpecError as e:  # the file itself: missing, a folder, unreadable, too large (named)
+            c.add(f"include: {e.message}", loc, e.hint)
+            continue
+        try:
+            lib = parse(text, name).root
+        except SpecError as e:
+            c.diags += [Diagnostic(d.message, d.loc, d.hint, (*d.notes, f"included from {note}"))
+                        for d in e.diagnostics]
+            continue
+        included_from[shown] = note
+        if not isinstance(lib, LMap) or "layers" in lib or "input" in lib or "blocks" not in lib:
+            what = "a spec" if isinstance(lib, LMap) and ("layers" in lib or "input" in lib) else describe(lib)
+            c.add(f"include: {entry} is {what}, not a block library", loc,
+                  "an included file holds `blocks:` (and may `include:` others), and no input or layers")
+            continue
+        for k in lib:
+            if k not in LIBRARY_KEYS:
+                _library_key(lib, k, c)
+        _include(lib, shown, (*stack, ident), seen, pairs, included_from, c)
+        blocks = lib.get("blocks")
+        if not isinstance(blocks, LMap):
+            c.add("`blocks` is a mapping of block name -> {args, layers}", lib.at("blocks"))
+            continue
+        pairs += [(bname, b, blocks.key_at(bname)) for bname, b in blocks.items()]
+
+
+def _parse_variants(root: LMap, name: str, c: _Collector) -> dict[str, Variant]:
+    """`variants:`: name -> {name, description, vars, input, expect, budget}; every variable a
+    variant sets must be one the spec declares."""
+    raw = root.get("variants")
+    if raw is None:
+        return {}
+    if not isinstance(raw, LMap) or not raw:
+        c.add(f"`variants` is a mapping of variant name -> {{vars: ..., expect: ...}}, received {describe(raw)}",
+              root.at("variants"), "e.g. variants: {b3: {vars: {width: 1.2, depth: 1.4, resolution: 300}}}")
+        return {}
+    declared = root.get("vars") if isinstance(root.get("vars"), LMap) else {}
+    out: dict[str, Variant] = {}
+    for vname, v in raw.items():
+        vloc = raw.key_at(vname)
+        if not isinstance(vname, str) or not NAME_RE.match(vname):
+            c.add(f"a variant name is a word of letters, digits, _ . - , received {describe(vname)}", vloc,
+                  "it is written after '@' on the command line: spec.yaml@NAME")
+            continue
+        if not isinstance(v, LMap):
+            c.add(f"variant '{vname}' is a mapping with `vars:` (and `input:`, `expect:`), received {describe(v)}",
+                  raw.at(vname))
+            continue
+        _known_keys(v, VARIANT_KEYS, f"variant '{vname}'", "a variant has", c)
+        sets = v.get("vars")
+        if sets is not None and not isinstance(sets, LMap):
+            c.add(f"variant '{vname}': `vars` is a mapping of variable -> value", v.at("vars"))
+        for k in sets if isinstance(sets, LMap) else ():
+            if k not in declared:
+                c.add(f"variant '{vname}' sets '{k}', which the spec does not declare under `vars:`",
+                      sets.key_at(k), did_you_mean(k, declared, "its variables") or "declare it under `vars:`")
+        title = v.get("name")
+        if title is not None and not isinstance(title, str):
+            c.add(f"variant '{vname}': `name` is text, received {describe(title)}", v.at("name"))
+            title = None
+        out[vname] = Variant(vname, title or f"{name}@{vname}", v, vloc)
+    return out
+
+
+def split_selector(arg: str) -> tuple[str, str | None, list[str]]:
+    """`SPEC@variant`, `SPEC@name=value,...` or both (`SPEC@b3,resolution=320`) -> (path, variant,
+    ["name=value", ...]).
+
+    An argument naming an existing file is a path even if it holds '@'. After the last '@',
+    items are separated by commas outside parentheses (`w=make_divisible(32 * 0.5, 8)` is one
+    item); an item with '=' sets a variable, an item without names a variant (at most one).
+    """
+    if "@" not in arg or Path(arg).exists():
+        return arg, None, []
+    path, _, rest = arg.rpartition("@")
+    parts, depth, cur = [], 0, ""
+    for ch in rest:
+        if ch == "," and depth == 0:
+            parts.append(cur)
+            cur = ""
+            continue
+        depth += (ch == "(") - (ch == ")")
+        cur += ch
+    parts.append(cur)
+    items = [p.strip() for p in parts if p.strip()]
+    names = [p for p in items if "=" not in p]
+    if len(names) > 1:
+        raise SpecError(f"{arg}: names two variants ({', '.join(names)}); a spec is taken in one variant",
+                        hint="write SPEC@VARIANT, optionally followed by ,NAME=VALUE settings")
+    return path, (names[0] if names else None), [p for p in items if "=" in p]
 
 
 @paused

@@ -75,6 +75,14 @@ class Sweep:
     axes: list[tuple[str, list[Any]]]   # variable axes, then "input" and "batch" when swept
     points: list[Point]
     dtype: str = "float32"
+    variant: str | None = None          # the spec's variant every point is taken in
+    training: bool = False              # a training pass (--train) at every point
+
+    @property
+    def name(self) -> str:
+        """The spec's name, or its variant's."""
+        v = self.spec.variant(self.variant)
+        return v.title if v is not None else self.spec.name
 
     def ratio(self, metric: str, i: int) -> Fraction | None:
         """Point i's figure over the first point's, exactly (None when the first's is 0)."""
@@ -87,7 +95,8 @@ class Sweep:
         from .report import jsonable as _jsonable
         return {
             "schema_version": SCHEMA_VERSION,
-            "spec": {"name": self.spec.name, "path": self.spec.path},
+            "spec": {"name": self.name, "path": self.spec.path, "variant": self.variant},
+            "training": self.training,
             "conventions": dict(CONVENTIONS, dtype=self.dtype, bytes_per_value=DTYPE_BYTES[self.dtype]),
             "axes": {k: [list(v) if isinstance(v, tuple) else _jsonable(v) for v in vs] for k, vs in self.axes},
             "points": [dict(p.to_dict(), macs_ratio_to_first=fraction_json(self.ratio("macs", i)))
@@ -116,9 +125,12 @@ def parse_values(name: str, values: Sequence[Any]) -> list[Any]:
 
 def sweep(spec: Spec, variables: dict[str, Sequence[Any]] | None = None, *,
           inputs: Sequence[Shape] | None = None, batches: Sequence[int] | None = None,
-          dtype: str = "float32", limits: Limits | None = None) -> Sweep:
+          dtype: str = "float32", limits: Limits | None = None, variant: str | None = None,
+          training: bool = False, overrides: dict[str, Any] | None = None) -> Sweep:
     """Evaluate `spec` at every combination of `variables` (name -> values), input shapes and
-    batch sizes. Values may be numbers or command-line text."""
+    batch sizes. Values may be numbers or command-line text. Every point is taken in `variant`
+    (one of the spec's `variants:`), with `overrides` (fixed settings; a swept axis wins), and
+    as a training pass with `training`."""
     if dtype not in DTYPE_BYTES:
         raise SpecError(f"unknown dtype {dtype!r}", hint=f"one of: {', '.join(DTYPE_BYTES)}")
     axes: list[tuple[str, list[Any]]] = []
@@ -145,13 +157,14 @@ def sweep(spec: Spec, variables: dict[str, Sequence[Any]] | None = None, *,
             key = None
         graph = graphs.get(key) if key is not None else None
         if graph is None:
-            graph = build(spec, overrides=combo, input_shape=shape, batch=batch, limits=limits)
+            graph = build(spec, overrides={**(overrides or {}), **combo}, input_shape=shape, batch=batch,
+                          limits=limits, variant=variant, training=training)
             if key is not None:
                 graphs[key] = graph
         else:
             graph = graph.reshaped(shape, batch)
         points.append(_point(graph, combo, dtype))
-    return Sweep(spec, axes, points, dtype)
+    return Sweep(spec, axes, points, dtype, variant, training)
 
 
 def _point(graph: Graph, values: dict[str, Any], dtype: str) -> Point:
@@ -175,7 +188,7 @@ def header(s: Sweep, conventions: str) -> str:
     dims = " x ".join(f"{len(vs)} {n}" for n, vs in s.axes) or "1 point"
     batches = sorted({p.batch for p in s.points})
     b = ", ".join(map(str, batches))
-    return (f"{s.spec.name}: {len(s.points)} point{'s' if len(s.points) != 1 else ''} ({dims}), "
+    return (f"{s.name}: {len(s.points)} point{'s' if len(s.points) != 1 else ''} ({dims}), "
             f"batch {b}, {s.dtype}. {conventions}")
 
 
@@ -183,7 +196,8 @@ def conventions(s: Sweep) -> str:
     """summarize's conventions sentence, taken from its header (of the first point) word for word."""
     from .render import header as summarize_header
     p = s.points[0]
-    an = walk(build(s.spec, overrides=p.values, input_shape=p.input_shape, batch=p.batch), dtype=s.dtype)
+    an = walk(build(s.spec, overrides=p.values, input_shape=p.input_shape, batch=p.batch, variant=s.variant,
+                    training=s.training), dtype=s.dtype)
     text = summarize_header(an)
     return text[text.index("MACs = "):] if "MACs = " in text else text
 
@@ -234,7 +248,7 @@ def to_csv(s: Sweep) -> str:
 def to_markdown(s: Sweep, conventions: str) -> str:
     cols, cells = grid_cells(s)
     first_num = cols.index("params")
-    lines = [f"**{s.spec.name}**: {header(s, conventions).split(': ', 1)[1]}".replace("|", "\\|"), "",
+    lines = [f"**{s.name}**: {header(s, conventions).split(': ', 1)[1]}".replace("|", "\\|"), "",
              "| " + " | ".join(cols) + " |",
              "|" + "|".join("---:" if i >= first_num else "---" for i in range(len(cols))) + "|"]
     lines += ["| " + " | ".join(x.replace("|", "\\|") for x in row) + " |" for row in cells]

@@ -167,14 +167,25 @@ def parse(root: LMap) -> list[TorchOp]:
     return out
 
 
+def _roots(an: Analysis) -> list[LMap]:
+    """Where the analysed spec says its torch ops: its top level, then the variant analysed (whose
+    entries win: a family member may be built differently)."""
+    spec = an.graph.spec
+    v = spec.variant(getattr(an.graph, "variant", None))
+    return [spec.root] if v is None else [spec.root, v.root]
+
+
 def spec_ops(an: Analysis) -> dict[str, str]:
     """layer path -> op as the analysed spec's own `torch_ops:` says (located SpecError when wrong)."""
-    return resolve(an, parse(an.graph.spec.root))
+    out: dict[str, str] = {}
+    for root in _roots(an):
+        out.update(resolve(an, parse(root)))
+    return out
 
 
 def spec_selectors(an: Analysis) -> dict[str, str]:
     """The spec's own `torch_ops:` as written (selector -> op), for reports."""
-    return {t.layer: t.op for t in parse(an.graph.spec.root)}
+    return {t.layer: t.op for root in _roots(an) for t in parse(root)}
 
 
 def cli_entries(torch: Mapping[str, str] | None) -> list[TorchOp]:

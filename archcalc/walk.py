@@ -3,6 +3,10 @@
 The walker is stateless and adds nothing of its own: every figure comes from a kind's
 formula, multiplied by the batch. A kind's `KindError` becomes a `SpecError` at the
 line of the node (or of the field at fault).
+
+A node that does not run in this pass (training-only, at inference: `Graph.inactive`) keeps
+its shape and parameters; its MACs, other operations and activation memory are zero, and its
+row says it is training-only (`Row.training_only`, which also marks such rows in training).
 """
 
 from __future__ import annotations
@@ -11,10 +15,10 @@ import math
 from typing import Any
 
 from ._gc import paused
-from .analysis import Analysis, Row
+from .analysis import Analysis, Row, TrainingRow
 from .errors import KindError, SpecError
 from .formula import ZERO, Formula, q, scaled, total
-from .graph import Graph, Node
+from .graph import Graph, Instance, Node, include_note
 from .shape import Shape, fmt
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
@@ -35,23 +39,32 @@ def walk(graph: Graph, *, dtype: str = "float32") -> Analysis:
     # the (immutable) formulas.
     memo: dict[tuple[int, tuple[Shape, ...]], tuple[Any, ...]] = {}
     paths = [n.path for n in nodes]
+    train_only, inactive = graph.train_only, graph.inactive
     for index, node in enumerate(nodes):
         ins = tuple(map(shapes.__getitem__, node.inputs))
         kind = node.kind
         key = (id(kind), ins)
         figures = memo.get(key)
         if figures is None:
-            figures = memo[key] = (ins, *_figures(graph, node, ins, n_sym))
+            figures = memo[key] = (ins, *_figures(graph, node, ins, n_sym, index))
         # rows with equal inputs share one tuple of input shapes (a million-layer graph holds a million)
         ins, out, tr, nt, params_formula, macs, other, other_values, elems = figures
         shapes.append(out)
+        if train_only and index in train_only:
+            idle = index in inactive  # parameters only: it does not run in this pass
+            rows.append(TrainingRow(node.path, kind.name, index, tuple(map(paths.__getitem__, node.inputs)), ins,
+                                    out, tr, nt, 0 if idle else macs.value, {} if idle else other_values,
+                                    params_formula, ZERO if idle else macs, {} if idle else other, node, 1,
+                                    0 if idle else elems))
+            continue
         # positional, in Row's field order (the walk's inner loop: keywords cost a third more)
         rows.append(Row(node.path, kind.name, index, tuple(map(paths.__getitem__, node.inputs)), ins, out,
                         tr, nt, macs.value, other_values, params_formula, macs, other, node, 1, elems))
     return Analysis(graph=graph, rows=rows, dtype=dtype, bytes_per_value=DTYPE_BYTES[dtype])
 
 
-def _figures(graph: Graph, node: Node, ins: tuple[Shape, ...], n_sym: Formula | None) -> tuple[Any, ...]:
+def _figures(graph: Graph, node: Node, ins: tuple[Shape, ...], n_sym: Formula | None,
+             index: int) -> tuple[Any, ...]:
     """(output shape, trainable, non-trainable, params formula, MACs formula, other formulas,
     other values, output elements)."""
     kind = node.kind
@@ -65,11 +78,12 @@ def _figures(graph: Graph, node: Node, ins: tuple[Shape, ...], n_sym: Formula | 
         macs = kind.macs(shapes, out)
         other = kind.other_ops(shapes, out)
     except KindError as e:
-        loc = node.item.at(e.field) if (e.field and node.item is not None and e.field in node.item) else node.loc
-        on = f" on input {', '.join(fmt(s) for s in ins)}" if ins else ""
-        err = SpecError(f"layer '{node.path}' ({kind.name}){on}: {e.message}", loc, e.hint)
-        _instance_notes(err, graph, node.path)
-        raise err from None
+        err = kind_error(node, ins, e, graph.instances)
+        if index in graph.train_only and not graph.training:
+            from .graph import _note
+            _note(err, "a training-only layer: its parameters count at inference too, so it must fit "
+                       "the input; a `when:` condition can leave it out")
+        raise include_note(graph.spec, err) from None
     if n_sym is not None:
         if macs is not ZERO:
             macs = scaled(n_sym, macs)
@@ -82,14 +96,21 @@ def _figures(graph: Graph, node: Node, ins: tuple[Shape, ...], n_sym: Formula | 
             {k: v.value for k, v in other.items()}, math.prod(out))
 
 
-def _instance_notes(err: SpecError, graph: Graph, path: str) -> None:
-    """Name the block instances a failing layer sits in (innermost first): the location is in the block."""
+def kind_error(node: Node, ins: tuple[Shape, ...], e: KindError, instances: dict[str, Instance],
+               cls: type[SpecError] = SpecError) -> SpecError:
+    """A kind's error as a SpecError at the node's line (or its field's), naming the block
+    instances it sits in (innermost first), since the location is in the block's definition.
+    Also raised while a graph is built, when expansion reads a shape (`in.c`)."""
     from .graph import _note
-    parts = path.split("/")
+    loc = node.item.at(e.field) if (e.field and node.item is not None and e.field in node.item) else node.loc
+    on = f" on input {', '.join(fmt(s) for s in ins)}" if ins else ""
+    err = cls(f"layer '{node.path}' ({node.kind.name}){on}: {e.message}", loc, e.hint)
+    parts = node.path.split("/")
     for i in range(len(parts) - 1, 0, -1):
-        inst = graph.instances.get("/".join(parts[:i]))
+        inst = instances.get("/".join(parts[:i]))
         if inst is not None:
             _note(err, f"in block '{inst.block}' used at {inst.loc} as {inst.path}")
+    return err
 
 
 def explain_shape(row: Row) -> str:

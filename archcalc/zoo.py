@@ -43,12 +43,25 @@ def name_of(path: Path, base: Path) -> str:
     return path.relative_to(base).with_suffix("").as_posix()
 
 
+_INPUT = re.compile(r"^input\s*:", re.M)
+
+
+def is_library(path: Path) -> bool:
+    """A block library (what `include:` names: blocks, no input or layers) is not a model.
+    Told from the text, without parsing, so listing the zoo stays cheap."""
+    try:
+        return _INPUT.search(path.read_text(encoding="utf-8")) is None
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def names() -> list[str]:
-    """Every shipped spec's name, sorted (top-level models first, then each subfolder's)."""
+    """Every shipped model's spec name, sorted (top-level models first, then each subfolder's);
+    block libraries are left out. A spec's variants are `models()`."""
     base = root()
     if base is None:
         return []
-    return sorted((name_of(p, base) for p in _files(base)), key=_order)
+    return sorted((name_of(p, base) for p in _files(base) if not is_library(p)), key=_order)
 
 
 def _order(name: str) -> tuple[int, list[tuple[str, int]]]:
@@ -127,29 +140,63 @@ def _header(text: str) -> list[str]:
     return out
 
 
+def _variants(root_: Any) -> dict[str, Any]:
+    """A spec's `variants:` as written: name -> its mapping (the spec loader checks them)."""
+    from .source import LMap
+    v = root_.get("variants")
+    return {str(k): x for k, x in v.items() if isinstance(x, LMap)} if isinstance(v, LMap) else {}
+
+
 def entry(name: str) -> Entry:
-    """Read one shipped spec's header, `name:`, `source:` and `expect:` block (SpecError if
-    the name is not in the zoo or its block is malformed)."""
+    """Read one shipped model: a spec's header, `name:`, `source:` and `expect:` block, or with
+    `NAME@VARIANT` that variant's name and `expect:` (SpecError if the name is not in the zoo
+    or its block is malformed)."""
     from .check import parse_expect
     from .errors import SpecError, did_you_mean
     from .source import parse, read_text
-    path = find(name)
+    base_name, _, variant = name.partition("@")
+    path = find(base_name)
     if path is None:
-        raise SpecError(f"no model named '{name}' in the zoo", hint=did_you_mean(name, names(), "models"))
+        raise SpecError(f"no model named '{name}' in the zoo", hint=did_you_mean(name, models(), "models"))
     shown, text = read_text(path)
     src = parse(text, shown)
     root_ = src.root
     model = root_.get("name") if isinstance(root_.get("name"), str) else path.stem
-    figures = {e.key: Figure(e.key, e.value, e.tolerance, e.source) for e in parse_expect(root_)}
+    block = root_
+    if variant:
+        v = _variants(root_).get(variant)
+        if v is None:
+            raise SpecError(f"{base_name} has no variant '{variant}'",
+                            hint=did_you_mean(variant, list(_variants(root_)), "variants"))
+        model = v.get("name") if isinstance(v.get("name"), str) else f"{model} @{variant}"
+        block = v
+    figures = {e.key: Figure(e.key, e.value, e.tolerance, e.source) for e in parse_expect(block)}
     source = root_.get("source") if isinstance(root_.get("source"), str) else ""
     if not source:  # the source of its headline figure
         first = figures.get("params") or figures.get("trainable_params") or next(iter(figures.values()), None)
         source = first.source if first else ""
-    return Entry(name_of(path, root() or path.parent), path, model, source, _header(text), figures)
+    full = name_of(path, root() or path.parent) + (f"@{variant}" if variant else "")
+    return Entry(full, path, model, source, _header(text), figures)
+
+
+def models() -> list[str]:
+    """Every shipped model: each spec's name, and `NAME@VARIANT` for each variant it declares
+    (the spec's own default setting listed only when it declares figures of its own)."""
+    from .source import parse, read_text
+    base = root()
+    out: list[str] = []
+    for n in names():
+        path = find(n)
+        text = read_text(path)[1] if path is not None else ""
+        variants = list(_variants(parse(text, str(path)).root)) if "variants:" in text else []
+        if not variants or re.search(r"^(expect|budget)\s*:", text, re.M):
+            out.append(n)
+        out += [f"{n}@{v}" for v in variants]
+    return out if base is not None else []
 
 
 def entries() -> list[Entry]:
-    return [entry(n) for n in names()]
+    return [entry(n) for n in models()]
 
 
-__all__ = ["Entry", "Figure", "entries", "entry", "find", "names", "root", "suggest"]
+__all__ = ["Entry", "Figure", "entries", "entry", "find", "is_library", "models", "names", "root", "suggest"]

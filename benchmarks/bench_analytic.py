@@ -9,7 +9,9 @@ memory growing linearly (peak RSS growth per layer about constant; measured from
 YAML is read, so the flat list's parsed tree counts too).
 
 Sweep: `archcalc sweep specs/mobilenet_v1.yaml` over 40 widths x 25 resolutions = 1,000 points,
-as a user runs it (fresh process, table to a pipe). Target: under 2 s in all.
+as a user runs it (fresh process, table to a pipe). Target: under 2 s in all. The same grid over
+specs/mobilenet_v2.yaml, whose blocks read their input's channels (`in.c`): its expansion reads
+shapes, and is kept across resolutions because the channels it reads stay the same.
 
     python benchmarks/bench_analytic.py [--skip-million] [--repeat 3]
 """
@@ -108,15 +110,16 @@ def large_graphs(repeat: int, million: bool) -> None:
 def sweep(repeat: int) -> None:
     alphas = ",".join(f"{i / 32:g}" for i in range(8, 48))           # 0.25 ... 1.46875 (40 widths)
     inputs = ",".join(f"{r}x{r}x3" for r in range(96, 296, 8))      # 96 ... 288 (25 resolutions)
-    cmd = [sys.executable, "-m", "archcalc", "sweep", "specs/mobilenet_v1.yaml", "--set", f"alpha={alphas}",
-           "--input", inputs]
-    runs = [timed(cmd) for _ in range(repeat)]
-    times = [t for t, _ in runs]
-    rows = len(runs[0][1].splitlines()) - 3  # conventions line, blank line, column header
-    best = min(times)
-    print(f"\nSweep: MobileNet v1, {rows:,} points (40 widths x 25 resolutions), whole command in a fresh "
-          f"process: best {best:.2f} s of {repeat} (target < {SWEEP_TARGET:g} s: "
-          f"{'met' if best < SWEEP_TARGET else 'MISSED'}), {best / rows * 1e3:.2f} ms a point")
+    for label, spec, var in (("MobileNet v1", "specs/mobilenet_v1.yaml", "alpha"),
+                             ("MobileNetV2 (reads in.c)", "specs/mobilenet_v2.yaml", "width")):
+        cmd = [sys.executable, "-m", "archcalc", "sweep", spec, "--set", f"{var}={alphas}", "--input", inputs]
+        runs = [timed(cmd) for _ in range(repeat)]
+        times = [t for t, _ in runs]
+        rows = len(runs[0][1].splitlines()) - 3  # conventions line, blank line, column header
+        best = min(times)
+        print(f"\nSweep: {label}, {rows:,} points (40 widths x 25 resolutions), whole command in a fresh "
+              f"process: best {best:.2f} s of {repeat} (target < {SWEEP_TARGET:g} s: "
+              f"{'met' if best < SWEEP_TARGET else 'MISSED'}), {best / rows * 1e3:.2f} ms a point")
 
 
 def main() -> None:

@@ -18,6 +18,22 @@ from archcalc.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
+#: block libraries (what specs `include:`; blocks only): specs/lib/
+LIBRARIES = sorted((SPECS / "lib").glob("*.yaml"))
+#: every spec file under specs/, libraries left out
+SPEC_PATHS = sorted(p for p in SPECS.rglob("*") if p.suffix in (".yaml", ".yml") and p not in LIBRARIES)
+
+
+def zoo_settings() -> list[tuple[Path, str | None]]:
+    """Every shipped spec in every setting `archcalc check` holds it to: each variant, and the
+    default setting when the top level declares figures (archcalc.check.settings)."""
+    from archcalc.check import settings
+    return [(p, v) for p in SPEC_PATHS for v in settings(archcalc.load(p))]
+
+
+def setting_id(p: Path, v: str | None) -> str:
+    """`resnet50.yaml@resnext50_32x4d`: a test id, as the command line names the setting."""
+    return str(p.relative_to(SPECS)) + (f"@{v}" if v else "")
 
 settings.register_profile("ci", derandomize=True, max_examples=50, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])

@@ -1,24 +1,39 @@
-"""Every YAML example in docs/spec.md must parse and analyse, so the document cannot go stale."""
+"""Every YAML example in docs/spec.md must parse and analyse, so the document cannot go stale.
+
+The examples are read as if they stood in specs/, so an `include:` finds specs/lib/.
+"""
 
 from __future__ import annotations
 
+import math
 import re
+from typing import Any
 
 import pytest
-from conftest import ROOT, analyze_text
+from conftest import ROOT, SPECS
+
+import archcalc
+from archcalc.check import PASS, check_spec
 
 DOC = (ROOT / "docs" / "spec.md").read_text(encoding="utf-8")
 EXAMPLES = re.findall(r"```yaml\n(.*?)```", DOC, re.S)
 
 
+def analyze_text(text: str, **kw: Any) -> archcalc.Analysis:
+    return archcalc.analyze(archcalc.load(text=text, path=str(SPECS / "doc-example.yaml")), **kw)
+
+
 def test_examples_found() -> None:
-    assert len(EXAMPLES) == 8
+    assert len(EXAMPLES) == 12
 
 
 @pytest.mark.parametrize("text", EXAMPLES, ids=[f"example{i}" for i in range(len(EXAMPLES))])
 def test_example_analyses(text: str) -> None:
     an = analyze_text(text)
     assert an.totals.layers == len(an.rows) > 1
+    spec = archcalc.load(text=text, path=str(SPECS / "doc-example.yaml"))
+    for v in spec.variants:  # every variant an example declares builds, and holds its figures
+        assert check_spec(spec, variant=v).status in (PASS, "unchecked")
 
 
 def test_dag_example_figures() -> None:
@@ -57,3 +72,41 @@ def test_tokens_examples_figures() -> None:
     shuffle = {r.name: r for r in analyze_text(EXAMPLES[7]).rows}
     assert shuffle["keep"].output_shape == shuffle["half"].output_shape == (28, 28, 58)
     assert shuffle["shuffle"].output_shape == (28, 28, 116)
+
+
+def test_input_shape_example_figures() -> None:
+    rows = {r.name: r for r in analyze_text(EXAMPLES[8]).rows}
+    assert rows["denselayer6/concat"].output_shape == (56, 56, 64 + 6 * 32)
+    assert rows["transition1/conv"].output_shape == (56, 56, (64 + 6 * 32) // 2)
+    assert rows["transition1/pool"].output_shape == (28, 28, 128)
+
+
+@pytest.mark.parametrize(("variant", "width", "depth", "resolution"),
+                         [(None, 1.0, 1.0, 224), ("b1", 1.0, 1.1, 240), ("b2", 1.1, 1.2, 260), ("b3", 1.2, 1.4, 300)])
+def test_table_example_scales_as_torchvision(variant: str | None, width: float, depth: float, resolution: int) -> None:
+    an = analyze_text(EXAMPLES[9], variant=variant)
+    assert an.input_shape == (resolution, resolution, 3)
+    # torchvision efficientnet.py: adjust_channels = _make_divisible(c * width_mult, 8),
+    # adjust_depth = int(math.ceil(n * depth_mult)); B0's table (c, n) per stage
+    for i, (c, n) in enumerate([(16, 1), (24, 2), (40, 2), (80, 3), (112, 3), (192, 4), (320, 1)], start=1):
+        blocks = {r.name.split("/")[1] for r in an.rows if r.name.startswith(f"stage{i}/")}
+        assert len(blocks) == int(math.ceil(n * depth))
+        channels = max(8, int(c * width + 4) // 8 * 8)
+        channels += 8 if channels < 0.9 * c * width else 0
+        assert [r for r in an.rows if r.name.startswith(f"stage{i}/")][-1].output_shape[2] == channels
+
+
+def test_training_only_example_figures() -> None:
+    inf, train = analyze_text(EXAMPLES[10]), analyze_text(EXAMPLES[10], training=True)
+    aux_params = 768 * 128 + 5 * 5 * 128 * 768 + (768 * 1000 + 1000)
+    aux_macs = 5 * 5 * 128 * 768 + 1 * 1 * 768 * (5 * 5 * 128) + 768 * 1000
+    assert inf.totals.params == train.totals.params
+    assert train.totals.macs - inf.totals.macs == aux_macs
+    assert sum(r.params for r in inf.rows if r.training_only) == aux_params
+    assert [r.name for r in inf.outputs] == ["fc"] and [r.name for r in train.outputs] == ["AuxLogits/fc", "fc"]
+
+
+def test_variants_example_is_torchvision() -> None:
+    # torchvision num_params: resnet50 25,557,032; resnext50_32x4d 25,028,904
+    assert analyze_text(EXAMPLES[11]).totals.trainable_params == 25_557_032
+    assert analyze_text(EXAMPLES[11], variant="resnext50_32x4d").totals.trainable_params == 25_028_904

@@ -21,7 +21,7 @@ import archcalc
 from archcalc import render, report, textable
 from archcalc.cli import cli
 
-ALL_SPECS = sorted(SPECS.rglob("*.yaml"))
+ALL_SPECS = sorted(p for p in SPECS.rglob("*.yaml") if not p.is_relative_to(SPECS / "lib"))  # libraries: blocks only
 RESNET50 = SPECS / "resnet50.yaml"
 
 
@@ -283,7 +283,7 @@ def test_an_analysis_renders_as_a_table_in_jupyter_and_rich() -> None:
     an = archcalc.analyze(RESNET50, depth=1)
     html = an._repr_html_()
     assert html.count("<tr>") == 1 + 11 + 1 + len(render.totals_lines(an))  # header, rows, total, totals
-    assert "<td>layer1</td><td>stage (32 layers)</td>" in html and "25,557,032" in html
+    assert "<td>layer1</td><td>bottleneck_stage (32 layers)</td>" in html and "25,557,032" in html
     assert "&lt;" not in archcalc.analyze(SPECS / "lenet5.yaml")._repr_html_()
     import io
 
@@ -291,7 +291,7 @@ def test_an_analysis_renders_as_a_table_in_jupyter_and_rich() -> None:
     console = Console(width=80, record=True, file=io.StringIO())
     console.print(an)
     drawn = console.export_text()
-    assert "layer1" in drawn and "stage (32 layers)" in drawn and "Total params" in drawn
+    assert "layer1" in drawn and "bottleneck_stage (32 layers)" in drawn and "Total params" in drawn
     assert max(map(len, drawn.splitlines())) <= 80
 
 
@@ -320,7 +320,7 @@ def test_dataframe_with_pandas() -> None:
 
 def test_explain_honours_depth_and_wraps_its_sums() -> None:
     out = run("summarize", str(RESNET50), "--explain", "--depth", "1").stdout
-    assert "layer1 (stage, 32 layers): 56 x 56 x 64 -> 56 x 56 x 256" in out
+    assert "layer1 (bottleneck_stage, 32 layers): 56 x 56 x 64 -> 56 x 56 x 256" in out
     assert "layer1/block1/conv1" not in out
     assert "  MACs    sum of its layers = 12,845,056 + " in out
     an = archcalc.analyze(RESNET50)

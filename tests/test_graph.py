@@ -8,12 +8,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import SPECS, analyze_text, run
+from conftest import SPEC_PATHS, SPECS, analyze_text, run
 
 import archcalc
 from archcalc import diagram
 
-ALL_SPECS = sorted(SPECS.glob("**/*.yaml"))
+ALL_SPECS = SPEC_PATHS
 
 _M_NODE = re.compile(r'^\s*(n\d+)(\(\[|\[\[|\[)"([^"]*)"(\]\)|\]\]|\])$')
 _M_EDGE = re.compile(r"^\s*(n\d+) --> (n\d+)$")

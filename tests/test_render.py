@@ -7,11 +7,11 @@ import io
 import json
 
 import pytest
-from conftest import ROOT, SPECS, run
+from conftest import ROOT, SPEC_PATHS, SPECS, run
 
 import archcalc
 
-ALL_SPECS = sorted(SPECS.rglob("*.yaml"))
+ALL_SPECS = SPEC_PATHS
 
 
 @pytest.fixture(autouse=True)

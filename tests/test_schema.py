@@ -8,13 +8,13 @@ from pathlib import Path
 import jsonschema  # in the test extra
 import pytest
 import yaml
-from conftest import SPECS, analyze_text, run
+from conftest import LIBRARIES, SPEC_PATHS, SPECS, analyze_text, run
 
 import archcalc
 from archcalc.errors import ArchcalcError
 from archcalc.schema import DRAFT, spec_schema
 
-ALL_SPECS = sorted(SPECS.glob("**/*.yaml"))
+ALL_SPECS = SPEC_PATHS
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def test_schema_is_draft_2020_12() -> None:
     assert spec_schema()["$schema"] == DRAFT == "https://json-schema.org/draft/2020-12/schema"
 
 
-@pytest.mark.parametrize("path", ALL_SPECS, ids=lambda p: str(p.relative_to(SPECS)))
+@pytest.mark.parametrize("path", ALL_SPECS + LIBRARIES, ids=lambda p: str(p.relative_to(SPECS)))
 def test_every_shipped_spec_validates(validator, path: Path) -> None:  # type: ignore[no-untyped-def]
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert [e.message for e in validator.iter_errors(data)] == []
@@ -44,7 +44,7 @@ def test_schema_follows_the_kinds() -> None:
     assert kinds == list(archcalc.KINDS)
     for name, cls in archcalc.KINDS.items():
         props = s["$defs"][f"kind.{name}"]["properties"]
-        assert set(props) == set(cls.fields) | {"kind", "name", "from", "repeat", "when"}
+        assert set(props) == set(cls.fields) | {"kind", "name", "from", "repeat", "table", "when", "training_only"}
         for fname, f in cls.fields.items():
             assert ("default" in props[fname]) != f.required
             assert f.doc in props[fname]["description"]

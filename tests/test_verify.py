@@ -4,26 +4,51 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import ROOT, SPECS, run, run_on_terminal, run_process
+from conftest import ROOT, SPECS, run, run_on_terminal, run_process, setting_id, zoo_settings
 
 import archcalc
 from archcalc.execute import ExecError, execute
 
-SPEC_FILES = sorted(SPECS.rglob("*.yaml"))
 #: Specs above this many MACs run in CI's slow step (the analytic count is instant to get).
 SLOW_MACS = 100_000_000
 
 
-def _param(p):
-    marks = [pytest.mark.slow] if archcalc.analyze(p).totals.macs > SLOW_MACS else []
-    return pytest.param(p, id=str(p.relative_to(SPECS)), marks=marks)
+def _param(p, v):
+    marks = [pytest.mark.slow] if archcalc.analyze(p, variant=v).totals.macs > SLOW_MACS else []
+    return pytest.param(setting_id(p, v), marks=marks, id=setting_id(p, v))
 
 
-@pytest.mark.parametrize("path", [_param(p) for p in SPEC_FILES])
-def test_every_spec_verifies(path):
-    r = run("verify", str(path))
+@pytest.mark.parametrize("setting", [_param(p, v) for p, v in zoo_settings()])
+def test_every_spec_verifies(setting):
+    r = run("verify", str(SPECS / setting))
     assert r.exit_code == 0, r.stdout + r.stderr
     assert "agree" in r.stdout
+
+
+#: The smallest member of each family, at a small input, in the default suite (every member runs
+#: at full size above, in the slow step): the same layers, shapes and counts, a fraction of the time.
+#: Inception-v3's auxiliary head needs the 17 x 17 grid of a 299 x 299 input (its 5x5 convolution
+#: follows a 5x5/3 pool): at a small input it is left out, and its training pass runs at full size.
+SMALL = [("squeezenet.yaml@squeezenet1_0,resolution=64"), ("squeezenet.yaml@squeezenet1_1,resolution=64"),
+         ("densenet.yaml@densenet121,resolution=64"), ("inception_v3.yaml@resolution=75,aux_logits=false"),
+         ("resnet50.yaml@resnext50_32x4d,resolution=64"), ("resnet50.yaml@wide_resnet50_2,resolution=32"),
+         ("mobilenet_v2.yaml@resolution=64"), ("googlenet.yaml@aux_logits,resolution=64")]
+
+
+@pytest.mark.parametrize("setting", SMALL)
+@pytest.mark.parametrize("train", [False, True], ids=["inference", "train"])
+def test_families_verify_small(setting, train):
+    r = run("verify", str(SPECS / setting), *(["--train"] if train else []))
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert "agree" in r.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("setting", ["inception_v3.yaml", "googlenet.yaml@aux_logits"])
+def test_training_pass_verifies(setting):
+    r = run("verify", str(SPECS / setting), "--train")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert "training pass" in r.stdout and "agree" in r.stdout
 
 
 def test_disagreement_exits_3_naming_layer_and_figures(monkeypatch):

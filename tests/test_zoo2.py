@@ -123,6 +123,7 @@ def test_googlenet_paper_inception3a_by_hand() -> None:
 
 def test_googlenet_aux_heads_by_hand() -> None:
     off, on = analyze(GOOGLENET), analyze(GOOGLENET, aux=True)
+    train = archcalc.analyze(GOOGLENET, overrides={"aux": True}, training=True)
 
     def head(c_in: int) -> tuple[int, int, int]:
         # avgpool 14 -> 4 x 4; 1x1 conv to 128 (no bias) + BN; FC 2048 -> 1024; FC 1024 -> 1000
@@ -132,17 +133,24 @@ def test_googlenet_aux_heads_by_hand() -> None:
 
     a1, a2 = head(512), head(528)   # aux1 on inception4a (512), aux2 on inception4d (528)
     assert a1[0] + a2[0] == 6_379_984
-    assert on.totals.trainable_params - off.totals.trainable_params == a1[0] + a2[0]
-    assert on.totals.non_trainable_params - off.totals.non_trainable_params == a1[1] + a2[1]
-    assert on.totals.macs - off.totals.macs == a1[2] + a2[2]
-    assert block_sum(on, "aux1") == a1 and block_sum(on, "aux2") == a2
+    # torchvision 0.29.1 googlenet(aux_logits=True), measured: 13,004,888 parameters
+    assert on.totals.trainable_params == 6_624_904 + 6_379_984 == 13_004_888
+    for an in (on, train):  # the heads' parameters count in both passes
+        assert an.totals.trainable_params - off.totals.trainable_params == a1[0] + a2[0]
+        assert an.totals.non_trainable_params - off.totals.non_trainable_params == a1[1] + a2[1]
+    # training-only: at inference the heads do not run (torchvision runs them only in training)
+    assert on.totals.macs == off.totals.macs == 1_498_376_192
+    assert train.totals.macs - off.totals.macs == a1[2] + a2[2]
+    assert block_sum(train, "aux1") == a1 and block_sum(train, "aux2") == a2
+    assert block_sum(on, "aux1") == (a1[0], a1[1], 0)
+    assert all(r.training_only for r in rows(on, "aux1") + rows(on, "aux2"))
     assert row(on, "aux1/pool").output_shape == (4, 4, 512)    # floor((14 - 4)/3) + 1 = 4
     assert row(on, "aux2/flatten").output_shape == (4 * 4 * 128,)
-    # three classifiers with aux on, the main one last; only the main one with aux off (logits, as
-    # torchvision's model returns them: no softmax unless `softmax` or `paper` is set)
-    assert [r.name for r in on.outputs] == ["aux1/fc2", "aux2/fc2", "fc"]
-    assert [r.output_shape for r in on.outputs] == [(1000,)] * 3
-    assert [r.name for r in off.outputs] == ["fc"]
+    # three classifiers in training, the main one last; only the main one at inference or with aux off
+    # (logits, as torchvision's model returns them: no softmax unless `softmax` or `paper` is set)
+    assert [r.name for r in train.outputs] == ["aux1/fc2", "aux2/fc2", "fc"]
+    assert [r.output_shape for r in train.outputs] == [(1000,)] * 3
+    assert [r.name for r in on.outputs] == [r.name for r in off.outputs] == ["fc"]
     assert not rows(off, "aux1") and not rows(off, "aux2")
     # the main path is unchanged by the side branches
     assert row(on, "inception4b/concat").inputs == row(off, "inception4b/concat").inputs

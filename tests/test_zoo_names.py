@@ -13,7 +13,8 @@ from conftest import ROOT, SPECS, run
 
 from archcalc import zoo
 
-SHIPPED = sorted(p.relative_to(SPECS).with_suffix("").as_posix() for p in SPECS.rglob("*.yaml"))
+SHIPPED = sorted(p.relative_to(SPECS).with_suffix("").as_posix() for p in SPECS.rglob("*.yaml")
+                 if not p.is_relative_to(SPECS / "lib"))  # block libraries (specs/lib) are not models
 TINY = "name: tiny\ninput: 4x4x1\nlayers:\n  - {kind: conv, filters: 2, kernel: 3}\n"  # 2·(3·3·1) + 2 = 20 params
 
 
@@ -86,8 +87,9 @@ def test_every_command_that_takes_a_spec_takes_a_zoo_name(tmp_path: Path) -> Non
 def test_zoo_lists_every_model_with_its_declared_figures() -> None:
     r = run("zoo")
     assert r.exit_code == 0
-    rows = {line.split()[0]: line for line in r.output.splitlines()[2:] if line and line.split()[0] in SHIPPED}
-    assert sorted(rows) == SHIPPED
+    models = zoo.models()
+    rows = {line.split()[0]: line for line in r.output.splitlines()[2:] if line and line.split()[0] in models}
+    assert sorted(rows) == sorted(models)  # each spec, or each variant of a family
     # figures as each spec's expect: block declares them, with its source
     assert "138,357,544" in rows["vgg16"] and "15,470,264,320" in rows["vgg16"]     # torchvision vgg16
     assert "torchvision vgg16 IMAGENET1K_V1 num_params" in rows["vgg16"]
@@ -100,7 +102,7 @@ def test_zoo_lists_every_model_with_its_declared_figures() -> None:
 def test_zoo_json_and_one_model() -> None:
     doc = json.loads(run("zoo", "-f", "json").output)
     models = {m["name"]: m for m in doc["models"]}
-    assert sorted(models) == SHIPPED
+    assert sorted(models) == sorted(zoo.models())
     assert models["vgg16"]["figures"]["params"] == {
         "value": 138_357_544, "tolerance": 0, "source": "torchvision vgg16 IMAGENET1K_V1 num_params 138,357,544"}
     assert models["resnet18"]["figures"]["macs"]["tolerance"] == 500_000  # _ops 1.814, 3 decimals
@@ -112,13 +114,22 @@ def test_zoo_json_and_one_model() -> None:
     assert run("zoo", "--path").output.strip() == str(SPECS)
 
 
+def test_families_list_each_variant() -> None:
+    models = zoo.models()
+    assert {"densenet@densenet121", "densenet@densenet201", "resnet50", "resnet50@resnext50_32x4d"} <= set(models)
+    assert "densenet" not in models  # no figures of its own: its variants are the models
+    assert not any(m.startswith("lib/") for m in models)
+    e = zoo.entry("densenet@densenet161")
+    assert e.model == "DenseNet-161" and e.figures["trainable_params"].value == 28_681_000  # torchvision num_params
+
+
 def test_zoo_errors() -> None:
     r = run("zoo", "resnet5")
     assert r.exit_code == 1 and "no model named 'resnet5'" in r.stderr and "did you mean 'resnet50'" in r.stderr
     assert run("zoo", "--yaml").exit_code == 2
 
 
-@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize("name", zoo.models())
 def test_every_model_reads(name: str) -> None:
     e = zoo.entry(name)
     assert e.model and e.source and e.figures, name  # each names its source and declares figures

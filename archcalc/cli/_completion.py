@@ -64,8 +64,10 @@ def register() -> None:
 def zoo_names(incomplete: str) -> list[CompletionItem]:
     from click.shell_completion import CompletionItem
 
-    from ..zoo import names
-    return [CompletionItem(n, help="shipped with archcalc") for n in names() if n.startswith(incomplete)]
+    from ..zoo import models, names
+    # a family's variants only once its name is typed in full (densenet@...), so the list stays short
+    found = models() if "@" in incomplete else names()
+    return [CompletionItem(n, help="shipped with archcalc") for n in found if n.startswith(incomplete)]
 
 
 def complete_spec(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:

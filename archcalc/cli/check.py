@@ -19,8 +19,10 @@ SCHEMA_VERSION = 1
 
 
 def _line(r: Any) -> list[str]:
-    from ..check import FAIL, INVALID, PASS
+    from ..check import FAIL, INVALID, LIBRARY, PASS
     name = f" ({r.name})" if r.name else ""
+    if r.status == LIBRARY:
+        return [f"LIB   {r.path}: {r.name}, checked in the specs that include it"]
     if r.status == PASS:
         ex = sum(1 for f in r.findings if f.kind == "expect")
         bu = len(r.findings) - ex
@@ -28,17 +30,17 @@ def _line(r: Any) -> list[str]:
                                      f"{bu} budget{'s' * (bu != 1)}" if bu else "") if x)
         used = list(dict.fromkeys(f.convention for f in r.findings if f.convention))
         under = f" (tool counts: {', '.join(used)})" if used else ""
-        return [f"PASS  {r.path}{name}: {what} hold{under}"]
+        return [f"PASS  {r.shown}{name}: {what} hold{under}"]
     if r.status == FAIL:
-        out = [f"FAIL  {r.path}{name}: {len(r.failures)} of {len(r.findings)} checks differ"]
+        out = [f"FAIL  {r.shown}{name}: {len(r.failures)} of {len(r.findings)} checks differ"]
         for f in r.failures:
             out.append(f"      {f.loc}: {f.describe()}")
             if f.convention:
                 out.append(f"        {_composition(f.convention, r.conventions[f.convention])}")
         return out
     if r.status == INVALID:
-        return [f"ERROR {r.path}: invalid spec (see the error above)"]
-    return [f"SKIP  {r.path}{name}: no `expect:` or `budget:` block"]
+        return [f"ERROR {r.shown}: invalid spec (see the error above)"]
+    return [f"SKIP  {r.shown}{name}: no `expect:` or `budget:` block"]
 
 
 def _composition(name: str, fig: dict[str, Any]) -> str:
@@ -50,7 +52,7 @@ def _composition(name: str, fig: dict[str, Any]) -> str:
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, metavar="PATH...", shell_complete=complete_spec)
+@click.argument("paths", nargs=-1, required=True, metavar="PATH[@VARIANT]...", shell_complete=complete_spec)
 @spec_options
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Output format.")
@@ -60,13 +62,14 @@ def _composition(name: str, fig: dict[str, Any]) -> str:
 @convention_options
 def command(paths: tuple[str, ...], fmt: str, skip_non_specs: bool, convention: str | None,
             torch_ops: tuple[str, ...], sets: tuple[str, ...], input_: str | None,
-            batch: int | None, dtype: str, max_nodes: int | None) -> None:
+            batch: int | None, dtype: str, max_nodes: int | None, train: bool) -> None:
     """Check spec files (or folders of them) against their `expect:` and `budget:` blocks.
 
-    Prints one verdict per spec; each differing figure with its declared and computed
-    values and the difference. Exit 0: all hold; 3: a figure differs or a budget is
-    exceeded; 1: a spec is invalid. With --convention, `macs` expectations and `max_macs`
-    budgets are compared with what that tool would print.
+    A spec with `variants:` is checked in each of them, each against its own `expect:`
+    (SPEC@VARIANT checks one). Prints one verdict per spec and variant; each differing
+    figure with its declared and computed values and the difference. Exit 0: all hold;
+    3: a figure differs or a budget is exceeded; 1: a spec is invalid. With --convention,
+    `macs` expectations and `max_macs` budgets are compared with what that tool would print.
     """
     from ..check import CONVENTION_KEYS, check_paths, exit_code
     from ..errors import SpecError, render
@@ -77,7 +80,7 @@ def command(paths: tuple[str, ...], fmt: str, skip_non_specs: bool, convention: 
     kw: dict[str, Any] = {
         "overrides": parse_sets(sets), "input_shape": parse_shape(input_) if input_ else None,
         "batch": batch, "dtype": dtype, "limits": Limits(max_nodes=max_nodes) if max_nodes else None,
-        "convention": convention, "torch": torch,
+        "convention": convention, "torch": torch, "training": train,
     }
     results = check_paths(paths, skip_non_specs=skip_non_specs, **kw)
     analysed = [r for r in results if r.error is None]
@@ -89,7 +92,7 @@ def command(paths: tuple[str, ...], fmt: str, skip_non_specs: bool, convention: 
                             hint="name a layer path as summarize lists it (e.g. avgpool or layer1/block0/conv1), "
                                  "a pattern such as '*/relu', or kind:NAME")
     code = exit_code(results)
-    counts = {s: sum(1 for r in results if r.status == s) for s in ("pass", "fail", "invalid", "unchecked")}
+    counts = {s: sum(1 for r in results if r.status == s) for s in ("pass", "fail", "invalid", "unchecked", "library")}
     p = PROFILES[convention] if convention else None
     if fmt == "json":
         conv = None if p is None else {"name": p.name, "tool": p.tool, "headline": p.headline,
@@ -106,7 +109,10 @@ def command(paths: tuple[str, ...], fmt: str, skip_non_specs: bool, convention: 
                 click.echo(render(r.error, TEXTS), err=True)
             for line in _line(r):
                 click.echo(line)
-        click.echo(f"{len(results)} spec{'s' * (len(results) != 1)}: {counts['pass']} passed, "
-                   f"{counts['fail']} failed, {counts['invalid']} invalid, {counts['unchecked']} without checks")
+        n = len(results) - counts["library"]
+        k = counts["library"]
+        libs = f"; {k} block librar{'ies' if k != 1 else 'y'}" if k else ""
+        click.echo(f"{n} spec{'s' * (n != 1)}: {counts['pass']} passed, "
+                   f"{counts['fail']} failed, {counts['invalid']} invalid, {counts['unchecked']} without checks{libs}")
     ctx = click.get_current_context()
     ctx.exit(code)

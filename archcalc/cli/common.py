@@ -1,4 +1,8 @@
-"""Options shared by the commands that analyse a spec (summarize, compare, sweep, check, ...)."""
+"""Options shared by the commands that analyse a spec (summarize, compare, sweep, check, ...).
+
+A SPEC argument may select a variant and set variables after '@' (`densenet.yaml@densenet161`,
+`mobilenet_v1.yaml@alpha=0.5,resolution=160`, or both): `select` reads it, for every command.
+"""
 
 from __future__ import annotations
 
@@ -52,6 +56,26 @@ def parse_sets(values: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
+def select(arg: str, sets: tuple[str, ...] = ()) -> tuple[str, str | None, dict[str, Any]]:
+    """`SPEC[@VARIANT][,NAME=VALUE...]` and --set values -> (path, variant, overrides); a setting
+    after '@' wins over --set."""
+    from ..spec import split_selector
+    path, variant, own = split_selector(arg)
+    return path, variant, {**parse_sets(sets), **parse_sets(tuple(own))}
+
+
+#: --train, one definition for every command that analyses or runs a spec. It selects a
+#: training pass (`training=True` in the library): training-only layers run. What else a
+#: training pass costs (backward, optimizer state) hangs off this same flag.
+TRAIN_HELP = ("Count a training pass: layers marked `training_only` (auxiliary heads) run, so their MACs, "
+              "other operations, memory and outputs count; without it only their parameters do.")
+
+
+def train_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--train (for commands that do not take all of `spec_options`, such as sweep)."""
+    return click.option("--train", "train", is_flag=True, help=TRAIN_HELP)(f)
+
+
 def spec_options(f: Callable[..., Any] | None = None, *, dtypes: tuple[str, ...] | None = None) -> Any:
     """--set, --input, --batch, --dtype, --max-nodes: `@spec_options`, or `@spec_options(dtypes=...)`
     for a command that takes only some dtypes (the executor's), or none (`dtypes=()`: a command
@@ -71,6 +95,7 @@ def spec_options(f: Callable[..., Any] | None = None, *, dtypes: tuple[str, ...]
           if choices else []),
         click.option("--max-nodes", type=click.IntRange(min=1), default=None,
                      help="Refuse specs that expand past this many layers (default 100,000)."),
+        train_option,
     ]):
         f = opt(f)
     return f
@@ -78,18 +103,23 @@ def spec_options(f: Callable[..., Any] | None = None, *, dtypes: tuple[str, ...]
 
 def analyze_cli(path: str | Any, sets: tuple[str, ...] = (), input_: str | None = None, batch: int | None = None,
                 dtype: str = "float32", max_nodes: int | None = None, overrides: dict[str, Any] | None = None,
-                **_: Any) -> Any:
-    """Load (unless given a loaded Spec) and analyse one spec with the shared options; its
-    warnings go to stderr before the walk, so they come before any error the walk raises."""
+                train: bool = False, variant: str | None = None, **_: Any) -> Any:
+    """Load (unless given a loaded Spec) and analyse one spec (SPEC[@VARIANT][,NAME=VALUE...]) with
+    the shared options; its warnings go to stderr before the walk, so they come before any error the
+    walk raises. `overrides` and `variant` are for a caller that has split the selector itself."""
     from .. import load
     from ..graph import Limits, build
     from ..walk import walk
     limits = Limits(max_nodes=max_nodes) if max_nodes else None
     shape, layout = parse_input(input_) if input_ else (None, None)
-    # a command-line argument is always a path ('-' for standard input), never YAML text
-    spec = load(Path(path)) if isinstance(path, (str, Path)) else path
-    graph = build(spec, overrides={**parse_sets(sets), **(overrides or {})}, input_shape=shape,
-                  input_layout=layout, batch=batch, limits=limits)
+    if isinstance(path, (str, Path)):
+        path, variant, settings = select(str(path), sets)
+        # a command-line argument is always a path ('-' for standard input), never YAML text
+        spec = load(Path(path))
+    else:
+        spec, settings = path, parse_sets(sets)
+    graph = build(spec, overrides={**settings, **(overrides or {})}, input_shape=shape, input_layout=layout,
+                  batch=batch, limits=limits, variant=variant, training=train)
     print_warnings(graph)
     return walk(graph, dtype=dtype)
 
@@ -165,7 +195,7 @@ def exec_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def execute_cli(path: str, sets: tuple[str, ...] = (), input_: str | None = None, batch: int | None = None,
-                dtype: str = "float32", max_nodes: int | None = None, seed: int = 0,
+                dtype: str = "float32", max_nodes: int | None = None, train: bool = False, seed: int = 0,
                 weights: str | None = None, input_array: str | None = None, max_memory: str | None = None,
                 keep: bool = False, analyze: bool = False) -> Any:
     """Build the graph with the shared options and run it: (graph or Analysis, Execution).
@@ -189,9 +219,10 @@ def execute_cli(path: str, sets: tuple[str, ...] = (), input_: str | None = None
         batch = n
     retain_freed_memory()  # this process ends after the run: let each layer reuse what earlier ones freed
     limits = Limits(max_nodes=max_nodes) if max_nodes else None
+    path, variant, overrides = select(path, sets)
     shape, layout = parse_input(input_) if input_ else (None, None)
-    graph = build(load(path), overrides=parse_sets(sets), input_shape=shape, input_layout=layout,
-                  batch=batch, limits=limits)
+    graph = build(load(Path(path)), overrides=overrides, input_shape=shape, input_layout=layout,
+                  batch=batch, limits=limits, variant=variant, training=train)
     print_warnings(graph)
     result: Any = graph
     if analyze:

@@ -12,48 +12,39 @@ from .common import depth_option, format_option, print_lines, shapes_option, spe
 
 
 def split_spec(arg: str) -> tuple[str, list[str]]:
-    """`specs/mobilenet_v1.yaml@alpha=0.5,resolution=160` -> (path, ["alpha=0.5", "resolution=160"]).
-
-    An argument naming an existing file is a path even if it holds '@'. Commas inside
-    parentheses (`make_divisible(32 * 0.5, 8)`) do not split.
-    """
-    from pathlib import Path
-    if "@" not in arg or Path(arg).exists():
-        return arg, []
-    path, _, rest = arg.rpartition("@")
-    parts, depth, cur = [], 0, ""
-    for ch in rest:
-        if ch == "," and depth == 0:
-            parts.append(cur)
-            cur = ""
-            continue
-        depth += (ch == "(") - (ch == ")")
-        cur += ch
-    parts.append(cur)
-    return path, [p.strip() for p in parts if p.strip()]
+    """`specs/mobilenet_v1.yaml@alpha=0.5,resolution=160` -> (path, ["alpha=0.5", "resolution=160"]);
+    a variant's name comes first in the list (`x.yaml@b3,resolution=300` -> (path, ["b3", ...])).
+    See `archcalc.spec.split_selector`."""
+    from ..spec import split_selector
+    path, variant, sets = split_selector(arg)
+    return path, ([variant] if variant is not None else []) + sets
 
 
 def build(args: tuple[str, ...], sets: tuple[str, ...] = (), input_: str | None = None,
           batch: int | None = None, dtype: str = "float32", max_nodes: int | None = None,
-          convention: str | None = None, torch: dict[str, str] | None = None) -> Any:
-    """Load each spec file once and analyse it under the shared options and its own overrides."""
+          convention: str | None = None, torch: dict[str, str] | None = None, train: bool = False) -> Any:
+    """Load each spec file once and analyse it under the shared options and its own variant
+    and overrides (SPEC[@VARIANT][,NAME=VALUE...])."""
     from .. import load
     from ..compare import Entry, compare, label
+    from ..spec import split_selector
     from .common import analyze_cli, parse_sets
     loaded: dict[str, Any] = {}
     entries = []
     for i, arg in enumerate(args):
-        path, own = split_spec(arg)
+        path, variant, own = split_selector(arg)
         if path not in loaded:
             loaded[path] = load(path)
         mine = parse_sets(tuple(own))
-        an = analyze_cli(loaded[path], sets, input_, batch, dtype, max_nodes, overrides=mine)
+        an = analyze_cli(loaded[path], sets, input_, batch, dtype, max_nodes, overrides=mine, train=train,
+                         variant=variant)
         entries.append(Entry(label(i), an, mine))
     return compare(entries, convention=convention, torch=torch)
 
 
 @click.command()
-@click.argument("specs", nargs=-1, required=True, metavar="SPEC[@NAME=VALUE,...]...", shell_complete=complete_spec)
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC[@VARIANT][,NAME=VALUE,...]...",
+                shell_complete=complete_spec)
 @spec_options
 @format_option
 @depth_option(totals=True)
@@ -70,8 +61,9 @@ def command(specs: tuple[str, ...], fmt: str, depth: int | None, totals_only: bo
     """Compare specs: totals side by side, each with its exact ratio to the first, and their
     layers aligned by name.
 
-    A spec may carry its own variable settings after '@':
-    `archcalc compare specs/mobilenet_v1.yaml specs/mobilenet_v1.yaml@alpha=0.5,resolution=160`.
+    A spec may carry its own variant and variable settings after '@':
+    `archcalc compare specs/mobilenet_v1.yaml specs/mobilenet_v1.yaml@alpha=0.5,resolution=160`,
+    `archcalc compare specs/resnet50.yaml specs/resnet50.yaml@resnext50_32x4d`.
     --set, --input, --batch and --dtype apply to every spec (an '@' setting wins over --set).
     --convention adds what that tool would count for each spec; --torch-op applies to every spec
     that has the layer.

@@ -50,7 +50,8 @@ def command(spec: str, out: str | None, shapes: str | None, **opts: Any) -> None
                             hint="create it, or give a path in an existing folder")
     graph, ex = execute_cli(spec, keep=out is not None, **opts)
     style = shape_style(shapes, graph.layout)
-    print_lines(lambda width: lines(graph.spec.name, ex, lambda s: fmt_as(s, style, ex.batch), width))
+    name = graph.name + (" (a training pass)" if graph.training else "")
+    print_lines(lambda width: lines(name, ex, lambda s: fmt_as(s, style, ex.batch), width))
     if out is not None:
         import numpy as np
         last = graph.nodes[graph.outputs[-1]].path

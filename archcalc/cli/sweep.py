@@ -6,7 +6,7 @@ import click
 
 from ..walk import DTYPE_BYTES
 from ._completion import complete_spec
-from .common import format_option, print_lines
+from .common import format_option, print_lines, train_option
 
 
 def split_top(text: str) -> list[str]:
@@ -49,7 +49,7 @@ def parse_inputs(values: tuple[str, ...]) -> list[tuple[int, ...]]:
 
 
 @click.command()
-@click.argument("spec", metavar="SPEC", shell_complete=complete_spec)
+@click.argument("spec", metavar="SPEC[@VARIANT]", shell_complete=complete_spec)
 @click.option("--set", "sets", multiple=True, metavar="NAME=V1,V2,...",
               help="A variable and the values to sweep (repeatable: the grid is every combination).")
 @click.option("--input", "inputs", multiple=True, metavar="HxWxC[,HxWxC...]",
@@ -61,13 +61,16 @@ def parse_inputs(values: tuple[str, ...]) -> list[tuple[int, ...]]:
               help="Refuse specs that expand past this many layers (default 100,000).")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
               help="Also draw params and MACs against the swept variable (.png/.svg/.pdf; needs matplotlib).")
+@train_option
 @format_option
 def command(spec: str, sets: tuple[str, ...], inputs: tuple[str, ...], batches: str | None, dtype: str,
-            max_nodes: int | None, fmt: str, plot_path: str | None) -> None:
+            max_nodes: int | None, fmt: str, plot_path: str | None, train: bool) -> None:
     """Evaluate SPEC over a grid of variable values (and input shapes, batch sizes): one row per
     combination with parameters, MACs, FLOPs and memory. The first --set varies slowest.
 
     The spec is read once; each point re-expands it, so a sweep of thousands of points is quick.
+    SPEC@VARIANT sweeps around one of the spec's variants (SPEC@VARIANT,NAME=VALUE fixes a
+    variable as well).
     """
     from .. import load
     from .. import sweep as sw
@@ -82,8 +85,11 @@ def command(spec: str, sets: tuple[str, ...], inputs: tuple[str, ...], batches: 
     if plot_path:
         from .. import plot
         plot.require_matplotlib()  # before the sweep: a missing extra is said at once
-    s = sw.sweep(load(spec), parse_axes(sets), inputs=parse_inputs(inputs) or None, batches=bs, dtype=dtype,
-                 limits=Limits(max_nodes=max_nodes) if max_nodes else None)
+    from .common import select
+    path, variant, fixed = select(spec)
+    s = sw.sweep(load(path), parse_axes(sets), inputs=parse_inputs(inputs) or None, batches=bs, dtype=dtype,
+                 limits=Limits(max_nodes=max_nodes) if max_nodes else None, variant=variant, training=train,
+                 overrides=fixed)
     if plot_path and len(s.axes) != 1:  # checked before any output is printed
         raise SpecError(f"--plot draws cost against one swept variable; this sweep has {len(s.axes)} axes",
                         hint="sweep one variable (or --input, or --batch) to plot it")
@@ -110,5 +116,5 @@ def _plot(s: object, path: str) -> None:
         return p.batch if name == "batch" else p.values[name]
     # parameters as PyTorch counts them (summarize's headline): without the buffers
     rows = [(x(p), p.params - p.non_trainable_params, p.macs) for p in s.points]  # type: ignore[attr-defined]
-    out = plot.plot_sweep(rows, name, path, title=s.spec.name)  # type: ignore[attr-defined]
+    out = plot.plot_sweep(rows, name, path, title=s.name)  # type: ignore[attr-defined]
     click.echo(f"wrote {out}", err=True)

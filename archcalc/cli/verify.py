@@ -52,7 +52,8 @@ def lines(an: Any, ex: Any, bad: list[tuple[str, str, str, Any, Any]], show_all:
             Column("verdict", ["DIFFERS" if r.name in badnames else "ok" for r, _ in pairs],
                    "DIFFERS" if bad else "ok")]
     body, done = textable.layout(cols, width, VERIFY_PLAN)
-    return [(f"{an.name}: analytic vs executed (batch {ex.batch}). weights: parameters and buffers "
+    mode = ", a training pass" if an.training else ""
+    return [(f"{an.name}: analytic vs executed (batch {ex.batch}{mode}). weights: parameters and buffers "
              "(BatchNorm running statistics); mults: multiplications.", "dim"),
             ("", ""), *body, *textable.fitted_note(done, width)]
 

@@ -15,7 +15,7 @@ from fractions import Fraction
 from typing import Any, ClassVar
 
 from ..calc import CalcError, compile_expr, to_number
-from ..errors import KindError, close_matches, describe
+from ..errors import KindError, close_matches, describe, typo_of
 from ..formula import ZERO, Formula, prod, q
 from ..record import Frozen
 from ..shape import Shape, fmt
@@ -289,15 +289,42 @@ class Kind:
         return q(f"n{p}", shape[0])
 
 
-def lookup(name: str) -> type[Kind]:
-    """The kind class for a name, or a KindError with a did-you-mean."""
+def lookup(name: str, blocks: tuple[str, ...] = ()) -> type[Kind]:
+    """The kind class for a name, or a KindError saying what the name means (`unknown_kind`)."""
     cls = REGISTRY.get(name)
     if cls is None or cls.internal:
-        names = sorted(k for k, c in REGISTRY.items() if not c.internal)
-        close = close_matches(name, names)
-        raise KindError(f"unknown layer kind '{name}'",
-                        hint=f"did you mean '{close[0]}'?" if close else "see `archcalc kinds` for the list")
+        raise unknown_kind(name, blocks)
     return cls
+
+
+def unknown_kind(name: str, blocks: tuple[str, ...] = ()) -> KindError:
+    """The error for a `kind:` that is neither a kind nor one of `blocks`.
+
+    A name people use for a definite function (archcalc.vocab) gets archcalc's kind for that
+    same function, or is said to be unsupported; spelling decides only for other names, and
+    only a typo (one edit, two in names of eight letters or more: `covn`, `batchnrom`) gets a
+    did-you-mean. Otherwise every kind (and block) is listed, whole.
+    """
+    from ..vocab import meaning, normalise
+    names = sorted(k for k, c in REGISTRY.items() if not c.internal)
+    listing = (f"the kinds are {', '.join(names)}"
+               + (f"; the blocks of this spec: {', '.join(blocks)}" if blocks else "")
+               + " (`archcalc kinds NAME` describes one)")
+    low = normalise(name)
+    if low in names or low in blocks:
+        return KindError(f"unknown layer kind '{name}'", hint=f"kinds and blocks are written as defined: '{low}'")
+    known = meaning(name)
+    if known is not None:
+        targets, what = known
+        have = [t for t in targets if t in REGISTRY and not REGISTRY[t].internal]
+        if have:
+            return KindError(f"unknown layer kind '{name}'", hint=f"archcalc's kind for {what} is '{have[0]}'")
+        return KindError(f"unknown layer kind '{name}': archcalc does not support {what}", hint=listing)
+    typo = typo_of(name, (*names, *blocks))
+    if typo is not None:
+        return KindError(f"unknown layer kind '{name}'", hint=f"did you mean '{typo}'?")
+    return KindError(f"unknown layer kind '{name}': not a kind archcalc supports, nor a block of this spec",
+                     hint=listing)
 
 
 def count(dims: tuple[int, ...]) -> int:
