@@ -12,14 +12,18 @@ networks", Distill 2019), in input pixels along H and along W separately:
 
 A window of k taps (dilation d, so k_eff = d(k - 1) + 1), stride st, padding p_top before:
     r' = r + (k_eff - 1)·j      j' = j·st      s' = s + ((k_eff - 1)/2 - p_top)·j
-Element-wise layers (activations, batchnorm, dropout) keep (r, j, s). Zero padding shifts s by
--p·j. Once the spatial dimensions are gone (flatten, global pooling, then dense layers) a value
-depends on every position: r' = r + (H - 1)·j, j' = j·H, s' = s + (H - 1)/2·j.
+Element-wise layers (activations, normalisation, layer scale, dropout) keep (r, j, s); GroupNorm
+too, although its statistics run over all positions of a group (as BatchNorm's do over the data).
+Zero padding shifts s by -p·j. Once the spatial dimensions are gone (flatten, global pooling, then
+dense layers) a value depends on every position: r' = r + (H - 1)·j, j' = j·H, s' = s + (H - 1)/2·j.
 Where branches join (add, concat) the field is the hull of the inputs' fields for output 0:
 the union of the intervals [s - (r-1)/2, s + (r-1)/2] - which equals the largest of them when
 the branches are centred alike (same padding, as in ResNet and Inception) - and the jump is the
 largest. Upsampling by u (align_corners=False): j' = j/u, s' = s + (1/(2u) - 1/2)·j, r grows by j
-for bilinear (two taps). Values are exact fractions.
+for bilinear (two taps). A kind may define `receptive_field` itself: transposed convolution
+(an upsampling by s whose output o lies at (o + p_top - (k_eff - 1)/2)/s in input pixels),
+adaptive pooling (windows H/H' apart on average, the largest setting r) and multiply (the hull,
+with the jump of the inputs not broadcast along H or W) do. Values are exact fractions.
 """
 
 from __future__ import annotations
@@ -37,7 +41,9 @@ NOTE = ("receptive field in input pixels per direction (H, W): size r (padding i
         "jump j between neighbouring outputs, start s = input coordinate of output 0's centre "
         "(input pixel i at coordinate i); the hull over all paths where branches join")
 
-_ELEMENTWISE = {"relu", "relu6", "sigmoid", "tanh", "hardswish", "softmax", "batchnorm", "lrn", "dropout"}
+_ELEMENTWISE = {"relu", "relu6", "sigmoid", "tanh", "hardswish", "softmax", "batchnorm", "lrn", "dropout",
+                "silu", "gelu", "hardsigmoid", "leakyrelu", "prelu", "layernorm", "groupnorm", "scale", "identity",
+                "droppath"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -173,12 +173,13 @@ class ConvTranspose(Conv):
                             hint=f"use at most {max(s, d) - 1}: a larger one adds rows that no input reaches")
         if self.padding == "same":
             return n * s
-        out = (n - 1) * s - lo - hi + d * (f - 1) + op + 1
-        if out < 1:
-            raise KindError(f"padding {lo} + {hi} crops the whole output along {sym}: "
-                            f"({n} - 1)·{s} + {d * (f - 1) + 1} + {op} = {out + lo + hi} values",
-                            field="padding", hint=f"crop fewer than {out + lo + hi} in all")
-        return out
+        full = (n - 1) * s + d * (f - 1) + 1 + op
+        if full - lo - hi < 1:
+            extra = f" + {op} output_padding" if op else ""
+            raise KindError(f"padding {lo} + {hi} leaves no output along {sym}: the full output has "
+                            f"({n} - 1)·{s} + {d * (f - 1) + 1}{extra} = {full} values",
+                            field="padding", hint=f"crop fewer than {full} in all")
+        return full - lo - hi
 
     def out_shape(self, ins: list[Shape]) -> Shape:
         h, w, c, (t, b, l, r) = self._geometry(ins)

@@ -115,11 +115,12 @@ class GroupNorm(Kind):
         if len(s) == 2:
             raise KindError(f"groupnorm normalises H x W x C maps (or flat vectors), received the sequence {fmt(s)}",
                             hint="use `layernorm` for tokens; torch's GroupNorm would take the N tokens as channels")
-        c = s[-1]
-        if c % self.groups:
-            divisors = [d for d in (1, 2, 4, 8, 16, 32, 64) if c % d == 0 and d <= c]
-            raise KindError(f"groups={self.groups} does not divide the {c} channels", field="groups",
-                            hint=f"use a divisor of {c}, e.g. {divisors[-1]}")
+        c, g = s[-1], self.groups
+        if c % g:
+            near = [d for d in (next((d for d in range(g - 1, max(g - 4096, 0), -1) if c % d == 0), None),
+                                next((d for d in range(g + 1, min(g + 4096, c) + 1) if c % d == 0), None)) if d]
+            raise KindError(f"groups={g} does not divide the {c} channels", field="groups",
+                            hint=f"use a divisor of {c}, such as {' or '.join(map(str, near))}")
         return s
 
     def weights(self, ins: list[Shape], out: Shape) -> list[Weight]:
