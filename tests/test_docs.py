@@ -12,7 +12,7 @@ EXAMPLES = re.findall(r"```yaml\n(.*?)```", DOC, re.S)
 
 
 def test_examples_found() -> None:
-    assert len(EXAMPLES) == 4
+    assert len(EXAMPLES) == 7
 
 
 @pytest.mark.parametrize("text", EXAMPLES, ids=[f"example{i}" for i in range(len(EXAMPLES))])
@@ -37,3 +37,14 @@ def test_variables_example_figures() -> None:
     # make_divisible(24, 8) = 24; 64·0.75 = 48; round(75/3) = 25
     assert [r.output_shape[2] for r in an.rows[1:]] == [24, 48, 25]
     assert an.rows[1].output_shape[:2] == (112, 112)  # same, stride 2: ceil(224/2)
+
+
+def test_gates_norms_decoders_examples() -> None:
+    mbconv, convnext, unet = (analyze_text(EXAMPLES[i]) for i in (4, 5, 6))
+    rows = {r.name: r for r in mbconv.rows}
+    assert rows["se"].output_shape == (56, 56, 144) and rows["se_fc1"].output_shape == (1, 1, 6)
+    assert rows["se_fc1"].params + rows["se_fc2"].params == 144 * 6 + 6 + 6 * 144 + 144
+    assert convnext.totals.params == 79_296  # torchvision convnext_tiny's features[1][0], measured
+    rows = {r.name: r for r in unet.rows}
+    assert [rows[n].output_shape for n in ("up", "skip", "up2", "head_pool")] == [
+        (64, 64, 32), (64, 64, 64), (128, 128, 16), (7, 7, 16)]  # up2: (64 - 1)·2 - 2 + 2 + 1 + 1 = 128

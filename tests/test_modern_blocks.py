@@ -175,3 +175,23 @@ def test_verify_passes_on_every_new_kind() -> None:
     assert {r.kind for r in an.rows} >= {"multiply", "silu", "gelu", "hardsigmoid", "leakyrelu", "prelu", "layernorm",
                                          "groupnorm", "scale", "convtranspose", "adaptiveavgpool", "adaptivemaxpool",
                                          "identity", "droppath"}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_memory_estimate_bounds_what_numpy_allocates(dtype: str) -> None:
+    """As tests/test_verify.py checks for the shipped specs: the new forwards' scratch estimates
+    (GELU's chunks, the transposed conv's full output, adaptive pooling's row pass) hold."""
+    import tracemalloc
+
+    from archcalc.execute import _plan
+    an = archcalc.analyze(DATA / "modern_a.yaml", input_shape=(72, 56, 3), batch=2)
+    plan = _plan(an.graph, np.dtype(dtype), an.batch)
+    execute(an.graph, keep=False, dtype=dtype)  # once untraced: first calls allocate NumPy's own caches
+    tracemalloc.start()
+    try:
+        execute(an.graph, keep=False, dtype=dtype)
+        _, traced = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    largest = max(r.activation_elems for r in an.rows) * an.batch * np.dtype(dtype).itemsize
+    assert plan.param_bytes + largest <= traced <= plan.peak + (256 << 10)

@@ -3,6 +3,7 @@ says nobody else reads it (`own`)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -124,7 +125,12 @@ def _gelu_exact(t: Tally, x: np.ndarray, out: np.ndarray) -> None:
     t.scale(x, e, out=out)
 
 
-@forward("gelu", scratch=_no_scratch, inplace=True)
+def _gelu_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], itemsize: int) -> int:
+    """A chunk's temporaries: up to ten arrays of GELU_CHUNK values (the float64 recurrence's)."""
+    return 10 * min(GELU_CHUNK, math.prod(out)) * itemsize
+
+
+@forward("gelu", scratch=_gelu_scratch, inplace=True)
 def gelu(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], own: bool) -> np.ndarray:
     """The exact form through our erfc, or torch's tanh form; each has one counted product per
     value (x times its gate)."""

@@ -275,11 +275,12 @@ def _transposed_weights(kind: Any, shapes: list[tuple[int, ...]]) -> WeightShape
 
 
 def _transposed_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], itemsize: int) -> int:
-    """The full (uncropped) output, made larger by the zeros past it, and one tap's product."""
+    """The full (uncropped) output, made larger by the zeros past it, one tap's product, and the
+    buffers of NumPy's loop adding it into the strided rows and columns (8192 values each, its default)."""
     n, h, w, _ = ins[0]
     (fh, fw), (top, left), (ho, wo) = _transposed_geometry(kind, h, w)
     return (n * max(fh, top + ho) * max(fw, left + wo) * kind.filters
-            + n * h * w * (kind.filters // kind.groups)) * itemsize
+            + n * h * w * (kind.filters // kind.groups) + 2 * 8192) * itemsize
 
 
 @forward("convtranspose", weights=_transposed_weights, scratch=_transposed_scratch)

@@ -88,7 +88,16 @@ def _adaptive(x: np.ndarray, size: tuple[int, int], reduce: Any) -> np.ndarray:
     return np.stack([reduce(rows[:, :, a:b], axis=2) for a, b in _adaptive_windows(w, ow)], axis=2)
 
 
-@forward("adaptiveavgpool")
+def _adaptive_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], itemsize: int) -> int:
+    """Rows reduced first: their pieces and their stack (N x H' x W x C each), then the columns' pieces."""
+    n, h, w, c = ins[0]
+    oh, ow = kind.size
+    if h % oh == 0 and w % ow == 0:
+        return 0
+    return (2 * n * oh * w * c + n * oh * ow * c) * itemsize
+
+
+@forward("adaptiveavgpool", scratch=_adaptive_scratch)
 def adaptiveavgpool(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
     """Window sums, then one counted multiply per output by 1/(window height · window width)."""
     x = xs[0]
@@ -98,6 +107,6 @@ def adaptiveavgpool(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.
     return t.scale(sums, (1 / np.multiply.outer(hs, ws_))[:, :, None])
 
 
-@forward("adaptivemaxpool")
+@forward("adaptivemaxpool", scratch=_adaptive_scratch)
 def adaptivemaxpool(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
     return _adaptive(xs[0], kind.size, np.max)

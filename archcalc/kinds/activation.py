@@ -71,8 +71,10 @@ class SiLU(_Activation):
 
 
 class GELU(_Activation):
-    """GELU, x·Phi(x) (ViT, ConvNeXt): exact, x/2·(1 + erf(x/sqrt(2))), or torch's tanh form,
-    x/2·(1 + tanh(sqrt(2/pi)·(x + 0.044715·x³))). Other ops: 1 function evaluation per element.
+    """GELU, x·Phi(x) (ViT, ConvNeXt). Other ops: 1 function evaluation per element.
+
+    Exact, x/2·(1 + erf(x/sqrt(2))) (torch's default), or with `approximate: tanh`
+    x/2·(1 + tanh(sqrt(2/pi)·(x + 0.044715·x³))).
     """
 
     name = "gelu"
@@ -81,10 +83,7 @@ class GELU(_Activation):
 
 
 class HardSigmoid(_Activation):
-    """Hard sigmoid, relu6(x + 3)/6 (MobileNetV3's squeeze-excitation gate, torch's nn.Hardsigmoid).
-
-    Other ops: 1 function evaluation per element.
-    """
+    """Hard sigmoid, relu6(x + 3)/6 (MobileNetV3's gate). Other ops: 1 function evaluation per element."""
 
     name = "hardsigmoid"
 
@@ -104,8 +103,8 @@ class LeakyReLU(_Activation):
 class PReLU(LeakyReLU):
     """Parametric ReLU: a leaky ReLU whose slope is learned, one shared or one per channel.
 
-    Params = 1, or C with `per_channel` (torch's nn.PReLU(num_parameters=1 or C)).
-    Other ops: 1 comparison and 1 multiply per element.
+    Params = 1, or C with `per_channel` (torch's nn.PReLU(num_parameters=1 or C); archcalc's
+    channels are the last axis). Other ops: 1 comparison and 1 multiply per element.
     """
 
     name = "prelu"

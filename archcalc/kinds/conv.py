@@ -130,8 +130,9 @@ def transposed_crop(padding: object, h: int, w: int, k: tuple[int, int], s: tupl
 
 
 class ConvTranspose(Conv):
-    """Transposed convolution (a "deconvolution", U-Net's up-convolution, DCGAN's generator):
-    each input value spreads over an f_h x f_w window of the output, windows s apart.
+    """Transposed convolution (U-Net's up-convolution, DCGAN's generator): PyTorch's ConvTranspose2d.
+
+    Each input value spreads over an f_h x f_w window of the output, windows s apart.
 
     H' = (H - 1)·s - p_top - p_bottom + d(f_h - 1) + output_padding + 1, likewise W' (PyTorch's rule;
     `padding: p` crops p on both sides; `same` gives H·s, as TensorFlow/Keras)

@@ -81,9 +81,10 @@ def broadcast(ins: list[Shape]) -> Shape:
 
 
 class Multiply(Kind):
-    """Element-wise product of two or more inputs, broadcast as NumPy and torch do (the last
-    axes aligned; sizes equal or 1): squeeze-excitation's x·s with s of 1 x 1 x C (or C),
-    gating, or inputs of one shape.
+    """Element-wise product of two or more inputs, broadcast (squeeze-excitation's x·s, gates).
+
+    Broadcast as NumPy and torch do (the last axes aligned; sizes equal or 1): x·s with s of
+    1 x 1 x C (or C), a spatial gate H x W x 1, or inputs of one shape.
 
     No params, no MACs: no kernel is involved. Other ops: multiplies (inputs - 1) per output element
     (left to right: a product of two small gates first costs only their size).

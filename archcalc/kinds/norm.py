@@ -66,8 +66,10 @@ def _statistics(kind: Kind, out: Shape) -> Formula:
 
 
 class LayerNorm(Kind):
-    """Layer normalisation over the last axis: the C channels at each position of an H x W x C map
-    (ConvNeXt's LayerNorm2d), or each token of an N x C sequence (transformers), or a flat vector.
+    """Layer normalisation over the last axis: the C values of each position, token or vector.
+
+    Over the channels at each position of an H x W x C map (ConvNeXt's LayerNorm2d), each token of
+    an N x C sequence (transformers), or a flat vector.
 
     y = (x - mean)/sqrt(var + eps)·gamma + beta, statistics over the C values.
     Params: 2C trainable (gamma, beta; C without bias, 0 without affine), no running statistics.
@@ -95,8 +97,9 @@ class LayerNorm(Kind):
 
 
 class GroupNorm(Kind):
-    """Group normalisation: the C channels split into `groups` groups, each normalised over its
-    channels and all H x W positions (per sample), then gamma and beta per channel.
+    """Group normalisation: each group of C/G channels normalised over its channels and positions.
+
+    Per sample, then gamma and beta per channel.
 
     C must divide by groups (groups = 1: over everything, as LayerNorm over C·H·W; groups = C:
     instance normalisation). Params: 2C trainable with affine. MACs 0.
@@ -132,7 +135,8 @@ class GroupNorm(Kind):
 
 
 class Scale(Kind):
-    """A learned scale per channel, y = gamma·x (ConvNeXt's layer scale, CaiT's LayerScale):
+    """A learned scale per channel, y = gamma·x (ConvNeXt's layer scale, CaiT's LayerScale).
+
     gamma holds C values, broadcast over H x W (or the N tokens).
 
     Params = C trainable. MACs 0 (no kernel): other ops, multiplies 1 per element.

@@ -168,8 +168,9 @@ class _Adaptive(Kind):
 
 
 class AdaptiveAvgPool(_Adaptive):
-    """Adaptive average pooling to a given output size H' x W' (PyTorch's AdaptiveAvgPool2d):
-    window i along H covers [floor(i·H/H'), ceil((i+1)·H/H')), so windows may differ by one and
+    """Adaptive average pooling to a given output size H' x W' (PyTorch's AdaptiveAvgPool2d).
+
+    Window i along H covers [floor(i·H/H'), ceil((i+1)·H/H')), so windows may differ by one and
     overlap when H' does not divide H. torchvision's VGG ends its features with one to 7 x 7, AlexNet
     to 6 x 6 (the identity at 224 x 224 input).
 
@@ -184,8 +185,10 @@ class AdaptiveAvgPool(_Adaptive):
 
 
 class AdaptiveMaxPool(_Adaptive):
-    """Adaptive max pooling to a given output size H' x W' (PyTorch's AdaptiveMaxPool2d), with the
-    windows of `adaptiveavgpool`. MACs 0, params 0. Other ops: comparisons C·(ΣK - H'·W')."""
+    """Adaptive max pooling to a given output size H' x W' (PyTorch's AdaptiveMaxPool2d).
+
+    The windows of `adaptiveavgpool`. MACs 0, params 0. Other ops: comparisons C·(ΣK - H'·W').
+    """
 
     name = "adaptivemaxpool"
 

@@ -91,8 +91,10 @@ class Dropout(Kind):
 
 
 class Identity(Kind):
-    """The identity (torch's nn.Identity): nothing happens. Present so a spec can mirror a module
-    tree that keeps a placeholder (a skipped norm, a removed head)."""
+    """The identity (torch's nn.Identity): no cost, a placeholder that keeps a spec's names as torch's.
+
+    Present so a spec can mirror a module tree that keeps a placeholder (a skipped norm, a removed head).
+    """
 
     name = "identity"
 
@@ -101,9 +103,11 @@ class Identity(Kind):
 
 
 class DropPath(Kind):
-    """Stochastic depth (torchvision's StochasticDepth, timm's DropPath): while training, a whole
-    residual branch is dropped per sample with probability `rate`; at inference (what archcalc
-    counts) the identity, with no cost."""
+    """Stochastic depth (torchvision's StochasticDepth, timm's DropPath): the identity at inference.
+
+    While training, a whole residual branch is dropped per sample with probability `rate`; at
+    inference (what archcalc counts) nothing happens, at no cost.
+    """
 
     name = "droppath"
     fields = {"rate": Field("real", 0, "probability of dropping the branch while training", min=0, max=1)}
