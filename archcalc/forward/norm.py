@@ -95,16 +95,31 @@ def layernorm(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarra
 
 @forward("groupnorm", weights=_affine_weights, scratch=_two_copies)
 def groupnorm(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
-    """Per sample and group: over the group's channels (C/G consecutive ones) and every position."""
+    """Per sample and group: over the group's channels (C/G consecutive ones) and every position.
+    Sums run down the positions of each channel (adding contiguous rows), then over a group's
+    channels; the per-channel mean and 1/sqrt(var + eps)·gamma then broadcast over the rows."""
     x = xs[0]
     g, c = kind.groups, x.shape[-1]
     if c % g or x.ndim not in (2, 4):
         raise GeometryError(f"groupnorm needs N x H x W x C (or N x C) with C divisible by groups={g}, "
                             f"received {x.shape}")
-    grouped = x.reshape(*x.shape[:-1], g, c // g)
-    axes = tuple(range(1, x.ndim - 1)) + (x.ndim,)  # the positions and the channels of a group
-    y = _normalise(t, grouped, axes, float(kind.eps)).reshape(x.shape)
-    return _affine(t, y, ws)
+    n = x.shape[0]
+    rows = x.reshape(n, math.prod(x.shape[1:-1]), c)  # (not -1: the dry run's batch is 0)
+    count = rows.shape[1] * (c // g)
+
+    def per_channel(sums: np.ndarray) -> np.ndarray:  # (N, C) channel sums -> their group's mean, (N, 1, C)
+        means = sums.reshape(n, g, c // g).sum(axis=-1) / count
+        return np.repeat(means, c // g, axis=1)[:, None, :]
+
+    d = rows - per_channel(rows.sum(axis=1))
+    var = per_channel(t.scale(d, d).sum(axis=1))
+    a = 1 / np.sqrt(var + float(kind.eps))
+    if "gamma" in ws:  # gamma folded into the per-channel scale: one pass over the values, not two
+        a = a * ws["gamma"]
+    t.scale(d, a.astype(x.dtype), out=d)
+    if "beta" in ws:
+        d += ws["beta"]
+    return d.reshape(x.shape)
 
 
 def _scale_weights(kind: Any, shapes: list[tuple[int, ...]]) -> WeightShapes:

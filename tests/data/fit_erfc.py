@@ -2,9 +2,9 @@
 
 erfc(z) = t·exp(-z² + P(t)) for z >= 0, with t = 2/(2 + z) (the form of Numerical Recipes'
 erfcc). P is interpolated at Chebyshev nodes on t in [2/11, 1] (z in [0, 9]) from values
-computed with mpmath at 40 digits: 10 terms for float32 (as a polynomial in the node
-variable u), 25 for float64 (kept as Chebyshev coefficients, summed by Clenshaw's recurrence).
-tests/test_forward.py checks the result against math.erf. Run with mpmath installed:
+computed with mpmath at 40 digits: 9 terms for float32 (as a polynomial in t), 25 for float64
+(kept as Chebyshev coefficients in u = (2t - 1 - 2/11)/(1 - 2/11), summed by Clenshaw's
+recurrence). tests/test_forward_modern.py checks the result against math.erfc. Run with mpmath:
 
     python tests/data/fit_erfc.py
 """
@@ -28,6 +28,7 @@ def chebyshev(terms: int, nodes: int = 600) -> list[mp.mpf]:
 
 
 if __name__ == "__main__":
-    short = np.polynomial.chebyshev.cheb2poly([float(x) for x in chebyshev(10)])
-    print("float32, powers of u:", [float(x) for x in short])
+    in_u = np.polynomial.Polynomial(np.polynomial.chebyshev.cheb2poly([float(x) for x in chebyshev(9)]))
+    u_of_t = np.polynomial.Polynomial([-float((1 + T_MIN) / (1 - T_MIN)), float(2 / (1 - T_MIN))])
+    print("float32, powers of t:", [float(x) for x in in_u(u_of_t).coef])
     print("float64, Chebyshev:", [float(x) for x in chebyshev(25)])
