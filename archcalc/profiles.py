@@ -166,6 +166,13 @@ for _name, _extra in _RULE_TEXT.items():
     PROFILES[_name].rules.update(_extra)
 
 
+def _ptflops_split(tool: str, n: int, module: int, functional: int) -> int:
+    """What ptflops prints for counts over the batch: its module hooks' part divided by the batch (it
+    reports them per sample), its patched functionals' part not (measured: at batch 2 it prints
+    M + 2F for M and F at batch 1); ptflops-nofunc patches nothing."""
+    return module // n + (functional if tool == "ptflops" else 0)
+
+
 def _norm_rule(cat: str, nn_name: str) -> Callable[[str, Row, str, int, int], dict[str, int]]:
     """LayerNorm / GroupNorm as each tool counts them (module, LayerNorm2d or functional)."""
     def rule(tool: str, row: Row, op: str, n: int, out: int) -> dict[str, int]:
@@ -177,21 +184,25 @@ def _norm_rule(cat: str, nn_name: str) -> Callable[[str, Row, str, int, int], di
             return {cat: out * (5 if affine else 4)}
         if op != nn_name:  # LayerNorm2d (a subclass: no ptflops or thop rule), functionals
             return {}
-        if tool.startswith("ptflops"):
-            return {cat: out * (2 if affine and cat == "groupnorm" else 1)}
+        if tool.startswith("ptflops"):  # the module hook only: F.layer_norm, F.group_norm are not patched
+            return {cat: _ptflops_split(tool, n, out * (2 if affine and cat == "groupnorm" else 1), 0)}
         if tool == "thop" and cat == "layernorm":
             return {cat: out * (4 if affine else 2)}
         return {}
     return rule
 
 
-def _per_element(cat: str, factors: dict[str, int], params: bool = False
+def _per_element(cat: str, factors: dict[str, int | tuple[int, int]], params: bool = False
                  ) -> Callable[[str, Row, str, int, int], dict[str, int]]:
-    """`factors[tool]` counts per output element (and, with `params`, torchinfo's parameters x batch)."""
+    """`factors[tool]` counts per output element: for ptflops (module hook, patched functional), each
+    part as ptflops prints it; with `params`, torchinfo's parameters x batch."""
     def rule(tool: str, row: Row, op: str, n: int, out: int) -> dict[str, int]:
         if params and tool == "torchinfo":
             return {cat: n * row.params}
-        return {cat: out * factors[tool]} if tool in factors else {}
+        f = factors.get(tool, 0)
+        if isinstance(f, tuple):
+            return {cat: _ptflops_split(tool, n, f[0] * out, f[1] * out)}
+        return {cat: out * f}
     return rule  # none of these ops has kernel MACs
 
 
@@ -203,14 +214,18 @@ def _conv_transpose(tool: str, row: Row, op: str, n: int, out: int) -> dict[str,
         h, w, c = row.output_shape
         counted = {"conv_transpose": (row.params - (c if bias else 0)) * n * h * w}
         return {**counted, "bias_adds": bias} if tool == "torchinfo" else counted
-    return {"macs": row.macs, **({"bias_adds": bias} if tool.startswith("ptflops") else {})}  # fvcore too
+    if tool.startswith("ptflops"):  # a module hook: per sample
+        return {"macs": row.macs // n, "bias_adds": bias // n}
+    return {"macs": row.macs}  # fvcore
 
 
 def _torch_mul(tool: str, row: Row, op: str, n: int, out: int) -> dict[str, int]:
     """ptflops's patched torch.mul counts the elements of the operands' shapes aligned from the
-    left (a (C, 1, 1) scale against N x C x H x W counts max(N, C)·C·H·W); one call per product."""
+    left (a (C, 1, 1) scale against N x C x H x W counts max(N, C)·C·H·W); one call per product,
+    over the whole batch (a patched function, not a module hook)."""
     if tool != "ptflops":
         return {}
+
     def torch_shape(s: tuple[int, ...], rank: int) -> tuple[int, ...]:
         """N x C x H x W, N x L x C, N x C; a gate of C viewed as N x C x 1 x 1 or N x 1 x C."""
         if len(s) == 3:
@@ -234,14 +249,18 @@ def _torch_mul(tool: str, row: Row, op: str, n: int, out: int) -> dict[str, int]
     return {"elementwise_mul": total}
 
 
+#: (module hook, patched functional) counts per element for ptflops and ptflops-nofunc
+_FUNCTIONAL, _HOOK, _BOTH = (0, 1), (1, 0), (1, 1)
 _NEW_RULES: dict[str, Callable[[str, Row, str, int, int], dict[str, int]]] = {
-    "SiLU": _per_element("silu", {"ptflops": 1}), "F.silu": _per_element("silu", {"ptflops": 1}),
-    "GELU": _per_element("gelu", {"ptflops": 2, "ptflops-nofunc": 1}), "F.gelu": _per_element("gelu", {"ptflops": 1}),
+    "SiLU": _per_element("silu", {"ptflops": _FUNCTIONAL, "ptflops-nofunc": _FUNCTIONAL}),
+    "F.silu": _per_element("silu", {"ptflops": _FUNCTIONAL, "ptflops-nofunc": _FUNCTIONAL}),
+    "GELU": _per_element("gelu", {"ptflops": _BOTH, "ptflops-nofunc": _BOTH}),
+    "F.gelu": _per_element("gelu", {"ptflops": _FUNCTIONAL, "ptflops-nofunc": _FUNCTIONAL}),
     "Hardsigmoid": _per_element("hardsigmoid", {}), "F.hardsigmoid": _per_element("hardsigmoid", {}),
-    "LeakyReLU": _per_element("leaky_relu", {"ptflops": 1, "ptflops-nofunc": 1}),
+    "LeakyReLU": _per_element("leaky_relu", {"ptflops": _HOOK, "ptflops-nofunc": _HOOK}),
     "F.leaky_relu": _per_element("leaky_relu", {}),
-    "PReLU": _per_element("prelu", {"ptflops": 2, "ptflops-nofunc": 1, "thop": 1}, params=True),
-    "F.prelu": _per_element("prelu", {"ptflops": 1}),
+    "PReLU": _per_element("prelu", {"ptflops": _BOTH, "ptflops-nofunc": _BOTH, "thop": 1}, params=True),
+    "F.prelu": _per_element("prelu", {"ptflops": _FUNCTIONAL, "ptflops-nofunc": _FUNCTIONAL}),
     "LayerNorm": _norm_rule("layernorm", "LayerNorm"), "LayerNorm2d": _norm_rule("layernorm", "LayerNorm"),
     "F.layer_norm": _norm_rule("layernorm", "LayerNorm"),
     "GroupNorm": _norm_rule("groupnorm", "GroupNorm"), "F.group_norm": _norm_rule("groupnorm", "GroupNorm"),
