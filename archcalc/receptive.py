@@ -14,16 +14,17 @@ A window of k taps (dilation d, so k_eff = d(k - 1) + 1), stride st, padding p_t
     r' = r + (k_eff - 1)·j      j' = j·st      s' = s + ((k_eff - 1)/2 - p_top)·j
 Element-wise layers (activations, normalisation, layer scale, dropout) keep (r, j, s); GroupNorm
 too, although its statistics run over all positions of a group (as BatchNorm's do over the data).
+A kind may define `receptive_field` itself: transposed convolution (an upsampling by s whose
+output o lies at (o + p_top - (k_eff - 1)/2)/s input pixels), adaptive pooling (windows H/H'
+apart on average, the largest setting r) and multiply (the hull below, with the jump of the
+inputs not broadcast along H or W) do.
 Zero padding shifts s by -p·j. Once the spatial dimensions are gone (flatten, global pooling, then
 dense layers) a value depends on every position: r' = r + (H - 1)·j, j' = j·H, s' = s + (H - 1)/2·j.
 Where branches join (add, concat) the field is the hull of the inputs' fields for output 0:
 the union of the intervals [s - (r-1)/2, s + (r-1)/2] - which equals the largest of them when
 the branches are centred alike (same padding, as in ResNet and Inception) - and the jump is the
 largest. Upsampling by u (align_corners=False): j' = j/u, s' = s + (1/(2u) - 1/2)·j, r grows by j
-for bilinear (two taps). A kind may define `receptive_field` itself: transposed convolution
-(an upsampling by s whose output o lies at (o + p_top - (k_eff - 1)/2)/s in input pixels),
-adaptive pooling (windows H/H' apart on average, the largest setting r) and multiply (the hull,
-with the jump of the inputs not broadcast along H or W) do. Values are exact fractions.
+for bilinear (two taps). Values are exact fractions.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ import re
 import pytest
 from conftest import ROOT, analyze_text
 
+import archcalc
+
 DOC = (ROOT / "docs" / "spec.md").read_text(encoding="utf-8")
 EXAMPLES = re.findall(r"```yaml\n(.*?)```", DOC, re.S)
 
@@ -40,7 +42,9 @@ def test_variables_example_figures() -> None:
 
 
 def test_gates_norms_decoders_examples() -> None:
-    mbconv, convnext, unet = (analyze_text(EXAMPLES[i]) for i in (4, 5, 6))
+    def example(marker: str) -> archcalc.Analysis:  # by content: other sections may come before
+        return analyze_text(next(e for e in EXAMPLES if marker in e))
+    mbconv, convnext, unet = example("name: se_fc1"), example("name: pwconv1"), example("name: head_pool")
     rows = {r.name: r for r in mbconv.rows}
     assert rows["se"].output_shape == (56, 56, 144) and rows["se_fc1"].output_shape == (1, 1, 6)
     assert rows["se_fc1"].params + rows["se_fc2"].params == 144 * 6 + 6 + 6 * 144 + 144

@@ -99,14 +99,14 @@ def test_multiply_shapes(inputs: tuple, shape: tuple, multiplies: int) -> None:
 
 
 def test_sequences() -> None:
-    """An N x C sequence (through the API today): element-wise kinds keep it; layernorm normalises each token."""
+    """An L x C sequence (through the API today): element-wise kinds keep it; layernorm normalises each token."""
     spec = archcalc.load(text="input: 1x1x1\nlayers:\n  - {kind: layernorm}\n  - {kind: gelu}\n  - {kind: scale}\n"
                               "  - {kind: prelu, per_channel: true}\n", path="seq.yaml")
     an = archcalc.analyze(spec, input_shape=(197, 768))
     assert [r.output_shape for r in an.rows[1:]] == [(197, 768)] * 4
     assert [r.params for r in an.rows[1:]] == [2 * 768, 0, 768, 768]
     assert an.rows[1].other["normalization"] == 7 * 197 * 768
-    assert an.rows[1].other_formulas["normalization"].explain() == "(N'·C')·(5 + 2) = (197·768)·7 = 1,059,072"
+    assert an.rows[1].other_formulas["normalization"].explain() == "(L'·C')·(5 + 2) = (197·768)·7 = 1,059,072"
 
 
 # --- errors -------------------------------------------------------------------------------------

@@ -279,12 +279,12 @@ class Kind:
     # --- helpers for subclasses ---------------------------------------------------------
     @staticmethod
     def elements(shape: Shape, prime: bool = True) -> Formula:
-        """H'·W'·C' of an output (or H·W·C of an input), N'·C' of a sequence, as a formula."""
+        """H'·W'·C' of an output (or H·W·C of an input; L'·C' of a sequence of tokens), as a formula."""
         p = "'" if prime else ""
         if len(shape) == 3:
             return prod(q(f"H{p}", shape[0]), q(f"W{p}", shape[1]), q(f"C{p}", shape[2]))
-        if len(shape) == 2:  # a sequence of N tokens of C
-            return prod(q(f"N{p}", shape[0]), q(f"C{p}", shape[1]))
+        if len(shape) == 2:
+            return prod(q(f"L{p}", shape[0]), q(f"C{p}", shape[1]))
         return q(f"n{p}", shape[0])
 
 

@@ -62,7 +62,7 @@ class Concat(Kind):
 def broadcast(ins: list[Shape]) -> Shape:
     """The shape of an element-wise product, NumPy's and torch's rule: align the last axes; along
     each, the sizes must agree or be 1 (a missing axis counts as 1). H x W x C by 1 x 1 x C or by C
-    is squeeze-excitation's gate, by H x W x 1 a spatial gate, an N x C sequence by C a token gate."""
+    is squeeze-excitation's gate, by H x W x 1 a spatial gate, an L x C sequence by C a token gate."""
     rank = max(len(s) for s in ins)
     out, owner = [1] * rank, [0] * rank
     for i, s in enumerate(ins):

@@ -69,7 +69,7 @@ class LayerNorm(Kind):
     """Layer normalisation over the last axis: the C values of each position, token or vector.
 
     Over the channels at each position of an H x W x C map (ConvNeXt's LayerNorm2d), each token of
-    an N x C sequence (transformers), or a flat vector.
+    an L x C sequence (transformers), or a flat vector.
 
     y = (x - mean)/sqrt(var + eps)·gamma + beta, statistics over the C values.
     Params: 2C trainable (gamma, beta; C without bias, 0 without affine), no running statistics.
@@ -117,7 +117,7 @@ class GroupNorm(Kind):
         s = ins[0]
         if len(s) == 2:
             raise KindError(f"groupnorm normalises H x W x C maps (or flat vectors), received the sequence {fmt(s)}",
-                            hint="use `layernorm` for tokens; torch's GroupNorm would take the N tokens as channels")
+                            hint="use `layernorm` for tokens; torch's GroupNorm would take the L tokens as channels")
         c, g = s[-1], self.groups
         if c % g:
             near = [d for d in (next((d for d in range(g - 1, max(g - 4096, 0), -1) if c % d == 0), None),
@@ -137,7 +137,7 @@ class GroupNorm(Kind):
 class Scale(Kind):
     """A learned scale per channel, y = gamma·x (ConvNeXt's layer scale, CaiT's LayerScale).
 
-    gamma holds C values, broadcast over H x W (or the N tokens).
+    gamma holds C values, broadcast over H x W (or the L tokens).
 
     Params = C trainable. MACs 0 (no kernel): other ops, multiplies 1 per element.
     """
