@@ -20,9 +20,9 @@ reproduce that, so at any batch they give the figure ptflops prints.
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Mapping
-from fractions import Fraction
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from .errors import SpecError
@@ -131,6 +131,167 @@ TORCH_ALTERNATIVES: dict[str, tuple[str, ...]] = {
 
 NAMES = tuple(PROFILES)
 
+# --- The kinds of issue 14, part A ---------------------------------------------------------------
+# Measured with torch 2.13 (CPU), torchinfo 1.8.0, ptflops 0.7.5, fvcore 0.1.5, thop 0.1.1 on small
+# modules, batch 1 and 2, module and functional forms; every figure is pinned in
+# tests/test_profiles_kinds.py. Read with the tools' source: ptflops hooks nn.GELU, nn.LeakyReLU,
+# nn.PReLU, nn.LayerNorm and nn.GroupNorm and patches F.silu, F.gelu and F.prelu (a module whose
+# forward calls a patched functional counts twice); thop has rules for nn.PReLU, nn.LayerNorm and
+# nn.ConvTranspose2d only (by exact type: torchvision's LayerNorm2d is not nn.LayerNorm to it);
+# fvcore counts aten::layer_norm and aten::group_norm (5 per element with a weight, 4 without);
+# torchinfo counts a parameter-holding module as its parameters times the batch, and a
+# ConvTranspose2d (a "Conv" by name) as its parameters times N·H'·W'. Tensor products written
+# `a * b` are seen by none of them; ptflops sees torch.mul.
+
+TORCH_DEFAULT.update({
+    "silu": "SiLU", "gelu": "GELU", "hardsigmoid": "Hardsigmoid", "leakyrelu": "LeakyReLU", "prelu": "PReLU",
+    "layernorm": "LayerNorm", "groupnorm": "GroupNorm", "convtranspose": "ConvTranspose2d",
+    "adaptiveavgpool": "AdaptiveAvgPool2d", "adaptivemaxpool": "AdaptiveMaxPool2d",
+    "multiply": "*", "scale": "*", "identity": "Identity", "droppath": "StochasticDepth",
+})
+TORCH_ALTERNATIVES.update({
+    "silu": ("F.silu",), "gelu": ("F.gelu",), "hardsigmoid": ("F.hardsigmoid",), "leakyrelu": ("F.leaky_relu",),
+    "prelu": ("F.prelu",), "layernorm": ("LayerNorm2d", "F.layer_norm"), "groupnorm": ("F.group_norm",),
+    "adaptiveavgpool": ("F.adaptive_avg_pool2d",), "adaptivemaxpool": ("F.adaptive_max_pool2d",),
+    "multiply": ("torch.mul",), "scale": ("torch.mul",), "droppath": ("DropPath",),
+})
+_RULE_TEXT = {
+    "torchinfo": {
+        "conv_transpose": "a ConvTranspose2d as its weights times N·H'·W' output positions (archcalc's MACs "
+                          "take the H·W input positions)",
+        "prelu": "PReLU: its slopes (1 or C) times the batch",
+        "layernorm": "LayerNorm, LayerNorm2d: its parameters (2C) times the batch",
+        "groupnorm": "GroupNorm: its parameters (2C) times the batch"},
+    "ptflops": {
+        "silu": "1 per element (nn.SiLU calls the patched F.silu)",
+        "gelu": "2 per element for nn.GELU (module hook + patched F.gelu), 1 for F.gelu",
+        "leaky_relu": "1 per element for nn.LeakyReLU (F.leaky_relu is not patched: 0)",
+        "prelu": "2 per element for nn.PReLU (hook + patched F.prelu), 1 for F.prelu",
+        "layernorm": "1 per element for nn.LayerNorm (it has no `affine`); LayerNorm2d, F.layer_norm: 0",
+        "groupnorm": "2 per element (1 without affine) for nn.GroupNorm; F.group_norm: 0",
+        "elementwise_mul": "torch.mul: the elements of its (left-aligned) broadcast shape; `*`: 0"},
+    "ptflops-nofunc": {
+        "gelu": "1 per element for nn.GELU, 0 for nn.SiLU and functionals",
+        "leaky_relu": "1 per element for nn.LeakyReLU",
+        "prelu": "1 per element for nn.PReLU",
+        "layernorm": "1 per element for nn.LayerNorm",
+        "groupnorm": "2 per element (1 without affine) for nn.GroupNorm"},
+    "fvcore": {
+        "layernorm": "5 per element with a weight, 4 without (aten::layer_norm, module or functional)",
+        "groupnorm": "5 per element with affine, 4 without (aten::group_norm)"},
+    "flopcounter": {},
+    "thop": {
+        "conv_transpose": "a ConvTranspose2d as its weights times N·H'·W' output positions",
+        "prelu": "1 per element for nn.PReLU",
+        "layernorm": "4 per element for nn.LayerNorm (2 without elementwise_affine); LayerNorm2d: 0"},
+}
+for _name, _extra in _RULE_TEXT.items():
+    PROFILES[_name].rules.update(_extra)
+
+
+def _ptflops_split(tool: str, n: int, module: int, functional: int) -> int:
+    """What ptflops prints for counts over the batch: its module hooks' part divided by the batch (it
+    reports them per sample), its patched functionals' part not (measured: at batch 2 it prints
+    M + 2F for M and F at batch 1); ptflops-nofunc patches nothing."""
+    return module // n + (functional if tool == "ptflops" else 0)
+
+
+def _norm_rule(cat: str, nn_name: str) -> Callable[[str, Row, str, int, int], dict[str, int]]:
+    """LayerNorm / GroupNorm as each tool counts them (module, LayerNorm2d or functional)."""
+    def rule(tool: str, row: Row, op: str, n: int, out: int) -> dict[str, int]:
+        kind = row.node.kind if row.node is not None else None
+        affine = bool(getattr(kind, "affine", True))
+        if tool == "torchinfo":
+            return {cat: n * row.params} if not op.startswith("F.") else {}
+        if tool == "fvcore":
+            return {cat: out * (5 if affine else 4)}
+        if op != nn_name:  # LayerNorm2d (a subclass: no ptflops or thop rule), functionals
+            return {}
+        if tool.startswith("ptflops"):  # the module hook only: F.layer_norm, F.group_norm are not patched
+            return {cat: _ptflops_split(tool, n, out * (2 if affine and cat == "groupnorm" else 1), 0)}
+        if tool == "thop" and cat == "layernorm":
+            return {cat: out * (4 if affine else 2)}
+        return {}
+    return rule
+
+
+def _per_element(cat: str, factors: dict[str, int | tuple[int, int]], params: bool = False
+                 ) -> Callable[[str, Row, str, int, int], dict[str, int]]:
+    """`factors[tool]` counts per output element: for ptflops (module hook, patched functional), each
+    part as ptflops prints it; with `params`, torchinfo's parameters x batch."""
+    def rule(tool: str, row: Row, op: str, n: int, out: int) -> dict[str, int]:
+        if params and tool == "torchinfo":
+            return {cat: n * row.params}
+        f = factors.get(tool, 0)
+        if isinstance(f, tuple):
+            return {cat: _ptflops_split(tool, n, f[0] * out, f[1] * out)}
+        return {cat: out * f}
+    return rule  # none of these ops has kernel MACs
+
+
+def _conv_transpose(tool: str, row: Row, op: str, n: int, out: int) -> dict[str, int]:
+    bias = row.other.get("bias_adds", 0)
+    if tool == "flopcounter":
+        return {"conv_flops": 2 * row.macs}
+    if tool in ("torchinfo", "thop"):  # weights x output positions (torchinfo adds the bias's)
+        h, w, c = row.output_shape
+        counted = {"conv_transpose": (row.params - (c if bias else 0)) * n * h * w}
+        return {**counted, "bias_adds": bias} if tool == "torchinfo" else counted
+    if tool.startswith("ptflops"):  # a module hook: per sample
+        return {"macs": row.macs // n, "bias_adds": bias // n}
+    return {"macs": row.macs}  # fvcore
+
+
+def _torch_mul(tool: str, row: Row, op: str, n: int, out: int) -> dict[str, int]:
+    """ptflops's patched torch.mul counts the elements of the operands' shapes aligned from the
+    left (a (C, 1, 1) scale against N x C x H x W counts max(N, C)·C·H·W); one call per product,
+    over the whole batch (a patched function, not a module hook)."""
+    if tool != "ptflops":
+        return {}
+
+    def torch_shape(s: tuple[int, ...], rank: int) -> tuple[int, ...]:
+        """N x C x H x W, N x L x C, N x C; a gate of C viewed as N x C x 1 x 1 or N x 1 x C."""
+        if len(s) == 3:
+            return (n, s[2], s[0], s[1])
+        if len(s) == 1 and rank > 1:
+            return (n, s[0], 1, 1) if rank == 3 else (n, 1, s[0])
+        return (n, *s)
+
+    if row.kind == "scale":  # torch.mul(gamma, x), gamma C x 1 x 1 for a map, C for a sequence
+        shape = row.output_shape
+        gamma = (shape[-1], 1, 1) if len(shape) == 3 else (shape[-1],)
+        x = torch_shape(shape, len(shape))
+        left = [max(a, b) for a, b in itertools.zip_longest(gamma, x, fillvalue=1)]
+        return {"elementwise_mul": math.prod(left)}
+    rank = max(len(s) for s in row.input_shapes)
+    shapes = [torch_shape(s, rank) for s in row.input_shapes]
+    total, acc = 0, shapes[0]
+    for s in shapes[1:]:
+        acc = tuple(max(a, b) for a, b in zip(acc, s, strict=True))
+        total += math.prod(acc)
+    return {"elementwise_mul": total}
+
+
+#: (module hook, patched functional) counts per element for ptflops and ptflops-nofunc
+_FUNCTIONAL, _HOOK, _BOTH = (0, 1), (1, 0), (1, 1)
+_NEW_RULES: dict[str, Callable[[str, Row, str, int, int], dict[str, int]]] = {
+    "SiLU": _per_element("silu", {"ptflops": _FUNCTIONAL, "ptflops-nofunc": _FUNCTIONAL}),
+    "F.silu": _per_element("silu", {"ptflops": _FUNCTIONAL, "ptflops-nofunc": _FUNCTIONAL}),
+    "GELU": _per_element("gelu", {"ptflops": _BOTH, "ptflops-nofunc": _BOTH}),
+    "F.gelu": _per_element("gelu", {"ptflops": _FUNCTIONAL, "ptflops-nofunc": _FUNCTIONAL}),
+    "Hardsigmoid": _per_element("hardsigmoid", {}), "F.hardsigmoid": _per_element("hardsigmoid", {}),
+    "LeakyReLU": _per_element("leaky_relu", {"ptflops": _HOOK, "ptflops-nofunc": _HOOK}),
+    "F.leaky_relu": _per_element("leaky_relu", {}),
+    "PReLU": _per_element("prelu", {"ptflops": _BOTH, "ptflops-nofunc": _BOTH, "thop": 1}, params=True),
+    "F.prelu": _per_element("prelu", {"ptflops": _FUNCTIONAL, "ptflops-nofunc": _FUNCTIONAL}),
+    "LayerNorm": _norm_rule("layernorm", "LayerNorm"), "LayerNorm2d": _norm_rule("layernorm", "LayerNorm"),
+    "F.layer_norm": _norm_rule("layernorm", "LayerNorm"),
+    "GroupNorm": _norm_rule("groupnorm", "GroupNorm"), "F.group_norm": _norm_rule("groupnorm", "GroupNorm"),
+    "ConvTranspose2d": _conv_transpose, "torch.mul": _torch_mul,
+    "*": _per_element("", {}), "Identity": _per_element("", {}), "StochasticDepth": _per_element("", {}),
+    "DropPath": _per_element("", {}),
+}
+
 
 def _profile(name: str) -> Profile:
     p = PROFILES.get(name)
@@ -189,6 +350,9 @@ def layer_ops(an: Analysis, row: Row, name: str, op: str | None = None) -> dict[
     special = _attention_ops(tool, op, row, n)
     if special is not None:
         return {k: v for k, v in special.items() if v}
+    rule = _NEW_RULES.get(op)
+    if rule is not None:
+        return {k: v for k, v in rule(tool, row, op, n, out).items() if v}
     if tool == "flopcounter":  # counts FLOPs of the aten ops with a formula: convolution and matmul
         if row.macs and op == "Conv2d":
             return {"conv_flops": 2 * row.macs}
@@ -211,8 +375,9 @@ def layer_ops(an: Analysis, row: Row, name: str, op: str | None = None) -> dict[
         elif tool == "thop" and op == "AdaptiveAvgPool2d":
             h, w = row.input_shapes[0][:2]
             oh, ow = (row.output_shape[:2] if len(row.output_shape) == 3 else (1, 1))
-            k = Fraction(h, oh) * Fraction(w, ow)
-            d["adaptive_avg_pool"] = int((k + 1) * out)
+            # thop's own arithmetic, in doubles, truncated: 4 x 6 -> 6 x 6 over 2 x 6 x 6 x 6 outputs
+            # is (4/6·6/6 + 1)·432 = 719.99... -> 719 (measured)
+            d["adaptive_avg_pool"] = int(((h / oh) * (w / ow) + 1) * out)
     elif op == "Upsample" or op == "F.interpolate":
         bil = getattr(row.node.kind, "mode", "nearest") == "bilinear" if row.node is not None else False
         if tool == "fvcore":

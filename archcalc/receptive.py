@@ -12,9 +12,14 @@ networks", Distill 2019), in input pixels along H and along W separately:
 
 A window of k taps (dilation d, so k_eff = d(k - 1) + 1), stride st, padding p_top before:
     r' = r + (k_eff - 1)·j      j' = j·st      s' = s + ((k_eff - 1)/2 - p_top)·j
-Element-wise layers (activations, batchnorm, dropout) keep (r, j, s). Zero padding shifts s by
--p·j. Once the spatial dimensions are gone (flatten, global pooling, then dense layers) a value
-depends on every position: r' = r + (H - 1)·j, j' = j·H, s' = s + (H - 1)/2·j.
+Element-wise layers (activations, normalisation, layer scale, dropout) keep (r, j, s); GroupNorm
+too, although its statistics run over all positions of a group (as BatchNorm's do over the data).
+A kind may define `receptive_field` itself: transposed convolution (an upsampling by s whose
+output o lies at (o + p_top - (k_eff - 1)/2)/s input pixels), adaptive pooling (windows H/H'
+apart on average, the largest setting r) and multiply (the hull below, with the jump of the
+inputs not broadcast along H or W) do.
+Zero padding shifts s by -p·j. Once the spatial dimensions are gone (flatten, global pooling, then
+dense layers) a value depends on every position: r' = r + (H - 1)·j, j' = j·H, s' = s + (H - 1)/2·j.
 Where branches join (add, concat) the field is the hull of the inputs' fields for output 0:
 the union of the intervals [s - (r-1)/2, s + (r-1)/2] - which equals the largest of them when
 the branches are centred alike (same padding, as in ResNet and Inception) - and the jump is the
@@ -44,7 +49,9 @@ NOTE = ("receptive field in input pixels per direction (H, W): size r (padding i
         "jump j between neighbouring outputs, start s = input coordinate of output 0's centre "
         "(input pixel i at coordinate i); the hull over all paths where branches join")
 
-_ELEMENTWISE = {"relu", "relu6", "sigmoid", "tanh", "hardswish", "softmax", "batchnorm", "lrn", "dropout"}
+_ELEMENTWISE = {"relu", "relu6", "sigmoid", "tanh", "hardswish", "softmax", "batchnorm", "lrn", "dropout",
+                "silu", "gelu", "hardsigmoid", "leakyrelu", "prelu", "layernorm", "groupnorm", "scale", "identity",
+                "droppath"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,16 +142,17 @@ def _hull(fields: list[RF]) -> RF:
 def node_field(kind: Any, ins: list[RF], in_shapes: list[tuple[int, ...]], out_shape: tuple[int, ...]) -> RF | None:
     """The field of one node from its inputs' fields; None for a kind whose geometry is unknown."""
     name = kind.name
-    custom = getattr(kind, "receptive_field", None)
-    if callable(custom):
-        return custom(ins, in_shapes, out_shape)
     if name == "input":   # a flat input has no pixels: no field anywhere
         one = Axis(Fraction(1), Fraction(1), Fraction(0))
         return RF(one, one) if len(out_shape) == 3 else None
+    mixed = [f for f in ins if f is not None and f.mixing]
+    if mixed:  # once tokens are mixed, every later layer's field is (a kind's own rule too)
+        return _mixed(mixed, out_shape)
+    custom = getattr(kind, "receptive_field", None)
+    if callable(custom):  # attention mixes even a learned token's field (None): the kind decides
+        return custom(ins, in_shapes, out_shape)
     if any(f is None for f in ins):
         return None
-    if any(f.mixing for f in ins):
-        return _mixed(ins, out_shape)
     if name in ("add", "concat"):  # along tokens, output 0 is the first input's token 0
         return ins[0] if getattr(kind, "axis", "") == "tokens" else _hull(ins)
     f = ins[0]

@@ -24,7 +24,7 @@ def analyze_text(text: str, **kw: Any) -> archcalc.Analysis:
 
 
 def test_examples_found() -> None:
-    assert len(EXAMPLES) == 12
+    assert len(EXAMPLES) == 15
 
 
 @pytest.mark.parametrize("text", EXAMPLES, ids=[f"example{i}" for i in range(len(EXAMPLES))])
@@ -75,7 +75,7 @@ def test_tokens_examples_figures() -> None:
 
 
 def test_input_shape_example_figures() -> None:
-    rows = {r.name: r for r in analyze_text(EXAMPLES[8]).rows}
+    rows = {r.name: r for r in analyze_text(EXAMPLES[11]).rows}
     assert rows["denselayer6/concat"].output_shape == (56, 56, 64 + 6 * 32)
     assert rows["transition1/conv"].output_shape == (56, 56, (64 + 6 * 32) // 2)
     assert rows["transition1/pool"].output_shape == (28, 28, 128)
@@ -84,7 +84,7 @@ def test_input_shape_example_figures() -> None:
 @pytest.mark.parametrize(("variant", "width", "depth", "resolution"),
                          [(None, 1.0, 1.0, 224), ("b1", 1.0, 1.1, 240), ("b2", 1.1, 1.2, 260), ("b3", 1.2, 1.4, 300)])
 def test_table_example_scales_as_torchvision(variant: str | None, width: float, depth: float, resolution: int) -> None:
-    an = analyze_text(EXAMPLES[9], variant=variant)
+    an = analyze_text(EXAMPLES[12], variant=variant)
     assert an.input_shape == (resolution, resolution, 3)
     # torchvision efficientnet.py: adjust_channels = _make_divisible(c * width_mult, 8),
     # adjust_depth = int(math.ceil(n * depth_mult)); B0's table (c, n) per stage
@@ -97,7 +97,7 @@ def test_table_example_scales_as_torchvision(variant: str | None, width: float, 
 
 
 def test_training_only_example_figures() -> None:
-    inf, train = analyze_text(EXAMPLES[10]), analyze_text(EXAMPLES[10], training=True)
+    inf, train = analyze_text(EXAMPLES[13]), analyze_text(EXAMPLES[13], training=True)
     aux_params = 768 * 128 + 5 * 5 * 128 * 768 + (768 * 1000 + 1000)
     aux_macs = 5 * 5 * 128 * 768 + 1 * 1 * 768 * (5 * 5 * 128) + 768 * 1000
     assert inf.totals.params == train.totals.params
@@ -108,5 +108,18 @@ def test_training_only_example_figures() -> None:
 
 def test_variants_example_is_torchvision() -> None:
     # torchvision num_params: resnet50 25,557,032; resnext50_32x4d 25,028,904
-    assert analyze_text(EXAMPLES[11]).totals.trainable_params == 25_557_032
-    assert analyze_text(EXAMPLES[11], variant="resnext50_32x4d").totals.trainable_params == 25_028_904
+    assert analyze_text(EXAMPLES[14]).totals.trainable_params == 25_557_032
+    assert analyze_text(EXAMPLES[14], variant="resnext50_32x4d").totals.trainable_params == 25_028_904
+
+
+def test_gates_norms_decoders_examples() -> None:
+    def example(marker: str) -> archcalc.Analysis:  # by content: other sections may come before
+        return analyze_text(next(e for e in EXAMPLES if marker in e))
+    mbconv, convnext, unet = example("name: se_fc1"), example("name: pwconv1"), example("name: head_pool")
+    rows = {r.name: r for r in mbconv.rows}
+    assert rows["se"].output_shape == (56, 56, 144) and rows["se_fc1"].output_shape == (1, 1, 6)
+    assert rows["se_fc1"].params + rows["se_fc2"].params == 144 * 6 + 6 + 6 * 144 + 144
+    assert convnext.totals.params == 79_296  # torchvision convnext_tiny's features[1][0], measured
+    rows = {r.name: r for r in unet.rows}
+    assert [rows[n].output_shape for n in ("up", "skip", "up2", "head_pool")] == [
+        (64, 64, 32), (64, 64, 64), (128, 128, 16), (7, 7, 16)]  # up2: (64 - 1)·2 - 2 + 2 + 1 + 1 = 128

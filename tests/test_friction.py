@@ -28,7 +28,7 @@ def test_a_different_function_is_never_suggested(kind: str, what: str) -> None:
         return
     e = kind_error(kind)
     assert e.message == f"unknown layer kind '{kind}': archcalc does not support {what}"
-    assert "did you mean" not in e.hint and "the kinds are add, " in e.hint and ", avgpool, " in e.hint
+    assert "did you mean" not in e.hint and e.hint.startswith("the kinds are ") and ", avgpool, " in e.hint
 
 
 @pytest.mark.parametrize(("kind", "ours"), [("conv2d", "conv"), ("Conv2D", "conv"), ("MaxPool2d", "maxpool"),

@@ -10,7 +10,6 @@ its defaults; FlopCounterMode's get_total_flops().
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pytest
@@ -137,31 +136,18 @@ PRINTED = {  # tools_vit_swin.py, torch 2.14.1, torchvision 0.29.1, 224 x 224, b
 # per-layer print (ptflops print_per_layer_stat on vit_b_16: LayerNorm 151,296 = 197·768, one per value):
 # LayerNorm: torchinfo its parameters, ptflops 1 per value, fvcore 5, thop 4, FlopCounterMode 0;
 # GELU: ptflops 2 per value (module hook and the patched F.gelu), ptflops-nofunc 1, the others 0.
-LAYERNORM = {"torchinfo": None, "ptflops": 1, "ptflops-nofunc": 1, "fvcore": 5, "thop": 4, "flopcounter": 0}
-GELU = {"torchinfo": 0, "ptflops": 2, "ptflops-nofunc": 1, "fvcore": 0, "thop": 0, "flopcounter": 0}
-
-
 @pytest.mark.parametrize("spec", list(PRINTED))
 def test_whole_networks(spec: str) -> None:
-    """The profile of every layer but the stand-ins (batchnorm for LayerNorm, hardswish for GELU), plus the
-    stand-ins' modules as each tool counts them, is what each tool printed for torchvision's model."""
+    """Every tool's profile of the whole network, LayerNorm and GELU (kinds-a's rules) included, is what
+    the tool printed for torchvision's model."""
     an = archcalc.analyze(DATA / spec)
     for tool, want in zip(TOOLS, PRINTED[spec], strict=True):
-        got = 0
-        for row, counts in zip(an.rows, profiles.per_layer(an, tool), strict=True):
-            values = math.prod(row.output_shape)
-            if row.kind == "batchnorm":  # STAND-IN until kinds-a: layernorm
-                got += row.trainable if LAYERNORM[tool] is None else LAYERNORM[tool] * values
-            elif row.kind == "hardswish":  # STAND-IN until kinds-a: gelu
-                got += GELU[tool] * values
-            else:
-                got += sum(counts.values())
-        assert (tool, got) == (tool, want)
+        assert (tool, profiles.total(an, tool)) == (tool, want)
 
 
 def test_vit_attention_is_what_fvcore_and_flopcounter_miss() -> None:
     an = archcalc.analyze(DATA / "vit_b_16_tv.yaml")
-    real = [c for r, c in zip(an.rows, profiles.per_layer(an, "fvcore"), strict=True) if r.kind != "batchnorm"]
+    real = [c for r, c in zip(an.rows, profiles.per_layer(an, "fvcore"), strict=True) if r.kind != "layernorm"]
     fvcore = sum(sum(c.values()) for c in real)
     layernorm = 25 * 197 * 768  # 12 blocks x 2 + encoder.ln, one value each
     assert fvcore + 5 * layernorm == 16_867_412_736

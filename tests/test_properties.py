@@ -66,6 +66,26 @@ FIELDS.update({
 SEQUENCE_ONLY = {"attention", "classtoken", "tokenselect", "tokenmap"}  # fed by `tokens`
 FLAT_ONLY = {"dense", "softmax"}
 hwc = st.tuples(st.integers(1, 9), st.integers(1, 9), st.integers(1, 6))
+# issue 14 part A: activations, norms, layer scale, transposed conv, adaptive pooling, multiply
+FIELDS.update({
+    "silu": st.just({}), "hardsigmoid": st.just({}), "scale": st.just({}), "identity": st.just({}),
+    "gelu": st.fixed_dictionaries({"approximate": st.sampled_from(["none", "tanh"])}),
+    "leakyrelu": st.fixed_dictionaries({"slope": st.sampled_from([0, 0.01, 0.2, 1.5])}),
+    "prelu": st.fixed_dictionaries({"per_channel": st.booleans()}),
+    "layernorm": st.fixed_dictionaries({"affine": st.booleans(), "bias": st.booleans()}),
+    "groupnorm": st.fixed_dictionaries({"groups": st.integers(1, 4), "affine": st.booleans()}),
+    "droppath": st.fixed_dictionaries({"rate": st.sampled_from([0, 0.1, 1])}),
+    "convtranspose": st.fixed_dictionaries({
+        "filters": st.integers(1, 6), "groups": st.sampled_from([1, 1, 2, 3]), "kernel": pair, "stride": pair,
+        "padding": st.one_of(st.sampled_from(["valid", "same"]), st.integers(0, 2),
+                             st.tuples(*[st.integers(0, 2)] * 4).map(list)),
+        "output_padding": st.one_of(st.just(0), st.integers(0, 2),
+                                    st.tuples(st.integers(0, 2), st.integers(0, 2)).map(list)),
+        "dilation": st.one_of(st.just(1), st.integers(1, 2)), "bias": st.booleans()}),
+    "adaptiveavgpool": st.fixed_dictionaries({"size": pair.map(lambda p: p if isinstance(p, list) else p + 2)}),
+    "adaptivemaxpool": st.fixed_dictionaries({"size": st.one_of(st.integers(1, 5), st.tuples(small, small).map(list))}),
+    "multiply": st.just({"from": ["input", "input"]}),  # alone: the input times itself (gates: test_gates)
+})
 
 
 def check(text: str, batch: int = 1, values: bool = False) -> None:
@@ -106,7 +126,7 @@ def test_single_layer(kind, data, shape, batch):
 
 
 SPATIAL = ["conv", "depthwise", "maxpool", "avgpool", "batchnorm", "relu", "relu6", "lrn", "zeropad", "upsample",
-           "hardswish"]
+           "hardswish", "silu", "gelu", "layernorm", "groupnorm", "convtranspose", "adaptiveavgpool", "scale"]
 
 
 @given(data=st.data(), shape=hwc, n=st.integers(2, 5))
@@ -193,3 +213,63 @@ def test_swin_chain(data, shape):
             rows += [layer("patchmerge", {}), layer("linear", {"units": shape[2], "bias": False})]
     check(f"input: {shape[0]}x{shape[1]}x{shape[2]}\nlayers:\n" + "".join(f"  - {r}\n" for r in rows),
           values=True)
+
+
+# --- issue 14, part A: the new kinds in chains, gates (multiply) and token sequences -------------
+
+MODERN = ["silu", "gelu", "hardsigmoid", "leakyrelu", "prelu", "layernorm", "groupnorm", "scale", "identity",
+          "droppath", "convtranspose", "adaptiveavgpool", "adaptivemaxpool"]
+
+
+@given(data=st.data(), shape=hwc, n=st.integers(2, 4))
+def test_chain_of_new_kinds(data, shape, n):
+    kinds = data.draw(st.lists(st.sampled_from(MODERN + ["conv", "relu"]), min_size=n, max_size=n))
+    rows = [layer(k, data.draw(FIELDS[k])) for k in kinds]
+    check(f"input: {shape[0]}x{shape[1]}x{shape[2]}\nlayers:\n" + "".join(f"  - {r}\n" for r in rows), values=True)
+
+
+GATES = {  # a gate named p for a map of c channels read from layer `stem`
+    "se": lambda c, p: [layer("globalavgpool", {"keepdims": True}, name=f"{p}_pool", **{"from": "stem"}),
+                        layer("conv", {"filters": c, "kernel": 1}), layer("hardsigmoid", {}, name=p)],
+    "flat": lambda c, p: [layer("globalavgpool", {}, name=f"{p}_pool", **{"from": "stem"}),
+                          layer("dense", {"units": c}), layer("sigmoid", {}, name=p)],
+    "spatial": lambda c, p: [layer("conv", {"filters": 1, "kernel": 1}, name=p, **{"from": "stem"})],
+    "same": lambda c, p: [layer("silu", {}, name=p, **{"from": "stem"})],
+}
+
+
+@given(data=st.data(), shape=hwc, gates=st.lists(st.sampled_from(sorted(GATES)), min_size=1, max_size=2),
+       first=st.booleans())
+def test_gates(data, shape, gates, first):
+    """multiply of a map by gates of 1 x 1 x C, C, H x W x 1 or its own shape, in either order,
+    sometimes two gates at once (a gate times a gate first: fewer products)."""
+    c = data.draw(st.integers(1, 4))
+    rows = [layer("conv", {"filters": c, "kernel": 1}, name="stem")]
+    names = [f"gate{i}" for i in range(len(gates))]
+    for g, name in zip(gates, names, strict=True):
+        rows += GATES[g](c, name)
+    inputs = ["stem", *names] if first else [*names, "stem"]
+    rows.append(layer("multiply", {}, name="join", **{"from": inputs}))
+    rows.append(layer("conv", {"filters": 2, "kernel": 1}))
+    check(f"input: {shape[0]}x{shape[1]}x{shape[2]}\nlayers:\n" + "".join(f"  - {r}\n" for r in rows), values=True)
+
+
+ANY_RANK = ["silu", "gelu", "hardsigmoid", "leakyrelu", "prelu", "layernorm", "scale", "identity", "droppath",
+            "relu", "sigmoid"]
+
+
+@given(data=st.data(), tokens=st.integers(1, 7), c=st.integers(1, 6), batch=st.integers(1, 2),
+       kinds=st.lists(st.sampled_from(ANY_RANK), min_size=1, max_size=3), gate=st.booleans())
+def test_token_sequences(data, tokens, c, batch, kinds, gate):
+    """An L x C sequence (the input shape given through the API) through the kinds that take any rank,
+    and a token gate: multiply of the sequence by a flat C."""
+    rows = [layer(k, data.draw(FIELDS[k])) for k in kinds]
+    if gate:
+        rows += ['{"kind": "layernorm", "name": "seq"}', '{"kind": "flatten", "name": "f"}',
+                 f'{{"kind": "dense", "units": {c}, "name": "g"}}', '{"kind": "multiply", "from": ["seq", "g"]}']
+    spec = archcalc.load(text="input: 1x1x1\nlayers:\n" + "".join(f"  - {r}\n" for r in rows), path="seq.yaml")
+    an = archcalc.analyze(spec, input_shape=(tokens, c), batch=batch)
+    ex = execute(an.graph)
+    for row, run in zip(an.rows, ex.layers, strict=True):
+        assert (row.name, run.output_shape, run.trainable, run.macs) == (row.name, row.output_shape, row.trainable,
+                                                                         row.macs)

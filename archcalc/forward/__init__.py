@@ -10,8 +10,12 @@ Arrays are NHWC (batch first, channels last); flat vectors are (N, n). Weight la
 
     conv       kernel (f_h, f_w, n_c/g, n_c')   bias (n_c',)     output channel o is in group o // (n_c'/g)
     depthwise  kernel (f_h, f_w, n_c·m)          bias (n_c·m,)    output channel c·m + k reads input channel c
+    convtranspose  kernel (f_h, f_w, n_c'/g, n_c)  bias (n_c',)  input channel i feeds group i // (n_c/g)
+                                                                  (torch's (n_c, n_c'/g, f_h, f_w) moved)
     dense      kernel (n_in, n_out)              bias (n_out,)    flatten order is H, W, C (NHWC)
     batchnorm  gamma, beta (C,) trainable;  mean, var (C,) non-trainable
+    layernorm, groupnorm  gamma (C,), beta (C,) when affine (layernorm: beta when bias)
+    scale      gamma (C,)                        prelu  slope (C,) per channel, else (1,)
 
 One module per family of kinds, mirroring `archcalc/kinds/` (conv.py here runs what
 kinds/conv.py counts); each registers its forwards with `@forward`, and importing this package

@@ -3,11 +3,12 @@ says nobody else reads it (`own`)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-from .base import Tally, _no_scratch, forward
+from .base import Tally, WeightShapes, _no_scratch, forward
 
 
 @forward("relu", scratch=_no_scratch, inplace=True)
@@ -48,3 +49,162 @@ def softmax(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]
     x = xs[0]
     e = np.exp(x - x.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
+
+
+#: Values per block of an element-wise forward with temporaries: they stay in cache.
+CHUNK = 1 << 15
+
+
+def _blocks(x: np.ndarray, own: bool) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+    """The output (x itself when it may be written over) and (input, output) blocks of whole rows
+    of the last axis, about CHUNK values each (a per-channel slope broadcasts over a block's rows)."""
+    y = x if own and x.flags.c_contiguous else np.empty(x.shape, x.dtype)
+    c = x.shape[-1]
+    xv, yv = x.reshape(-1, c), y.reshape(-1, c)  # yv is a view: y is C-contiguous
+    rows = max(1, CHUNK // max(c, 1))
+    return y, [(xv[i:i + rows], yv[i:i + rows]) for i in range(0, xv.shape[0], rows)]
+
+
+def _block_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], itemsize: int) -> int:
+    """A block's temporaries: up to ten arrays of a block's values (GELU's float64 recurrence)."""
+    c = out[-1]
+    return 10 * min(max(1, CHUNK // max(c, 1)) * c, math.prod(out)) * itemsize
+
+
+@forward("silu", scratch=_block_scratch, inplace=True)
+def silu(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], own: bool) -> np.ndarray:
+    y, blocks = _blocks(xs[0], own)
+    for v, o in blocks:
+        g = np.negative(v)  # sigmoid(x) = 1 / (1 + exp(-x)); exp overflows to inf for x << 0, giving 0
+        with np.errstate(over="ignore"):
+            np.exp(g, out=g)
+        g += 1
+        np.reciprocal(g, out=g)
+        t.scale(v, g, out=o)
+    return y
+
+
+#: GELU's erfc(z) = t·exp(-z² + P) for z = |x|/sqrt(2) in [0, 9], t = 2/(2 + z): P interpolated at
+#: Chebyshev nodes on t in [T, 1], T = 2/11, from 40-digit values (tests/data/fit_erfc.py). float32:
+#: P as powers of t (9 terms); float64: as Chebyshev coefficients in u = (2t - 1 - T)/(1 - T) (25),
+#: summed by Clenshaw's recurrence. GELU comes out within a few units in the last place in both
+#: (tests/test_forward_modern.py).
+_ERFC_T = 2 / 11
+_ERFC_Z = 9.0
+_ERFC_F32 = (-1.265106384405335, 0.991463014069693, 0.4503262912536008, -0.28004386419411786, 0.9563396324144497,
+             -1.932660011897405, 1.6066578461475634, -0.6185582474345164, 0.0915815947466023)
+_ERFC_F64 = (-0.5417232316751572, 0.5413754183852398, 0.006383936236912358, -0.00607513574118297,
+             -0.00011832965221686079, 0.00016600582603157796, -3.792324742187885e-06, -5.5616050057258205e-06,
+             5.612506553093024e-07, 1.6976041772851979e-07, -3.940963423250342e-08, -2.8734441534020185e-09,
+             1.9980551437310754e-09, -1.2055618514165593e-10, -7.023556065816916e-11, 1.4561731883893314e-11,
+             9.692532071304414e-13, -7.52876545805697e-13, 7.06204043540528e-14, 2.0021249625366982e-14,
+             -5.8776927461581525e-15, 1.4790442241071738e-16, 1.926456577754042e-16, -3.5688488607123135e-17,
+             -4.836253940378998e-19)
+
+
+def erfc_nonnegative(z: np.ndarray) -> np.ndarray:
+    """erfc(z) for 0 <= z <= 9 in z's dtype (float32 or float64), relative error a few units in the
+    last place; NumPy has no erf, and torch's GELU is exact by default."""
+    dt = z.dtype.type
+    tt = np.add(z, dt(2))
+    np.divide(dt(2), tt, out=tt)                             # t = 2/(2 + z)
+    if z.dtype == np.float32:                                # Horner, in t
+        p = tt * dt(_ERFC_F32[-1])
+        p += dt(_ERFC_F32[-2])
+        for c in _ERFC_F32[-3::-1]:
+            p *= tt
+            p += dt(c)
+    else:                                                    # Clenshaw, in u: b_k = c_k + 2u·b_k+1 - b_k+2
+        u2 = tt * dt(4 / (1 - _ERFC_T))
+        u2 -= dt(2 * (1 + _ERFC_T) / (1 - _ERFC_T))
+        b1, b2 = np.zeros_like(z), np.zeros_like(z)
+        for c in _ERFC_F64[:0:-1]:
+            b2 = np.subtract(u2 * b1, b2, out=b2)
+            b2 += dt(c)
+            b1, b2 = b2, b1
+        p = u2 * b1
+        p *= dt(0.5)                                         # u·b_1
+        p -= b2
+        p += dt(_ERFC_F64[0])
+    p -= z * z
+    np.exp(p, out=p)
+    return np.multiply(tt, p, out=p)
+
+
+def _gelu_exact(t: Tally, x: np.ndarray, out: np.ndarray) -> None:
+    """x/2·(1 + erf(x/sqrt(2))) = max(x, 0) - |x|/2·erfc(|x|/sqrt(2)): no cancellation for x < 0,
+    where the value is the small term alone, and no branch. Past |x| = 9·sqrt(2), erfc(9) = 4e-37
+    stands in for erfc: GELU is then x, or within 1e-35 of 0."""
+    dt = x.dtype.type
+    half = np.abs(x)
+    half *= dt(0.5)                                  # |x|/2
+    z = half * dt(np.sqrt(2))                        # |x|/sqrt(2)
+    np.minimum(z, dt(_ERFC_Z), out=z)
+    e = t.scale(half, erfc_nonnegative(z), out=z)    # the one counted product: |x|/2 times its gate
+    np.maximum(x, dt(0), out=out)
+    np.subtract(out, e, out=out)
+
+
+def _gelu_tanh(t: Tally, x: np.ndarray, out: np.ndarray) -> None:
+    """x/2·(1 + tanh(sqrt(2/pi)·(x + 0.044715·x³))), as torch computes it."""
+    dt = x.dtype.type
+    g = x * x
+    g *= dt(0.044715)
+    g += dt(1)
+    g *= x
+    g *= dt(np.sqrt(2 / np.pi))
+    np.tanh(g, out=g)
+    g += dt(1)
+    g *= dt(0.5)
+    t.scale(x, g, out=out)
+
+
+@forward("gelu", scratch=_block_scratch, inplace=True)
+def gelu(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], own: bool) -> np.ndarray:
+    """The exact form through our erfc, or torch's tanh form; each has one counted product per
+    value (x times its gate)."""
+    y, blocks = _blocks(xs[0], own)
+    fn = _gelu_tanh if kind.approximate == "tanh" else _gelu_exact
+    for v, o in blocks:
+        fn(t, v, o)
+    return y
+
+
+@forward("hardsigmoid", scratch=_no_scratch, inplace=True)
+def hardsigmoid(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], own: bool) -> np.ndarray:
+    x = xs[0]
+    y = np.add(x, x.dtype.type(3), out=x if own else None)  # relu6(x + 3)/6, as torch
+    np.clip(y, 0, 6, out=y)
+    return t.scale(y, x.dtype.type(1 / 6), out=y)
+
+
+def _slope(t: Tally, x: np.ndarray, slope: Any, own: bool) -> np.ndarray:
+    """x where x >= 0, else slope·x (one counted product per value): max(x, slope·x) when every
+    slope is at most 1, min(...) when every one is at least 1, else each channel's."""
+    a = np.asarray(slope)
+    pick = np.maximum if np.all(a <= 1) else np.minimum if np.all(a >= 1) else None
+    y, blocks = _blocks(x, own)
+    for v, o in blocks:
+        if pick is not None:
+            pick(v, t.scale(v, a), out=o)
+        else:  # slopes on both sides of 1: the max where a <= 1, the min, -max(-x, -a·x), where a > 1
+            sign = np.where(a <= 1, 1, -1).astype(x.dtype)
+            neg = t.scale(v, a)
+            neg *= sign
+            np.maximum(v * sign, neg, out=o)
+            o *= sign
+    return y
+
+
+@forward("leakyrelu", scratch=_block_scratch, inplace=True)
+def leakyrelu(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], own: bool) -> np.ndarray:
+    return _slope(t, xs[0], xs[0].dtype.type(float(kind.slope)), own)
+
+
+def _prelu_weights(kind: Any, shapes: list[tuple[int, ...]]) -> WeightShapes:
+    return {"slope": ((shapes[0][-1] if kind.per_channel else 1,), True)}
+
+
+@forward("prelu", weights=_prelu_weights, scratch=_block_scratch, inplace=True)
+def prelu(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], own: bool) -> np.ndarray:
+    return _slope(t, xs[0], ws["slope"], own)  # (C,) or (1,): along the last axis

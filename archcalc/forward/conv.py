@@ -1,4 +1,5 @@
-"""Forwards of the convolutions: banded im2col for `conv`, banded taps or einsum for `depthwise`."""
+"""Forwards of the convolutions: banded im2col for `conv`, banded taps or einsum for `depthwise`,
+a tap-by-tap scatter for `convtranspose`."""
 
 from __future__ import annotations
 
@@ -229,6 +230,81 @@ def depthwise(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarra
                     else:
                         t.mul(view, taps[i, j], out=tb)
                         acc += tb
+    if "bias" in ws:
+        y += ws["bias"]
+    return y
+
+
+def _transposed_geometry(kind: Any, h: int, w: int) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+    """((full H, full W), (top, left) crop, (H', W')) of a transposed convolution: the full output
+    holds every tap of every input, input i's window starting at i·s; the output is its part from
+    (top, left), zeros past its end (output_padding, or `same` with a kernel narrower than the stride)."""
+    full, start, size = [], [], []
+    for n, k, s, d, op, axis in ((h, kind.kernel[0], kind.stride[0], kind.dilation[0], kind.output_padding[0], 0),
+                                 (w, kind.kernel[1], kind.stride[1], kind.dilation[1], kind.output_padding[1], 1)):
+        span = (n - 1) * s + d * (k - 1) + 1
+        p = kind.padding
+        if p == "same":  # TensorFlow: an output of n·s, the odd cropped row at the end
+            crop = max(span - n * s, 0)
+            lo, hi, extra = crop // 2, crop - crop // 2, max(n * s - span, 0)
+        elif p == "valid":
+            lo, hi, extra = 0, 0, op
+        elif isinstance(p, int):
+            lo, hi, extra = p, p, op
+        elif len(p) == 2:
+            lo, hi, extra = p[axis], p[axis], op
+        else:
+            lo, hi, extra = p[2 * axis], p[2 * axis + 1], op
+        full.append(span)
+        start.append(lo)
+        size.append(span - lo - hi + extra)
+        if size[-1] < 1:
+            raise GeometryError(f"a transposed convolution output of {size[-1]} along {'HW'[axis]}")
+    return (full[0], full[1]), (start[0], start[1]), (size[0], size[1])
+
+
+def _transposed_weights(kind: Any, shapes: list[tuple[int, ...]]) -> WeightShapes:
+    c, g = shapes[0][-1], kind.groups
+    if len(shapes[0]) != 4 or c % g or kind.filters % g:
+        raise GeometryError(f"convtranspose needs N x H x W x C with C and filters divisible by groups={g}, "
+                            f"received {shapes[0]}")
+    ws = {"kernel": ((*kind.kernel, kind.filters // g, c), True)}
+    if kind.bias:
+        ws["bias"] = ((kind.filters,), True)
+    return ws
+
+
+def _transposed_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], itemsize: int) -> int:
+    """The full (uncropped) output, made larger by the zeros past it, one tap's product, and the
+    buffers of NumPy's loop adding it into the strided rows and columns (8192 values each, its default)."""
+    n, h, w, _ = ins[0]
+    (fh, fw), (top, left), (ho, wo) = _transposed_geometry(kind, h, w)
+    return (n * max(fh, top + ho) * max(fw, left + wo) * kind.filters
+            + n * h * w * (kind.filters // kind.groups) + 2 * 8192) * itemsize
+
+
+@forward("convtranspose", weights=_transposed_weights, scratch=_transposed_scratch)
+def convtranspose(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
+    """Scatter, tap by tap: for tap (i, j) one matmul of every input value by that tap's weights
+    (per group), added into the output rows i·d, i·d + s, ... and columns j·d, j·d + s, ...; then
+    the output is cut from the full result. Each input value meets each tap of each filter once."""
+    x, kern = xs[0], ws["kernel"]
+    n, h, w, c = x.shape
+    g, f = kind.groups, kind.filters
+    cg, fg = c // g, f // g
+    (kh, kw), (sh, sw), (dh, dw) = kind.kernel, kind.stride, kind.dilation
+    (fh, fw), (top, left), (ho, wo) = _transposed_geometry(kind, h, w)
+    full = np.zeros((n, max(fh, top + ho), max(fw, left + wo), f), dtype=x.dtype)
+    rows = x.reshape(n * h * w, c)
+    tap = np.empty((n * h * w, fg), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            dst = full[:, i * dh:i * dh + (h - 1) * sh + 1:sh, j * dw:j * dw + (w - 1) * sw + 1:sw]
+            for gi in range(g):
+                t.matmul(rows[:, gi * cg:(gi + 1) * cg], kern[i, j, :, gi * cg:(gi + 1) * cg].T, out=tap)
+                dst[..., gi * fg:(gi + 1) * fg] += tap.reshape(n, h, w, fg)
+    y = full if (top, left, ho, wo) == (0, 0, *full.shape[1:3]) else \
+        np.ascontiguousarray(full[:, top:top + ho, left:left + wo])
     if "bias" in ws:
         y += ws["bias"]
     return y

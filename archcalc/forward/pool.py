@@ -1,4 +1,4 @@
-"""Forwards of windowed and global pooling."""
+"""Forwards of windowed, global and adaptive pooling."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import Tally, _prepare, _slide, forward
+from .base import GeometryError, Tally, _prepare, _slide, forward
 
 
 def _pool_geometry(kind: Any) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -68,3 +68,45 @@ def globalavgpool(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.nd
 @forward("globalmaxpool")
 def globalmaxpool(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
     return xs[0].max(axis=(1, 2), keepdims=kind.keepdims)
+
+
+def _adaptive_windows(n: int, o: int) -> list[tuple[int, int]]:
+    """PyTorch's adaptive windows: [floor(i·n/o), ceil((i+1)·n/o)) for i < o."""
+    return [(i * n // o, -(-(i + 1) * n // o)) for i in range(o)]
+
+
+def _adaptive(x: np.ndarray, size: tuple[int, int], reduce: Any) -> np.ndarray:
+    """Reduce each window, rows first then columns (both reductions are separable). When the
+    output divides the input, the windows tile it: one reshape and one reduction."""
+    if x.ndim != 4:
+        raise GeometryError(f"adaptive pooling needs N x H x W x C, received {x.shape}")
+    n, h, w, c = x.shape
+    oh, ow = size
+    if h % oh == 0 and w % ow == 0:
+        return reduce(x.reshape(n, oh, h // oh, ow, w // ow, c), axis=(2, 4))
+    rows = np.stack([reduce(x[:, a:b], axis=1) for a, b in _adaptive_windows(h, oh)], axis=1)
+    return np.stack([reduce(rows[:, :, a:b], axis=2) for a, b in _adaptive_windows(w, ow)], axis=2)
+
+
+def _adaptive_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], itemsize: int) -> int:
+    """Rows reduced first: their pieces and their stack (N x H' x W x C each), then the columns' pieces."""
+    n, h, w, c = ins[0]
+    oh, ow = kind.size
+    if h % oh == 0 and w % ow == 0:
+        return 0
+    return (2 * n * oh * w * c + n * oh * ow * c) * itemsize
+
+
+@forward("adaptiveavgpool", scratch=_adaptive_scratch)
+def adaptiveavgpool(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
+    """Window sums, then one counted multiply per output by 1/(window height · window width)."""
+    x = xs[0]
+    sums = _adaptive(x, kind.size, np.sum)
+    hs = np.array([b - a for a, b in _adaptive_windows(x.shape[1], kind.size[0])], dtype=x.dtype)
+    ws_ = np.array([b - a for a, b in _adaptive_windows(x.shape[2], kind.size[1])], dtype=x.dtype)
+    return t.scale(sums, (1 / np.multiply.outer(hs, ws_))[:, :, None])
+
+
+@forward("adaptivemaxpool", scratch=_adaptive_scratch)
+def adaptivemaxpool(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
+    return _adaptive(xs[0], kind.size, np.max)

@@ -56,3 +56,8 @@ def upsample(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray
 @forward("input", scratch=_no_scratch)
 def input_(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
     return xs[0]  # the executor feeds the input array in
+
+
+@forward("identity", "droppath", scratch=_no_scratch)
+def identity(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
+    return xs[0]  # droppath (stochastic depth) at inference: the identity

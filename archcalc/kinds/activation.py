@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from ..formula import Formula, prod, q
 from ..shape import Shape
-from .base import Kind
+from .base import Field, Kind, Weight
 
 
 class _Activation(Kind):
@@ -59,3 +61,53 @@ class Softmax(_Activation):
     """
 
     name = "softmax"
+
+
+class SiLU(_Activation):
+    """SiLU (swish), x·sigmoid(x) (EfficientNet). Other ops: 1 function evaluation per element."""
+
+    name = "silu"
+
+
+class GELU(_Activation):
+    """GELU, x·Phi(x) (ViT, ConvNeXt). Other ops: 1 function evaluation per element.
+
+    Exact, x/2·(1 + erf(x/sqrt(2))) (torch's default), or with `approximate: tanh`
+    x/2·(1 + tanh(sqrt(2/pi)·(x + 0.044715·x³))).
+    """
+
+    name = "gelu"
+    fields = {"approximate": Field("choice", "none", "none (the exact erf form) | tanh, as torch's nn.GELU",
+                                   choices=("none", "tanh"))}
+
+
+class HardSigmoid(_Activation):
+    """Hard sigmoid, relu6(x + 3)/6 (MobileNetV3's gate). Other ops: 1 function evaluation per element."""
+
+    name = "hardsigmoid"
+
+
+class LeakyReLU(_Activation):
+    """Leaky ReLU, x if x > 0 else slope·x. Other ops: 1 comparison and 1 multiply per element."""
+
+    name = "leakyrelu"
+    category = "comparisons"
+    fields = {"slope": Field("real", Fraction(1, 100), "slope for x < 0 (torch's negative_slope)", min=0)}
+
+    def other_ops(self, ins: list[Shape], out: Shape) -> dict[str, Formula]:
+        n = self.elements(out)
+        return {"comparisons": n, "multiplies": n}
+
+
+class PReLU(LeakyReLU):
+    """Parametric ReLU: a leaky ReLU whose slope is learned, one shared or one per channel.
+
+    Params = 1, or C with `per_channel` (torch's nn.PReLU(num_parameters=1 or C); archcalc's
+    channels are the last axis). Other ops: 1 comparison and 1 multiply per element.
+    """
+
+    name = "prelu"
+    fields = {"per_channel": Field("bool", False, "one slope per channel (the last axis), else one shared")}
+
+    def weights(self, ins: list[Shape], out: Shape) -> list[Weight]:
+        return [Weight("slope", (q("C", ins[0][-1]) if self.per_channel else q("1", 1),))]

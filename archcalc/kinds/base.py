@@ -23,13 +23,15 @@ from ..shape import Shape, fmt
 #: Categories of operations that are not kernel MACs, reported in their own columns.
 OTHER_OPS: dict[str, str] = {
     "bias_adds": "one add per output element of a conv, dense or linear layer (and attention projection) with bias",
-    "comparisons": "max pooling (K - 1 per output), ReLU (1 per element), ReLU6 (2 per element)",
+    "comparisons": "max pooling (K - 1 per output), ReLU (1 per element), ReLU6 (2 per element), leaky ReLU",
     "elementwise_adds": "residual adds ((inputs - 1) per element), average-pool sums (K - 1 per output), "
                         "position embeddings, window attention's position bias and shift mask (1 per score)",
-    "multiplies": "non-kernel multiplies and divides: average pooling's 1/K, bilinear weights, "
-                  "attention's 1/sqrt(d) on Q, matmul's scale",
-    "normalization": "BatchNorm (2 per element: x·a + b once folded), LRN (2·size + 3 per element)",
-    "activations": "function evaluations: sigmoid, tanh, hard-swish, softmax (1 per element; attention: 1 per score)",
+    "multiplies": "non-kernel multiplies and divides: average pooling's 1/K, bilinear weights, multiply, "
+                  "layer scale, leaky slopes, attention's 1/sqrt(d) on Q, matmul's scale",
+    "normalization": "BatchNorm (2 per element: x·a + b once folded), LRN (2·size + 3 per element), "
+                     "LayerNorm and GroupNorm (5 per element, + 2 with gamma and beta)",
+    "activations": "function evaluations: sigmoid, tanh, hard-swish, SiLU, GELU, softmax (1 per element; "
+                   "attention: 1 per score)",
 }
 
 REQUIRED: Any = object()

@@ -1,9 +1,12 @@
-"""Layers that join branches: element-wise add (residual) and channel concatenation (Inception)."""
+"""Layers that join branches: element-wise add (residual), element-wise multiply (gates, squeeze-excitation)
+and channel concatenation (Inception)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..errors import KindError
-from ..formula import Formula, prod, q
+from ..formula import Formula, prod, q, total
 from ..shape import Shape, fmt, need_sequence
 from .base import Field, Kind
 
@@ -69,3 +72,66 @@ class Concat(Kind):
         if self.axis == "tokens":
             return f"L' = {' + '.join(str(s[0]) for s in ins)} = {out[0]}; C' = C = {out[1]}"
         return f"C' = {' + '.join(str(s[-1]) for s in ins)} = {out[-1]}"
+
+
+def broadcast(ins: list[Shape]) -> Shape:
+    """The shape of an element-wise product, NumPy's and torch's rule: align the last axes; along
+    each, the sizes must agree or be 1 (a missing axis counts as 1). H x W x C by 1 x 1 x C or by C
+    is squeeze-excitation's gate, by H x W x 1 a spatial gate, an L x C sequence by C a token gate."""
+    rank = max(len(s) for s in ins)
+    out, owner = [1] * rank, [0] * rank
+    for i, s in enumerate(ins):
+        for axis, d in enumerate(s, rank - len(s)):
+            if d == 1 or d == out[axis]:
+                continue
+            if out[axis] != 1:
+                j = owner[axis]
+                raise KindError(f"multiply cannot broadcast input {j + 1}, {fmt(ins[j])}, with input {i + 1}, "
+                                f"{fmt(s)}: aligned from the last axis, sizes must be equal or 1 "
+                                f"({out[axis]} and {d} are not)", field="from",
+                                hint="gate an H x W x C map with 1 x 1 x C (globalavgpool with keepdims: true) "
+                                     "or C, or give the inputs one shape")
+            out[axis], owner[axis] = d, i
+    return tuple(out)
+
+
+class Multiply(Kind):
+    """Element-wise product of two or more inputs, broadcast (squeeze-excitation's x·s, gates).
+
+    Broadcast as NumPy and torch do (the last axes aligned; sizes equal or 1): x·s with s of
+    1 x 1 x C (or C), a spatial gate H x W x 1, or inputs of one shape.
+
+    No params, no MACs: no kernel is involved. Other ops: multiplies (inputs - 1) per output element
+    (left to right: a product of two small gates first costs only their size).
+    """
+
+    name = "multiply"
+    arity = (2, None)
+
+    def out_shape(self, ins: list[Shape]) -> Shape:
+        return broadcast(ins)
+
+    def shape_text(self, ins: list[Shape], out: Shape) -> str:
+        return f"broadcast({', '.join(fmt(s) for s in ins)}) = {fmt(out)}"
+
+    def other_ops(self, ins: list[Shape], out: Shape) -> dict[str, Formula]:
+        steps = [broadcast(ins[:k]) for k in range(2, len(ins) + 1)]  # left to right, as torch's a * b * c
+        if all(s == out for s in steps):
+            return {"multiplies": prod(self.elements(out), q("(inputs - 1)", len(ins) - 1))}
+        return {"multiplies": total(*(self.elements(s) for s in steps))}  # a gate times a gate first
+
+    def receptive_field(self, ins: list[Any], in_shapes: list[Shape], out: Shape) -> Any:
+        """The hull of the inputs' fields, as for add; but a gate broadcast along H or W (1 x 1 x C)
+        does not set the jump along it: neighbouring outputs are as far apart as the map's."""
+        from ..receptive import RF, Axis, _hull
+        if any(f is None for f in ins):
+            return None
+        hull = _hull(ins)
+        if len(out) != 3:
+            return hull
+        axes = []
+        for k, a in enumerate((hull.h, hull.w)):
+            full = [f.h if k == 0 else f.w for f, s in zip(ins, in_shapes, strict=True)
+                    if len(s) == 3 and s[k] == out[k]]
+            axes.append(Axis(a.size, max(x.jump for x in full), a.start) if full else a)
+        return RF(axes[0], axes[1], any(f.spatial for f, s in zip(ins, in_shapes, strict=True) if len(s) == 3))

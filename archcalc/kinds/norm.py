@@ -1,11 +1,12 @@
-"""Normalisation layers."""
+"""Normalisation layers, and the learned per-channel scale that follows some of them (layer scale)."""
 
 from __future__ import annotations
 
 from fractions import Fraction
 
+from ..errors import KindError
 from ..formula import Formula, prod, q
-from ..shape import Shape, need_hwc
+from ..shape import Shape, fmt, need_hwc
 from .base import Field, Kind, Weight
 
 
@@ -52,3 +53,102 @@ class LRN(Kind):
 
     def other_ops(self, ins: list[Shape], out: Shape) -> dict[str, Formula]:
         return {"normalization": prod(self.elements(out), q("(2·size + 3)", 2 * self.size + 3))}
+
+
+def _statistics(kind: Kind, out: Shape) -> Formula:
+    """Normalisation's other ops per element: the two sums of mean and variance, the subtraction,
+    the square, the scale by 1/sqrt(var + eps) (5), then ·gamma and + beta when learned. The
+    statistics' own divides and square roots (a few per group of values) are left out, as
+    BatchNorm's folding is."""
+    per = 5 + (1 if kind.affine else 0) + (1 if kind.affine and getattr(kind, "bias", True) else 0)
+    sym = "5" if per == 5 else f"(5 + {per - 5})"
+    return prod(kind.elements(out), q(sym, per))
+
+
+class LayerNorm(Kind):
+    """Layer normalisation over the last axis: the C values of each position, token or vector.
+
+    Over the channels at each position of an H x W x C map (ConvNeXt's LayerNorm2d), each token of
+    an L x C sequence (transformers), or a flat vector.
+
+    y = (x - mean)/sqrt(var + eps)·gamma + beta, statistics over the C values.
+    Params: 2C trainable (gamma, beta; C without bias, 0 without affine), no running statistics.
+    MACs 0. Other ops: normalization (5 + 2) per element (5 without affine, 6 without bias).
+    """
+
+    name = "layernorm"
+    fields = {
+        "eps": Field("real", Fraction(1, 100000), "added to the variance (torch 1e-5; ConvNeXt 1e-6)", min=0),
+        "affine": Field("bool", True, "learn gamma (and beta) per channel: torch's elementwise_affine"),
+        "bias": Field("bool", True, "learn beta too (with affine; torch's bias)"),
+    }
+
+    def out_shape(self, ins: list[Shape]) -> Shape:
+        return ins[0]
+
+    def weights(self, ins: list[Shape], out: Shape) -> list[Weight]:
+        if not self.affine:
+            return []
+        c = q("C", ins[0][-1])
+        return [Weight("gamma", (c,)), *([Weight("beta", (c,))] if self.bias else [])]
+
+    def other_ops(self, ins: list[Shape], out: Shape) -> dict[str, Formula]:
+        return {"normalization": _statistics(self, out)}
+
+
+class GroupNorm(Kind):
+    """Group normalisation: each group of C/G channels normalised over its channels and positions.
+
+    Per sample, then gamma and beta per channel.
+
+    C must divide by groups (groups = 1: over everything, as LayerNorm over C·H·W; groups = C:
+    instance normalisation). Params: 2C trainable with affine. MACs 0.
+    Other ops: normalization (5 + 2) per element (5 without affine).
+    """
+
+    name = "groupnorm"
+    fields = {
+        "groups": Field("int", doc="number of groups G; the channels C must divide by it"),
+        "eps": Field("real", Fraction(1, 100000), "added to the variance", min=0),
+        "affine": Field("bool", True, "learn gamma and beta per channel"),
+    }
+
+    def out_shape(self, ins: list[Shape]) -> Shape:
+        s = ins[0]
+        if len(s) == 2:
+            raise KindError(f"groupnorm normalises H x W x C maps (or flat vectors), received the sequence {fmt(s)}",
+                            hint="use `layernorm` for tokens; torch's GroupNorm would take the L tokens as channels")
+        c, g = s[-1], self.groups
+        if c % g:
+            near = [d for d in (next((d for d in range(g - 1, max(g - 4096, 0), -1) if c % d == 0), None),
+                                next((d for d in range(g + 1, min(g + 4096, c) + 1) if c % d == 0), None)) if d]
+            raise KindError(f"groups={g} does not divide the {c} channels", field="groups",
+                            hint=f"use a divisor of {c}, such as {' or '.join(map(str, near))}")
+        return s
+
+    def weights(self, ins: list[Shape], out: Shape) -> list[Weight]:
+        c = q("C", ins[0][-1])
+        return [Weight("gamma", (c,)), Weight("beta", (c,))] if self.affine else []
+
+    def other_ops(self, ins: list[Shape], out: Shape) -> dict[str, Formula]:
+        return {"normalization": _statistics(self, out)}
+
+
+class Scale(Kind):
+    """A learned scale per channel, y = gamma·x (ConvNeXt's layer scale, CaiT's LayerScale).
+
+    gamma holds C values, broadcast over H x W (or the L tokens).
+
+    Params = C trainable. MACs 0 (no kernel): other ops, multiplies 1 per element.
+    """
+
+    name = "scale"
+
+    def out_shape(self, ins: list[Shape]) -> Shape:
+        return ins[0]
+
+    def weights(self, ins: list[Shape], out: Shape) -> list[Weight]:
+        return [Weight("gamma", (q("C", ins[0][-1]),))]
+
+    def other_ops(self, ins: list[Shape], out: Shape) -> dict[str, Formula]:
+        return {"multiplies": self.elements(out)}

@@ -1,6 +1,10 @@
-"""Pooling: windowed max and average (sharing conv's window formula), and global pooling."""
+"""Pooling: windowed max and average (sharing conv's window formula), global and adaptive pooling."""
 
 from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
 
 from ..errors import KindError
 from ..formula import Formula, prod, q
@@ -111,3 +115,82 @@ class GlobalMaxPool(_Global):
 
     def other_ops(self, ins: list[Shape], out: Shape) -> dict[str, Formula]:
         return {"comparisons": self._per_channel(ins)}
+
+
+def adaptive_total(n: int, o: int) -> int:
+    """The summed sizes of PyTorch's o adaptive windows over n positions, window i being
+    [floor(i·n/o), ceil((i+1)·n/o)): n + o - gcd(n, o) (each window adds n/o, rounded out at both
+    ends unless an end falls on a whole position, which happens gcd(n, o) times)."""
+    return n + o - math.gcd(n, o)
+
+
+def adaptive_largest(n: int, o: int) -> int:
+    """The largest of those windows: n/o when o divides n, else floor(n/o) + 1, or + 2 when the
+    remainder n mod o exceeds gcd(n, o) (some window then straddles two boundaries)."""
+    r, g = n % o, math.gcd(n, o)
+    return n // o if r == 0 else n // o + (2 if r > g else 1)
+
+
+class _Adaptive(Kind):
+    fields = {"size": Field("pair", doc="output size [H', W'], or one number for a square output")}
+
+    def out_shape(self, ins: list[Shape]) -> Shape:
+        _, _, c = need_hwc(ins[0], self.name)
+        return (*self.size, c)
+
+    def shape_text(self, ins: list[Shape], out: Shape) -> str:
+        h, w, c = ins[0]
+        oh, ow = self.size
+        return (f"H' = {oh}, W' = {ow} (given); windows [floor(i·H/H'), ceil((i+1)·H/H')): "
+                f"{adaptive_largest(h, oh)} x {adaptive_largest(w, ow)} at most; C' = C = {c}")
+
+    def _reductions(self, ins: list[Shape]) -> Formula:
+        """C·(ΣK - H'·W'): the adds (or comparisons) of all windows, ΣK values read per channel."""
+        h, w, c = ins[0]
+        oh, ow = self.size
+        read = adaptive_total(h, oh) * adaptive_total(w, ow)
+        return prod(q("C", c), q("(ΣK - H'·W')", read - oh * ow))
+
+    def receptive_field(self, ins: list[Any], in_shapes: list[Shape], out: Shape) -> Any:
+        """Window i starts at floor(i·H/H'): on average H/H' apart, the first of
+        ceil(H/H') pixels; the size is the largest window's."""
+        from ..receptive import RF, Axis
+        f = ins[0]
+        if f is None or len(in_shapes[0]) != 3:
+            return None
+
+        def one(a: Any, n: int, o: int) -> Any:
+            first = -(-n // o)
+            return Axis(a.size + (adaptive_largest(n, o) - 1) * a.jump, a.jump * Fraction(n, o),
+                        a.start + Fraction(first - 1, 2) * a.jump)
+        h, w = in_shapes[0][:2]
+        return RF(one(f.h, h, self.size[0]), one(f.w, w, self.size[1]), f.spatial)
+
+
+class AdaptiveAvgPool(_Adaptive):
+    """Adaptive average pooling to a given output size H' x W' (PyTorch's AdaptiveAvgPool2d).
+
+    Window i along H covers [floor(i·H/H'), ceil((i+1)·H/H')), so windows may differ by one and
+    overlap when H' does not divide H. torchvision's VGG ends its features with one to 7 x 7, AlexNet
+    to 6 x 6 (the identity at 224 x 224 input).
+
+    MACs 0, params 0. Other ops: elementwise adds C·(ΣK - H'·W') and H'·W'·C multiplies (by 1/K),
+    where ΣK = (H + H' - gcd(H, H'))·(W + W' - gcd(W, W')) values are read per channel.
+    """
+
+    name = "adaptiveavgpool"
+
+    def other_ops(self, ins: list[Shape], out: Shape) -> dict[str, Formula]:
+        return {"elementwise_adds": self._reductions(ins), "multiplies": self.elements(out)}
+
+
+class AdaptiveMaxPool(_Adaptive):
+    """Adaptive max pooling to a given output size H' x W' (PyTorch's AdaptiveMaxPool2d).
+
+    The windows of `adaptiveavgpool`. MACs 0, params 0. Other ops: comparisons C·(ΣK - H'·W').
+    """
+
+    name = "adaptivemaxpool"
+
+    def other_ops(self, ins: list[Shape], out: Shape) -> dict[str, Formula]:
+        return {"comparisons": self._reductions(ins)}

@@ -88,3 +88,29 @@ class Dropout(Kind):
 
     def out_shape(self, ins: list[Shape]) -> Shape:
         return ins[0]
+
+
+class Identity(Kind):
+    """The identity (torch's nn.Identity): no cost, a placeholder that keeps a spec's names as torch's.
+
+    Present so a spec can mirror a module tree that keeps a placeholder (a skipped norm, a removed head).
+    """
+
+    name = "identity"
+
+    def out_shape(self, ins: list[Shape]) -> Shape:
+        return ins[0]
+
+
+class DropPath(Kind):
+    """Stochastic depth (torchvision's StochasticDepth, timm's DropPath): the identity at inference.
+
+    While training, a whole residual branch is dropped per sample with probability `rate`; at
+    inference (what archcalc counts) nothing happens, at no cost.
+    """
+
+    name = "droppath"
+    fields = {"rate": Field("real", 0, "probability of dropping the branch while training", min=0, max=1)}
+
+    def out_shape(self, ins: list[Shape]) -> Shape:
+        return ins[0]
