@@ -172,7 +172,7 @@ def _mermaid_node(n: DNode) -> str:
 def to_mermaid(d: Diagram, direction: str = "TD", note: str | None = None) -> str:
     out = [f"flowchart {direction}",
            f"  %% {mermaid_escape(d.title)}: layers with output shape and cost "
-           "(MACs = conv/dense kernel multiply-accumulates)"]
+           "(MACs = kernel and matrix-product multiply-accumulates)"]
     if note:
         out.append(f"  %% {mermaid_escape(note)}")
 

@@ -97,7 +97,7 @@ def plot_costs(an: Analysis, path: str | Path, depth: int | None = None, all_lay
     axes[0].set_yticks(y, names, fontsize=8)
     axes[0].invert_yaxis()
     fig.suptitle(f"{an.name}: input {' x '.join(map(str, an.input_shape))}, batch {an.batch} "
-                 "(MACs = conv/dense kernel multiply-accumulates, bias excluded)", fontsize=10)
+                 "(MACs = kernel and matrix-product multiply-accumulates, bias excluded)", fontsize=10)
     return _save(fig, path)
 
 

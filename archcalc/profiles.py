@@ -1,6 +1,6 @@
 """Convention profiles: the total a popular counting tool would print for the same network.
 
-archcalc's MACs are the textbook figure (conv and dense kernel multiply-accumulates, no bias).
+archcalc's MACs are the textbook figure (kernel and matrix-product multiply-accumulates, no bias).
 Each tool adds other things; a profile reproduces its default count, layer by layer, as our
 MACs plus named categories, so two figures that differ can be explained category by category.
 Measured with torch 2.13 (CPU) on models identical to torchvision's; every tool total equalled
@@ -45,7 +45,7 @@ class Profile(Frozen):
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (
     Profile("textbook", "archcalc", "MACs", {
-        "macs": "conv and dense kernel multiply-accumulates, bias excluded"}),
+        "macs": "kernel (conv, dense, linear) and matrix-product multiply-accumulates, bias excluded"}),
     Profile("torchinfo", "torchinfo 1.8", "Total mult-adds", {
         "macs": "kernel MACs",
         "bias_adds": "one per output element of every biased conv / dense layer",

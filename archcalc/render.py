@@ -57,7 +57,7 @@ def header(an: Analysis, shapes: str | None = None) -> str:
     how = "" if style == "hwc" else f" (shapes {style_axes(style)})"
     return (f"{an.name}: input {fmt_as(an.input_shape, style, an.batch)}{how}, batch {an.batch}, {an.dtype}"
             f"{', a training pass' if an.training else ''}. "
-            "MACs = conv/dense kernel multiply-accumulates (bias excluded); FLOPs = 2 x MACs; "
+            "MACs = kernel and matrix-product multiply-accumulates (bias excluded); FLOPs = 2 x MACs; "
             "counts are totals over the batch.")
 
 
@@ -152,8 +152,8 @@ def totals_lines(an: Analysis, convention: str | None = None,
                                f"num_params; non-trainable params in Keras, whose Total params is {t.params:,}"))
     other = ", ".join(f"{k} {v:,}" for k, v in t.other_ops.items() if v)
     out += [
-        ("Total mult-adds", f"{t.macs:,} ({si(t.macs)}): conv and dense kernel MACs, bias excluded "
-                            "(torchinfo's also counts bias and BatchNorm: --convention torchinfo)"),
+        ("Total mult-adds", f"{t.macs:,} ({si(t.macs)}): kernel (conv, dense, linear) and matrix-product "
+                            "MACs, bias excluded (torchinfo's also counts bias and BatchNorm: --convention torchinfo)"),
         ("FLOPs", f"{t.flops:,} ({si(t.flops)}) = 2 x mult-adds"),
         ("Other ops", f"{other} (not in the mult-adds)" if other else "none"),
         ("Input size", f"{input_b:,} B ({megabytes(input_b)})"),

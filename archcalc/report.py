@@ -26,8 +26,10 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 
 CONVENTIONS: dict[str, str] = {
-    "shapes": "H x W x C (height, width, channels), or a flat length; batch not shown",
-    "macs": "multiply-accumulates of conv and dense kernels only, bias excluded "
+    "shapes": "H x W x C (height, width, channels), L x C (a sequence of L tokens), or a flat length; "
+              "batch not shown",
+    "macs": "multiply-accumulates of kernels (conv, dense, linear) and of matrix products of activations "
+            "(attention, matmul) only, bias excluded "
             "(the case-study notes' 'multiplications'; torchvision's 'GFLOPS', fvcore, thop)",
     "flops": "2 x MACs",
     "other_ops": "operations that are not kernel MACs, by category, never folded into MACs",

@@ -11,7 +11,8 @@ tool's figure. The zoo's other specs (LeNet-5, MobileNet v1, plain-34) are built
 `NETWORKS` maps a name to a `Net`: how to build the model, its input, the spec (and variable settings)
 that describes it, and its published parameter count. Importing this package does not import torch,
 so the default test suite can read the registry and the measured figures (figures.json) without it.
-Adding a network: a module here with a builder function, one `Net` below, then
+Adding a network: a module here with a builder function, one `Net` below (a family spec's member
+names its `variant`), then
 `python tests/torchref/measure.py --only NAME` in a venv with torch 2.13 and the tools.
 """
 
@@ -39,6 +40,7 @@ class Net:
     input: tuple[int, int, int] = (3, 224, 224)   # C, H, W, as torch takes it
     kwargs: dict[str, Any] = field(default_factory=dict)
     overrides: dict[str, Any] = field(default_factory=dict)  # the spec's variables for this model
+    variant: str | None = None       # the spec's `variants:` entry for this model (densenet.yaml@densenet121)
     torchvision: str | None = None   # torchvision.models builder with the same module tree
     torchvision_kwargs: dict[str, Any] = field(default_factory=dict)
 

@@ -170,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         "versions": versions(args.torchvision), "calls": CALLS, "networks": {}}
     failed = False
     for net in nets:
-        entry: dict[str, Any] = {"spec": net.spec, "overrides": net.overrides, "input": list(net.input),
+        entry: dict[str, Any] = {"spec": net.spec, "variant": net.variant, "overrides": net.overrides,
+                                 "input": list(net.input),
                                  "num_params": net.num_params}
         if args.torchvision:
             problems = same_as_torchvision(net)
