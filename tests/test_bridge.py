@@ -168,6 +168,8 @@ def _torch_export(tmp_path: Path, name: str, seed: int = 0) -> Path:
 
 @pytest.mark.parametrize("name", ["resnet18", pytest.param("resnet50", marks=pytest.mark.slow)])
 def test_witness4_torch_onnx_export_imports(tmp_path: Path, name: str) -> None:
+    pytest.importorskip("torch", reason="needs archcalc[torch] (pip install torch==2.13.0)")
+    pytest.importorskip("onnx", reason="needs archcalc[onnx]")
     from bridge.nets import NETWORKS
 
     from archcalc.bridge.importer import import_onnx
