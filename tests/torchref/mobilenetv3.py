@@ -24,10 +24,12 @@ class InvertedResidualConfig:
         self.dilation = dilation
 
 
+_SE = partial(SqueezeExcitation, scale_activation=nn.Hardsigmoid)  # torchvision's default se_layer
+
+
 class InvertedResidual(nn.Module):
     def __init__(self, cnf: InvertedResidualConfig, norm_layer: Callable[..., nn.Module],
-                 se_layer: Callable[..., nn.Module] = partial(SqueezeExcitation, scale_activation=nn.Hardsigmoid)
-                 ) -> None:
+                 se_layer: Callable[..., nn.Module] = _SE) -> None:
         super().__init__()
         self.use_res_connect = cnf.stride == 1 and cnf.input_channels == cnf.out_channels
         layers: list[nn.Module] = []
