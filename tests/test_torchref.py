@@ -29,6 +29,11 @@ def _analyze(net: Net, batch: int = 1) -> archcalc.Analysis:
     return archcalc.analyze(SPECS / net.spec, overrides=net.overrides, batch=batch, variant=net.variant)
 
 
+def _setting(net: Net) -> str:
+    """`densenet.yaml@densenet121`: the spec and variant as the command line names them."""
+    return net.spec + (f"@{net.variant}" if net.variant else "")
+
+
 def test_figures_were_measured_with_cis_tools() -> None:
     v = MEASURED["versions"]
     assert v["torch"].startswith("2.13.0") and v["torchinfo"] == "1.8.0" and v["ptflops"] == "0.7.5"
@@ -135,7 +140,7 @@ def test_docs_table_is_the_measured_figures() -> None:
     tools = [c.strip() for c in header.strip("|").split("|")][1:]
     assert tools == list(TOOLS)
     rows = {m[1]: [int(c.replace(",", "")) for c in m[2].split("|")]
-            for m in re.finditer(r"^\| `(\w+\.yaml)` \|(.*)\|$", text, re.M)}
-    want = {e["spec"]: [e["batch"]["1"][t] for t in TOOLS] for n, e in MEASURED["networks"].items()
+            for m in re.finditer(r"^\| `(\w+\.yaml(?:@\w+)?)` \|(.*)\|$", text, re.M)}
+    want = {_setting(NETWORKS[n]): [e["batch"]["1"][t] for t in TOOLS] for n, e in MEASURED["networks"].items()
             if not NETWORKS[n].overrides}
     assert rows == want
