@@ -10,7 +10,7 @@ A profile needs to know which torch operation computes each node. By default it 
 the kind corresponds to (`TORCH_DEFAULT`); where the torch model differs, the spec says so in its
 own `torch_ops:` (archcalc.torch_ops), which every profile honours, and a caller can add `torch=`, a
 mapping selector -> op that wins over the spec's: a layer path ({"avgpool": "AdaptiveAvgPool2d"},
-VGG's 7 x 7 adaptive pooling written as a 1 x 1 `avgpool`), a pattern ({"*/pool": "F.avg_pool2d"})
+an `avgpool` that is the torch model's adaptive pooling), a pattern ({"*/pool": "F.avg_pool2d"})
 or a kind ({"kind:relu": "F.relu"}, GoogLeNet's BasicConv2d).
 
 Counts are totals over the batch like every archcalc figure, except ptflops': ptflops divides what

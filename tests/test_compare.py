@@ -71,10 +71,13 @@ def test_alignment_by_name_and_depth() -> None:
     assert all(x is not None for r in rows for x in r.rows)
     blk5 = next(r for r in rows if r.name == "block5")
     assert blk5.rows[0].output_shape == (7, 7, 512) and blk5.rows[1].output_shape == (5, 5, 512)
-    # parameters of the conv stages do not depend on the resolution; fc6 does (25,088 vs 12,800 inputs)
+    # parameters do not depend on the resolution: the conv stages' by nature, fc6's because torchvision's
+    # AdaptiveAvgPool2d((7, 7)) gives it 7 x 7 x 512 = 25,088 inputs at any resolution (5 x 5 here)
     assert blk5.rows[0].params == blk5.rows[1].params
+    pool = next(r for r in rows if r.name == "avgpool")
+    assert [x.output_shape for x in pool.rows] == [(7, 7, 512), (7, 7, 512)]
     fc6 = next(r for r in rows if r.name == "fc6")
-    assert fc6.rows[0].params == 25088 * 4096 + 4096 and fc6.rows[1].params == 12800 * 4096 + 4096
+    assert fc6.rows[0].params == fc6.rows[1].params == 25088 * 4096 + 4096
 
 
 def test_alignment_places_missing_rows_after_their_predecessor() -> None:

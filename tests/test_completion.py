@@ -57,7 +57,7 @@ def test_every_spec_argument_completes_zoo_names_and_files() -> None:
 
 
 def test_zoo_and_kinds_complete_their_names() -> None:
-    assert complete("archcalc zoo mobilenet", 2) == ["plain,mobilenet_v1", "plain,mobilenet_v2"]
+    assert complete("archcalc zoo mobilenet", 2) == ["plain,mobilenet_v1", "plain,mobilenet_v2", "plain,mobilenet_v3"]
     assert "plain,conv" in complete("archcalc kinds co", 2)
 
 

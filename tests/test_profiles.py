@@ -126,16 +126,18 @@ def test_explain_names_every_category(resnet: archcalc.Analysis) -> None:
 
 
 def test_shipped_vgg16_is_torchvisions() -> None:
-    # specs/vgg16.yaml keeps torchvision's AdaptiveAvgPool2d (a 1 x 1 `avgpool` its torch_ops names) and
-    # ends in logits: every tool's figure is the one printed for torchvision's model
+    # specs/vgg16.yaml keeps torchvision's AdaptiveAvgPool2d (its `adaptiveavgpool` to 7 x 7) and ends in
+    # logits: every tool's figure is the one printed for torchvision's model
     an = archcalc.analyze(Path(__file__).parent.parent / "specs" / "vgg16.yaml")
     for tool, (want, _) in PRINTED.items():
         assert profiles.total(an, tool) == want, tool
-    # --torch-op wins over the spec's own: read as a plain AvgPool2d, fvcore ignores the pool and thop
-    # counts its 25,088 outputs once instead of (1 + 1) times
-    plain = {"avgpool": "AvgPool2d"}
-    assert profiles.total(an, "fvcore", torch=plain) == PRINTED["fvcore"][0] - 25_088
-    assert profiles.total(an, "thop", torch=plain) == PRINTED["thop"][0] - 25_088
+    # --torch-op wins over the kind's module: as F.adaptive_avg_pool2d, thop (modules only) no longer counts
+    # (1 + 1) per output of its 25,088, ptflops counts the patched function once instead of hook + function,
+    # and fvcore sees the same aten op
+    func = {"avgpool": "F.adaptive_avg_pool2d"}
+    assert profiles.total(an, "fvcore", torch=func) == PRINTED["fvcore"][0]
+    assert profiles.total(an, "thop", torch=func) == PRINTED["thop"][0] - 2 * 25_088
+    assert profiles.total(an, "ptflops", torch=func) == PRINTED["ptflops"][0] - 25_088
     # the softmax torchvision's model lacks: ptflops counts its 1,000 inputs (F.softmax), thop 3·1,000 - 1
     soft = archcalc.analyze(Path(__file__).parent.parent / "specs" / "vgg16.yaml", overrides={"softmax": True})
     assert profiles.total(soft, "ptflops") == PRINTED["ptflops"][0] + 1_000

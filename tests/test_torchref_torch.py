@@ -19,8 +19,10 @@ MEASURED = json.loads(FIGURES.read_text(encoding="utf-8"))
 
 #: re-measured here (every tool; batches): small networks, each exercising a distinct structure:
 #: tanh + AvgPool2d + nn.Softmax (where batch handling differs most), F.relu + functional pooling,
-#: ReLU6 + F.adaptive_avg_pool2d + residual `x + ...`, AdaptiveAvgPool2d + residual `+=`
-REMEASURED = {"lenet5_softmax": (1, 2), "googlenet": (1,), "mobilenet_v2": (1,), "resnet18": (1,)}
+#: ReLU6 + F.adaptive_avg_pool2d + residual `x + ...`, AdaptiveAvgPool2d + residual `+=`, Hardswish +
+#: Hardsigmoid + squeeze-excitation's `scale * input`, and x.chunk + torch.cat + x.mean([2, 3])
+REMEASURED = {"lenet5_softmax": (1, 2), "googlenet": (1,), "mobilenet_v2": (1,), "resnet18": (1,),
+              "mobilenet_v3_small": (1, 2), "shufflenet_v2_x0_5": (1,)}
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,9 @@ def test_every_spec_verifies(setting):
 SMALL = [("squeezenet.yaml@squeezenet1_0,resolution=64"), ("squeezenet.yaml@squeezenet1_1,resolution=64"),
          ("densenet.yaml@densenet121,resolution=64"), ("inception_v3.yaml@resolution=75,aux_logits=false"),
          ("resnet50.yaml@resnext50_32x4d,resolution=64"), ("resnet50.yaml@wide_resnet50_2,resolution=32"),
-         ("mobilenet_v2.yaml@resolution=64"), ("googlenet.yaml@aux_logits,resolution=64")]
+         ("mobilenet_v2.yaml@resolution=64"), ("googlenet.yaml@aux_logits,resolution=64"),
+         ("mobilenet_v3.yaml@mobilenet_v3_large,resolution=64"), ("efficientnet.yaml@efficientnet_b0,resolution=64"),
+         ("shufflenet_v2.yaml@shufflenet_v2_x1_0,resolution=64")]
 
 
 @pytest.mark.parametrize("setting", SMALL)

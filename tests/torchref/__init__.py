@@ -63,6 +63,13 @@ def _tv(name: str, num_params: int, **kw: Any) -> Net:
                f"torchvision 0.29 {name} weights metadata num_params", torchvision=name, **kw)
 
 
+def _member(module: str, name: str, num_params: int, spec: str | None = None, resolution: int = 224) -> Net:
+    """A member of a family spec, named by its torchvision builder and variant (densenet.yaml@densenet121)."""
+    return Net(name, f"{module}:{name}", spec or f"{module}.yaml", num_params,
+               f"torchvision 0.29 {name} weights metadata num_params", input=(3, resolution, resolution),
+               variant=name, torchvision=name)
+
+
 NETWORKS: dict[str, Net] = {n.name: n for n in (
     _tv("alexnet", 61_100_840),
     _tv("vgg16", 138_357_544),
@@ -88,6 +95,39 @@ NETWORKS: dict[str, Net] = {n.name: n for n in (
         kwargs={"softmax": True}, overrides={"softmax": True}),
     Net("plain34", "casestudies:plain34", "plain34.yaml", 21_623_848,
         "arithmetic in specs/plain34.yaml: resnet34's 21,797,672 - 173,824 of projection shortcuts"),
+    # inception_v3(weights=IMAGENET1K_V1) keeps AuxLogits (training-only in the spec) and transforms the input
+    Net("inception_v3", "inception:inception_v3", "inception_v3.yaml", 27_161_264,
+        "torchvision 0.29 Inception_V3_Weights.IMAGENET1K_V1 num_params (AuxLogits included)", input=(3, 299, 299),
+        torchvision="inception_v3",
+        torchvision_kwargs={"aux_logits": True, "transform_input": True, "init_weights": False}),
+    Net("googlenet_aux_logits", "googlenet:googlenet", "googlenet.yaml", 13_004_888,
+        "specs/googlenet.yaml@aux_logits: torchvision 0.29.1 googlenet(aux_logits=True), sum of parameters()",
+        kwargs={"aux_logits": True}, variant="aux_logits", torchvision="googlenet",
+        torchvision_kwargs={"aux_logits": True, "transform_input": True, "init_weights": False}),
+    *(_member(*m) for m in (
+        ("densenet", "densenet121", 7_978_856), ("densenet", "densenet161", 28_681_000),
+        ("densenet", "densenet169", 14_149_480), ("densenet", "densenet201", 20_013_928),
+        ("squeezenet", "squeezenet1_0", 1_248_424), ("squeezenet", "squeezenet1_1", 1_235_496),
+        ("resnet", "resnext50_32x4d", 25_028_904, "resnet50.yaml"),
+        ("resnet", "wide_resnet50_2", 68_883_240, "resnet50.yaml"),
+        ("resnet", "resnext101_32x8d", 88_791_336, "resnet101.yaml"),
+        ("resnet", "resnext101_64x4d", 83_455_272, "resnet101.yaml"),
+        ("resnet", "wide_resnet101_2", 126_886_696, "resnet101.yaml"),
+        ("mobilenetv3", "mobilenet_v3_large", 5_483_032, "mobilenet_v3.yaml"),
+        ("mobilenetv3", "mobilenet_v3_small", 2_542_856, "mobilenet_v3.yaml"),
+        ("efficientnet", "efficientnet_b0", 5_288_548, "efficientnet.yaml", 224),
+        ("efficientnet", "efficientnet_b1", 7_794_184, "efficientnet.yaml", 240),
+        ("efficientnet", "efficientnet_b2", 9_109_994, "efficientnet.yaml", 288),
+        ("efficientnet", "efficientnet_b3", 12_233_232, "efficientnet.yaml", 300),
+        ("efficientnet", "efficientnet_b4", 19_341_616, "efficientnet.yaml", 380),
+        ("efficientnet", "efficientnet_b5", 30_389_784, "efficientnet.yaml", 456),
+        ("efficientnet", "efficientnet_b6", 43_040_704, "efficientnet.yaml", 528),
+        ("efficientnet", "efficientnet_b7", 66_347_960, "efficientnet.yaml", 600),
+        ("shufflenetv2", "shufflenet_v2_x0_5", 1_366_792, "shufflenet_v2.yaml"),
+        ("shufflenetv2", "shufflenet_v2_x1_0", 2_278_604, "shufflenet_v2.yaml"),
+        ("shufflenetv2", "shufflenet_v2_x1_5", 3_503_624, "shufflenet_v2.yaml"),
+        ("shufflenetv2", "shufflenet_v2_x2_0", 7_393_996, "shufflenet_v2.yaml"),
+    )),
 )}
 
 #: The tools measured, by archcalc profile name (archcalc.profiles.PROFILES).

@@ -5,30 +5,7 @@ F.adaptive_avg_pool2d (a functional call, no module)."""
 import torch
 from torch import Tensor, nn
 
-
-def _make_divisible(v: float, divisor: int, min_value: int | None = None) -> int:
-    if min_value is None:
-        min_value = divisor
-    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
-    if new_v < 0.9 * v:  # do not round down by more than 10%
-        new_v += divisor
-    return new_v
-
-
-class Conv2dNormActivation(nn.Sequential):
-    """torchvision.ops.misc.Conv2dNormActivation as MobileNetV2 uses it (BatchNorm, so the conv has no bias)."""
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1,
-                 groups: int = 1, activation_layer: type[nn.Module] | None = nn.ReLU) -> None:
-        padding = (kernel_size - 1) // 2
-        layers: list[nn.Module] = [
-            nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, groups=groups, bias=False),
-            nn.BatchNorm2d(out_channels),
-        ]
-        if activation_layer is not None:
-            layers.append(activation_layer(inplace=True))
-        super().__init__(*layers)
-        self.out_channels = out_channels
+from .tvops import Conv2dNormActivation, _make_divisible
 
 
 class InvertedResidual(nn.Module):
