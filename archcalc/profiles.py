@@ -155,6 +155,9 @@ TORCH_ALTERNATIVES.update({
     "adaptiveavgpool": ("F.adaptive_avg_pool2d",), "adaptivemaxpool": ("F.adaptive_max_pool2d",),
     "multiply": ("torch.mul",), "scale": ("torch.mul",), "droppath": ("DropPath",),
 })
+# U-Net's copy and crop: torch slicing, x[:, :, t:t + h, l:l + w], which no tool counts (measured on the
+# U-Net copy in tests/torchref/unet.py: every tool's figure is its convolutions' alone).
+TORCH_DEFAULT["crop"] = "x[:, :, t:b, l:r]"
 _RULE_TEXT = {
     "torchinfo": {
         "conv_transpose": "a ConvTranspose2d as its weights times N·H'·W' output positions (archcalc's MACs "
