@@ -19,8 +19,9 @@ MEASURED = json.loads(FIGURES.read_text(encoding="utf-8"))
 
 #: re-measured here (every tool; batches): small networks, each exercising a distinct structure:
 #: tanh + AvgPool2d + nn.Softmax (where batch handling differs most), F.relu + functional pooling,
-#: ReLU6 + F.adaptive_avg_pool2d + residual `x + ...`, AdaptiveAvgPool2d + residual `+=`
-REMEASURED = {"lenet5_softmax": (1, 2), "googlenet": (1,), "mobilenet_v2": (1,), "resnet18": (1,)}
+#: ReLU6 + F.adaptive_avg_pool2d + residual `x + ...`, AdaptiveAvgPool2d + residual `+=`, and a transformer
+REMEASURED = {"lenet5_softmax": (1, 2), "googlenet": (1,), "mobilenet_v2": (1,), "resnet18": (1,),
+              "vit_b_32": (1,)}  # nn.MultiheadAttention, LayerNorm, GELU, the class token: called outside no_grad
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,11 @@ def test_parameter_count(torch, name: str) -> None:  # type: ignore[no-untyped-d
     assert sum(p.numel() for p in model.parameters()) == net.num_params, net.num_params_source
     with torch.no_grad():
         out = model(torch.zeros(1, *net.input))
-    assert tuple(out.shape) == (1, 10 if name.startswith("lenet5") else 1000)
+    import archcalc  # the spec's output, H x W x C as torch's C x H x W (U-Net's 388 x 388 x 2 map)
+    from conftest import SPECS
+    (shape,) = [r.output_shape for r in archcalc.analyze(SPECS / net.spec, overrides=net.overrides,
+                                                          variant=net.variant).outputs]
+    assert tuple(out.shape) == (1, *((shape[2], shape[0], shape[1]) if len(shape) == 3 else shape))
 
 
 @pytest.mark.filterwarnings("ignore")  # the tools' own deprecations (torch.jit in fvcore, distutils in thop)

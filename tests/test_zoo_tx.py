@@ -237,6 +237,16 @@ def test_crop_receptive_field_moves_with_the_rows_cut() -> None:
     assert f["c"].h.start == f["a"].h.start + 3 and f["c"].w.start == f["a"].w.start + 3
 
 
+def test_crop_docs_example() -> None:
+    from conftest import ROOT
+    doc = (ROOT / "docs" / "spec.md").read_text(encoding="utf-8")
+    text = next(e for e in doc.split("```yaml\n")[1:] if "name: copy" in e).split("```")[0]
+    rows = {r.name: r for r in analyze_text(text).rows}
+    # up2 128 x 128 x 16; valid 3x3: 126; the copy is rows and columns 1..126 of up2
+    assert [rows[n].output_shape for n in ("up2", "valid", "copy", "join")] == [
+        (128, 128, 16), (126, 126, 16), (126, 126, 16), (126, 126, 32)]
+
+
 def test_crop_verifies_and_reads_in_json() -> None:
     text = ("input: 10x10x2\nlayers:\n  - {kind: conv, name: a, filters: 3, kernel: 3}\n"
             "  - {kind: crop, name: c, from: [input, a]}\n  - {kind: concat, name: cat, from: [c, a]}\n")
