@@ -57,6 +57,23 @@ def test_vit_done_when() -> None:
     assert an.totals.macs == 17_563_828_224 and f"{an.totals.macs / 1e9:.3f}" == "17.564"
 
 
+def test_attention_fast_path_is_what_no_grad_shows() -> None:
+    # tests/torchref/measure.py's tools inside torch.no_grad() on the vit_b_32 copy (torch 2.13.0, batch 1),
+    # printed: torchinfo 173,119,720, ptflops 4,418,839,336, ptflops-nofunc 4,416,996,136, fvcore
+    # 2,952,328,704, thop 2,951,368,704, FlopCounterMode 5,895,057,408: the eval-mode fast path of
+    # nn.MultiheadAttention hides its projections from fvcore and FlopCounterMode
+    an = archcalc.analyze(SPECS / "vit.yaml", variant="vit_b_32")
+    fast = {"kind:attention": "MultiheadAttention(fast path)"}
+    from archcalc import profiles
+    assert {t: profiles.total(an, t, torch=fast) for t in ("torchinfo", "ptflops", "ptflops-nofunc", "fvcore",
+                                                            "thop", "flopcounter")} == {
+        "torchinfo": 173_119_720, "ptflops": 4_418_839_336, "ptflops-nofunc": 4_416_996_136,
+        "fvcore": 2_952_328_704, "thop": 2_951_368_704, "flopcounter": 5_895_057_408}
+    # fvcore: the MACs less 12 blocks' projections (50·768·2304 + 50·768·768) and products (2·12·50·50·64),
+    # plus its 5 per LayerNorm value (25 norms of 50 x 768)
+    assert 2_952_328_704 == an.totals.macs - 12 * (50 * 768 * 3072 + 2 * 12 * 50 * 50 * 64) + 5 * 25 * 50 * 768
+
+
 # --- ConvNeXt ------------------------------------------------------------------------------------
 
 
