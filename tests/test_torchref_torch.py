@@ -12,7 +12,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import SPECS
 from torchref import FIGURES, NETWORKS
+
+import archcalc
 
 pytestmark = pytest.mark.torch
 MEASURED = json.loads(FIGURES.read_text(encoding="utf-8"))
@@ -38,8 +41,7 @@ def test_parameter_count(torch, name: str) -> None:  # type: ignore[no-untyped-d
     assert sum(p.numel() for p in model.parameters()) == net.num_params, net.num_params_source
     with torch.no_grad():
         out = model(torch.zeros(1, *net.input))
-    import archcalc  # the spec's output, H x W x C as torch's C x H x W (U-Net's 388 x 388 x 2 map)
-    from conftest import SPECS
+    # the spec's output, H x W x C as torch's C x H x W (U-Net's 388 x 388 x 2 map)
     (shape,) = [r.output_shape for r in archcalc.analyze(SPECS / net.spec, overrides=net.overrides,
                                                           variant=net.variant).outputs]
     assert tuple(out.shape) == (1, *((shape[2], shape[0], shape[1]) if len(shape) == 3 else shape))
