@@ -57,6 +57,16 @@ def test_vit_done_when() -> None:
     assert an.totals.macs == 17_563_828_224 and f"{an.totals.macs / 1e9:.3f}" == "17.564"
 
 
+@pytest.mark.parametrize(("variant", "resolution", "num_params", "ops"), [
+    ("vit_b_16", 384, 86_859_496, 55.484),    # torchvision ViT_B_16_Weights.IMAGENET1K_SWAG_E2E_V1
+    ("vit_l_16", 512, 305_174_504, 361.986),  # torchvision ViT_L_16_Weights.IMAGENET1K_SWAG_E2E_V1
+])
+def test_vit_at_swag_resolutions(variant: str, resolution: int, num_params: int, ops: float) -> None:
+    # image_size grows the position embedding (L x D) and every token count, as torchvision's builder does
+    t = archcalc.analyze(SPECS / "vit.yaml", variant=variant, overrides={"resolution": resolution}).totals
+    assert t.trainable_params == num_params and round(t.macs / 1e9, 3) == ops
+
+
 def test_attention_fast_path_is_what_no_grad_shows() -> None:
     # tests/torchref/measure.py's tools inside torch.no_grad() on the vit_b_32 copy (torch 2.13.0, batch 1),
     # printed: torchinfo 173,119,720, ptflops 4,418,839,336, ptflops-nofunc 4,416,996,136, fvcore
