@@ -155,6 +155,9 @@ TORCH_ALTERNATIVES.update({
     "adaptiveavgpool": ("F.adaptive_avg_pool2d",), "adaptivemaxpool": ("F.adaptive_max_pool2d",),
     "multiply": ("torch.mul",), "scale": ("torch.mul",), "droppath": ("DropPath",),
 })
+# U-Net's copy and crop: torch slicing, x[:, :, t:t + h, l:l + w], which no tool counts (measured on the
+# U-Net copy in tests/torchref/unet.py: every tool's figure is its convolutions' alone).
+TORCH_DEFAULT["crop"] = "x[:, :, t:b, l:r]"
 _RULE_TEXT = {
     "torchinfo": {
         "conv_transpose": "a ConvTranspose2d as its weights times N·H'·W' output positions (archcalc's MACs "
@@ -437,7 +440,12 @@ def _ptflops(row: Row, op: str, func: bool, n: int, d: dict[str, int], bias: int
 
 
 _ATTENTION_OPS = ("MultiheadAttention", "MultiheadAttention(need_weights=True)", "ShiftedWindowAttention",
-                  "torch.matmul", "torch.bmm", "@")
+                  "torch.matmul", "torch.bmm", "@", "MultiheadAttention(fast path)")
+#: nn.MultiheadAttention run in eval mode inside torch.no_grad(): its fast path,
+#: torch._native_multi_head_attention, in which fvcore and FlopCounterMode see no projection and no
+#: product (measured with torch 2.13.0 on vit_b_32: fvcore 2,952,328,704, FlopCounterMode 5,895,057,408,
+#: against 4,367,906,304 and 8,726,212,608 called with autograd on; torchinfo, ptflops and thop unchanged)
+TORCH_ALTERNATIVES["attention"] += ("MultiheadAttention(fast path)",)
 
 
 def _attention_ops(tool: str, op: str, row: Row, n: int) -> dict[str, int] | None:
@@ -478,6 +486,8 @@ def _attention_ops(tool: str, op: str, row: Row, n: int) -> dict[str, int] | Non
     weights = op == "MultiheadAttention(need_weights=True)"
     if tool in ("fvcore", "flopcounter"):
         seen = macs if weights else macs - products  # SDPA's products are not seen
+        if op == "MultiheadAttention(fast path)":
+            seen = 0
         return {"mm_flops": 2 * seen} if tool == "flopcounter" else {"macs": seen}
     # ptflops' multihead_attention_counter_hook: QW, KW, VW, h·(L·L·C/h) twice, out projection L·C·C;
     # a module hook, so printed per sample (see _ptflops); the patched functionals over the batch

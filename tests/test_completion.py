@@ -48,8 +48,8 @@ def test_every_spec_argument_completes_zoo_names_and_files() -> None:
     found = spec_commands()
     assert {"summarize", "compare", "sweep", "check", "run", "verify", "graph", "plot"} <= set(found)
     for name in found:
-        got = complete(f"archcalc {name} v", 2)
-        assert got == ["plain,vgg16", "plain,vgg19", "file,v"], name
+        got = complete(f"archcalc {name} vg", 2)
+        assert got == ["plain,vgg16", "plain,vgg19", "file,vg"], name
         assert complete(f"archcalc {name} examples/inception_n", 2) == [
             "plain,examples/inception_naive", "file,examples/inception_n"], name
     # a later argument of compare and check completes the same way

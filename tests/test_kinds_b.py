@@ -1,6 +1,6 @@
 """The kinds of issue 14 part B (linear, tokens, channel ops, attention, matmul): figures written as
 arithmetic, their formulas, errors with hints, receptive fields, and ViT-B/16 and Swin-T held to
-torchvision's figures."""
+torchvision's figures (the zoo's specs/vit.yaml and specs/swin_t.yaml)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import analyze_text, run
+from conftest import SPECS, analyze_text, run
 
 import archcalc
 from archcalc import receptive
@@ -240,12 +240,12 @@ def test_graph_labels_print_sequences() -> None:
 
 @pytest.fixture(scope="module")
 def vit() -> archcalc.Analysis:
-    return archcalc.analyze(DATA / "vit_b_16_tv.yaml")
+    return archcalc.analyze(SPECS / "vit.yaml", variant="vit_b_16")
 
 
 @pytest.fixture(scope="module")
 def swin() -> archcalc.Analysis:
-    return archcalc.analyze(DATA / "swin_t_tv.yaml")
+    return archcalc.analyze(SPECS / "swin_t.yaml")
 
 
 def test_vit_b_16(vit: archcalc.Analysis) -> None:
@@ -304,11 +304,11 @@ def test_verify_runs_every_new_kind(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("spec", ["vit_b_16_tv.yaml", "swin_t_tv.yaml"])
+@pytest.mark.parametrize("spec", ["vit.yaml@vit_b_16", "swin_t.yaml"])
 def test_executor_agrees_on_vit_and_swin(spec: str) -> None:
     from archcalc.cli.verify import compare
     from archcalc.execute import execute
-    an = archcalc.analyze(DATA / spec)
+    an = archcalc.analyze(str(SPECS / spec))
     ex = execute(an.graph, keep=False)
     assert compare(an, ex) == []
     assert ex.macs == an.totals.macs and ex.params == an.totals.params

@@ -4,21 +4,18 @@ kinds: the profiles against figures the tools printed.
 Small modules: tests/measured/tools_kinds_b.py, run with torch 2.13.0 (CPU; /work/venvs/t213) and again
 with torch 2.14.1 + torchvision 0.29.1 (/work/venvs/tv, which adds torchvision's Swin modules): the
 figures were the same in both. Whole networks: tests/measured/tools_vit_swin.py on torchvision's vit_b_16
-and swin_t (torch 2.14.1, batch 1). torchinfo 1.8.0, ptflops 0.7.5, fvcore 0.1.5, thop 0.1.1, each with
-its defaults; FlopCounterMode's get_total_flops().
+and swin_t (torch 2.14.1, batch 1), held by the zoo's specs/vit.yaml and specs/swin_t.yaml. torchinfo
+1.8.0, ptflops 0.7.5, fvcore 0.1.5, thop 0.1.1, each with its defaults; FlopCounterMode's get_total_flops().
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from conftest import analyze_text
+from conftest import SPECS, analyze_text
 
 import archcalc
 from archcalc import profiles
 
-DATA = Path(__file__).parent / "data"
 TOOLS = ("torchinfo", "ptflops", "ptflops-nofunc", "fvcore", "thop", "flopcounter")
 
 # case -> (spec layers, input, torch op of the last layer or None, printed at batch 1 and 2 per tool in
@@ -128,9 +125,9 @@ def test_patch_merging_without_its_layernorm() -> None:
 # --- whole networks: torchvision's vit_b_16 and swin_t ------------------------------------------
 
 PRINTED = {  # tools_vit_swin.py, torch 2.14.1, torchvision 0.29.1, 224 x 224, batch 1
-    "vit_b_16_tv.yaml": (173_232_616, 17_606_030_584, 17_598_768_376, 16_867_412_736, 11_286_254_592,
+    "vit.yaml@vit_b_16": (173_232_616, 17_606_030_584, 17_598_768_376, 16_867_412_736, 11_286_254_592,
                          33_697_001_472),
-    "swin_t_tv.yaml": (34_368_232, 3_128_183_416, 2_980_094_440, 4_509_232_128, 2_978_099_712, 8_981_133_312),
+    "swin_t.yaml": (34_368_232, 3_128_183_416, 2_980_094_440, 4_509_232_128, 2_978_099_712, 8_981_133_312),
 }
 # What each tool printed for the modules kinds-a builds, per module, from the tools' source and their
 # per-layer print (ptflops print_per_layer_stat on vit_b_16: LayerNorm 151,296 = 197·768, one per value):
@@ -140,13 +137,13 @@ PRINTED = {  # tools_vit_swin.py, torch 2.14.1, torchvision 0.29.1, 224 x 224, b
 def test_whole_networks(spec: str) -> None:
     """Every tool's profile of the whole network, LayerNorm and GELU (kinds-a's rules) included, is what
     the tool printed for torchvision's model."""
-    an = archcalc.analyze(DATA / spec)
+    an = archcalc.analyze(str(SPECS / spec))
     for tool, want in zip(TOOLS, PRINTED[spec], strict=True):
         assert (tool, profiles.total(an, tool)) == (tool, want)
 
 
 def test_vit_attention_is_what_fvcore_and_flopcounter_miss() -> None:
-    an = archcalc.analyze(DATA / "vit_b_16_tv.yaml")
+    an = archcalc.analyze(SPECS / "vit.yaml", variant="vit_b_16")
     real = [c for r, c in zip(an.rows, profiles.per_layer(an, "fvcore"), strict=True) if r.kind != "layernorm"]
     fvcore = sum(sum(c.values()) for c in real)
     layernorm = 25 * 197 * 768  # 12 blocks x 2 + encoder.ln, one value each

@@ -86,6 +86,8 @@ FIELDS.update({
     "adaptivemaxpool": st.fixed_dictionaries({"size": st.one_of(st.integers(1, 5), st.tuples(small, small).map(list))}),
     "multiply": st.just({"from": ["input", "input"]}),  # alone: the input times itself (gates: test_gates)
 })
+# U-Net's copy and crop (zoo-tx): to a size, or (test_crop_to_a_branch) to a second input's H x W
+FIELDS["crop"] = st.fixed_dictionaries({"size": st.one_of(st.integers(1, 4), st.tuples(small, small).map(list))})
 
 
 def check(text: str, batch: int = 1, values: bool = False) -> None:
@@ -126,7 +128,7 @@ def test_single_layer(kind, data, shape, batch):
 
 
 SPATIAL = ["conv", "depthwise", "maxpool", "avgpool", "batchnorm", "relu", "relu6", "lrn", "zeropad", "upsample",
-           "hardswish", "silu", "gelu", "layernorm", "groupnorm", "convtranspose", "adaptiveavgpool", "scale"]
+           "hardswish", "silu", "gelu", "layernorm", "groupnorm", "convtranspose", "adaptiveavgpool", "scale", "crop"]
 
 
 @given(data=st.data(), shape=hwc, n=st.integers(2, 5))
@@ -169,6 +171,17 @@ def test_dag(data, shape, branches, merge):
     rows.append(layer("relu", {}))
     rows.append(layer("conv", {"filters": 2, "kernel": data.draw(small), "padding": "same"}))
     check(f"input: {shape[0]}x{shape[1]}x{shape[2]}\nlayers:\n" + "".join(f"  - {r}\n" for r in rows), values=True)
+
+
+@given(data=st.data(), shape=hwc, batch=st.integers(1, 2))
+def test_crop_to_a_branch(data, shape, batch):
+    """The input cropped to a valid convolution's output and joined with it, as U-Net's copy and crop."""
+    k = data.draw(pair)
+    rows = [layer("conv", {"filters": data.draw(st.integers(1, 3)), "kernel": k}, name="b"),
+            layer("crop", {}, name="c", **{"from": ["input", "b"]}),
+            layer("concat", {}, name="j", **{"from": ["c", "b"]}), layer("relu", {})]
+    check(f"input: {shape[0]}x{shape[1]}x{shape[2]}\nlayers:\n" + "".join(f"  - {r}\n" for r in rows), batch,
+          values=True)
 
 
 def test_every_kind_has_a_strategy():

@@ -70,10 +70,23 @@ def test_convention_is_what_the_tool_printed(name: str, batch: int) -> None:
     assert {t: profiles.total(an, t) for t in TOOLS} == {t: printed[t] for t in TOOLS}
 
 
+def thop_misses(an: archcalc.Analysis) -> int:
+    """The parameters thop 0.1.1's `params` leaves out: it counts those of the leaf modules that it has a
+    rule for (by exact type) and that are called, so not nn.MultiheadAttention's (its out_proj is never
+    called as a module), nor Swin's ShiftedWindowAttention's (its qkv and proj weights go to F.linear), nor
+    a learned tensor held above the leaves (the class token, the position embedding, ConvNeXt's layer
+    scale), nor LayerNorm2d's (an nn.LayerNorm subclass). Measured (tests/torchref/figures.json): vit_b_32
+    59,836,648 of 88,224,232; convnext_tiny 28,579,432 of 28,589,128; swin_t 19,621,192 of 28,288,354."""
+    from archcalc.torch_ops import ops_for
+    kinds = ("attention", "windowattention", "classtoken", "posembed", "scale")
+    return sum(r.params for r, op in zip(an.rows, ops_for(an), strict=True) if r.kind in kinds or op == "LayerNorm2d")
+
+
 @pytest.mark.parametrize("name", list(NETWORKS))
 def test_parameters_are_what_the_tools_counted(name: str) -> None:
     net = NETWORKS[name]
     e = MEASURED["networks"][name]
+    an = _analyze(net)
     assert e["params"] == net.num_params  # sum of the copy's nn.Parameters = the published count
     an = _analyze(net)
     # thop sums the parameters of the modules that ran: an eval-mode forward skips the training-only
@@ -81,7 +94,8 @@ def test_parameters_are_what_the_tools_counted(name: str) -> None:
     ran = net.num_params - sum(r.trainable for r in an.rows if r.training_only)
     for figs in e["batch"].values():
         assert figs["torchinfo_params"] == figs["torchinfo_trainable_params"] == net.num_params
-        assert figs["ptflops_params"] == net.num_params and figs["thop_params"] == ran
+        assert figs["ptflops_params"] == net.num_params
+        assert figs["thop_params"] == ran - thop_misses(an)
     assert an.totals.trainable_params == net.num_params
 
 

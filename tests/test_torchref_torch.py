@@ -12,7 +12,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import SPECS
 from torchref import FIGURES, NETWORKS
+
+import archcalc
 
 pytestmark = pytest.mark.torch
 MEASURED = json.loads(FIGURES.read_text(encoding="utf-8"))
@@ -20,9 +23,10 @@ MEASURED = json.loads(FIGURES.read_text(encoding="utf-8"))
 #: re-measured here (every tool; batches): small networks, each exercising a distinct structure:
 #: tanh + AvgPool2d + nn.Softmax (where batch handling differs most), F.relu + functional pooling,
 #: ReLU6 + F.adaptive_avg_pool2d + residual `x + ...`, AdaptiveAvgPool2d + residual `+=`, Hardswish +
-#: Hardsigmoid + squeeze-excitation's `scale * input`, and x.chunk + torch.cat + x.mean([2, 3])
+#: Hardsigmoid + squeeze-excitation's `scale * input`, x.chunk + torch.cat + x.mean([2, 3]), and a
+#: transformer (nn.MultiheadAttention, LayerNorm, GELU, the class token: called outside no_grad)
 REMEASURED = {"lenet5_softmax": (1, 2), "googlenet": (1,), "mobilenet_v2": (1,), "resnet18": (1,),
-              "mobilenet_v3_small": (1, 2), "shufflenet_v2_x0_5": (1,)}
+              "mobilenet_v3_small": (1, 2), "shufflenet_v2_x0_5": (1,), "vit_b_32": (1,)}
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +43,10 @@ def test_parameter_count(torch, name: str) -> None:  # type: ignore[no-untyped-d
     assert sum(p.numel() for p in model.parameters()) == net.num_params, net.num_params_source
     with torch.no_grad():
         out = model(torch.zeros(1, *net.input))
-    assert tuple(out.shape) == (1, 10 if name.startswith("lenet5") else 1000)
+    # the spec's output, H x W x C as torch's C x H x W (U-Net's 388 x 388 x 2 map)
+    (shape,) = [r.output_shape for r in archcalc.analyze(SPECS / net.spec, overrides=net.overrides,
+                                                          variant=net.variant).outputs]
+    assert tuple(out.shape) == (1, *((shape[2], shape[0], shape[1]) if len(shape) == 3 else shape))
 
 
 @pytest.mark.filterwarnings("ignore")  # the tools' own deprecations (torch.jit in fvcore, distutils in thop)

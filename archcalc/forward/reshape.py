@@ -1,4 +1,4 @@
-"""Forwards of the layers that move or copy values: input, flatten, zero padding, upsample, dropout."""
+"""Forwards of the layers that move or copy values: input, flatten, zero padding, crop, upsample, dropout."""
 
 from __future__ import annotations
 
@@ -27,6 +27,12 @@ def zeropad(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]
     x = xs[0]
     t_, b, l, r = _pads(kind.padding, x.shape[1], x.shape[2], (1, 1), (1, 1))
     return np.pad(x, ((0, 0), (t_, b), (l, r), (0, 0)))
+
+
+@forward("crop", scratch=_no_scratch)
+def crop(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
+    top, left, h, w = kind.window([x.shape[1:] for x in xs])
+    return xs[0][:, top:top + h, left:left + w]  # a view, as torch's slicing
 
 
 @forward("upsample")

@@ -63,7 +63,8 @@ class Concat(Kind):
             if len(s) != len(first) or s[:-1] != first[:-1]:
                 what = "H x W" if len(first) == 3 else "rank" if len(s) != len(first) else "token count"
                 hint = ("to join sequences of tokens one after another, write `axis: tokens`" if len(first) == 2
-                        else "give every branch the same stride and `padding: same`")
+                        else "give every branch the same stride and `padding: same`, or crop the larger map "
+                             "to the smaller's H x W (`kind: crop, from: [larger, smaller]`, U-Net's copy and crop)")
                 raise KindError(f"concat needs branches with equal {what}; input 1 is {fmt(first)}, "
                                 f"input {i} is {fmt(s)}", field="from", hint=hint)
         return (*first[:-1], sum(s[-1] for s in ins))

@@ -1,6 +1,8 @@
-"""Layers that move or copy values without arithmetic: input, flatten, zero padding, upsample, dropout."""
+"""Layers that move or copy values without arithmetic: input, flatten, zero padding, crop, upsample, dropout."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from ..formula import Formula, prod, q
 from ..shape import Shape, fmt, need_hwc
@@ -55,6 +57,62 @@ class ZeroPad(Kind):
                             hint="write padding: 1, [1, 1] or [top, bottom, left, right]")
         t, b, l, r = (p,) * 4 if isinstance(p, int) else (p[0], p[0], p[1], p[1]) if len(p) == 2 else p
         return (h + t + b, w + l + r, c)
+
+
+class Crop(Kind):
+    """Crop H and W to their centre h x w: U-Net's copy and crop, which keeps the middle of a
+    contracting-path map for a concatenation with the smaller map of the expanding path.
+
+    `size: [h, w]` gives the output size; with two inputs (`from: [skip, up]`) and no size, the first
+    is cropped to the second's H x W, as Caffe's Crop layer (the U-Net authors' own) takes its size
+    from a second bottom. The crop is centred: floor((H - h)/2) rows off the top, the rest off the
+    bottom (the same for columns), as torch's `x[:, :, t:t + h, l:l + w]`. No params, MACs or other ops.
+    """
+
+    name = "crop"
+    arity = (1, 2)
+    fields = {"size": Field("pair", 0, "output h x w: h or [h, w]; 0 (default): the second input's H x W",
+                            min=0)}
+
+    def window(self, ins: list[Shape]) -> tuple[int, int, int, int]:
+        """(top, left, h, w): the rows and columns the crop keeps."""
+        from ..errors import KindError
+        h, w, c = need_hwc(ins[0], self.name)
+        if len(ins) == 2:
+            if tuple(self.size) != (0, 0):
+                raise KindError("crop takes its size from `size:` or from a second input, not both", field="size",
+                                hint="leave `size` out to crop to the second input's H x W")
+            oh, ow, _ = need_hwc(ins[1], f"{self.name} (its second input, the size to crop to)")
+        elif tuple(self.size) == (0, 0) or 0 in self.size:
+            raise KindError("crop needs its output size: `size: [h, w]`, or a second input to take it from",
+                            field="size", hint="e.g. size: [56, 56], or from: [skip, up] to crop skip to up's size")
+        else:
+            oh, ow = self.size
+        if oh > h or ow > w:
+            raise KindError(f"crop to {oh} x {ow} is larger than its input's H x W, {h} x {w}", field="size",
+                            hint="a crop keeps part of the map: pad with `zeropad` to grow it")
+        return (h - oh) // 2, (w - ow) // 2, oh, ow
+
+    def out_shape(self, ins: list[Shape]) -> Shape:
+        _, _, oh, ow = self.window(ins)
+        return (oh, ow, ins[0][2])
+
+    def receptive_field(self, ins: list[Any], in_shapes: list[Shape], out: Shape) -> Any:
+        """The first input's field, moved by the rows and columns cut off: output (0, 0) is input (t, l).
+        The second input gives only a size: its field does not reach the output."""
+        from ..receptive import RF, Axis
+        f = ins[0]
+        if f is None:
+            return None
+        t, l, _, _ = self.window(in_shapes)
+        return RF(Axis(f.h.size, f.h.jump, f.h.start + t * f.h.jump),
+                  Axis(f.w.size, f.w.jump, f.w.start + l * f.w.jump), f.spatial)
+
+    def shape_text(self, ins: list[Shape], out: Shape) -> str:
+        t, l, oh, ow = self.window(ins)
+        h, w = ins[0][0], ins[0][1]
+        return (f"{fmt(ins[0])} -> {fmt(out)}: rows {t}..{t + oh - 1} of {h}, columns {l}..{l + ow - 1} of {w} "
+                f"(centred: floor((H - H')/2) = {t} off the top, floor((W - W')/2) = {l} off the left)")
 
 
 class Upsample(Kind):

@@ -58,7 +58,7 @@ class Net:
 
 def _tv(name: str, num_params: int, **kw: Any) -> Net:
     module = {"alexnet": "alexnet", "vgg16": "vgg", "vgg19": "vgg", "googlenet": "googlenet",
-              "mobilenet_v2": "mobilenetv2"}.get(name, "resnet")
+              "mobilenet_v2": "mobilenetv2", "swin_t": "swin"}.get(name, "resnet")
     return Net(name, f"{module}:{name}", f"{name}.yaml", num_params,
                f"torchvision 0.29 {name} weights metadata num_params", torchvision=name, **kw)
 
@@ -68,6 +68,12 @@ def _member(module: str, name: str, num_params: int, spec: str | None = None, re
     return Net(name, f"{module}:{name}", spec or f"{module}.yaml", num_params,
                f"torchvision 0.29 {name} weights metadata num_params", input=(3, resolution, resolution),
                variant=name, torchvision=name)
+
+
+def _family(module: str, spec: str, members: dict[str, int]) -> list[Net]:
+    """The members of a family spec, each its variant named as torchvision's builder."""
+    return [Net(name, f"{module}:{name}", spec, n, f"torchvision 0.29 {name} weights metadata num_params",
+                variant=name, torchvision=name) for name, n in members.items()]
 
 
 NETWORKS: dict[str, Net] = {n.name: n for n in (
@@ -128,6 +134,12 @@ NETWORKS: dict[str, Net] = {n.name: n for n in (
         ("shufflenetv2", "shufflenet_v2_x1_5", 3_503_624, "shufflenet_v2.yaml"),
         ("shufflenetv2", "shufflenet_v2_x2_0", 7_393_996, "shufflenet_v2.yaml"),
     )),
+    *_family("convnext", "convnext.yaml", {"convnext_tiny": 28_589_128, "convnext_small": 50_223_688,
+                                           "convnext_base": 88_591_464, "convnext_large": 197_767_336}),
+    *_family("vit", "vit.yaml", {"vit_b_16": 86_567_656, "vit_b_32": 88_224_232, "vit_l_16": 304_326_632}),
+    _tv("swin_t", 28_288_354),
+    Net("unet", "unet:unet", "unet.yaml", 31_030_658,
+        "arithmetic in specs/unet.yaml: the 23 convolutions' weights and biases", input=(1, 572, 572)),
 )}
 
 #: The tools measured, by archcalc profile name (archcalc.profiles.PROFILES).

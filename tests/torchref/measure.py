@@ -65,24 +65,28 @@ def measure(build: Any, shape: tuple[int, ...], batch: int) -> dict[str, int]:
         return torch.randn(batch, *shape, generator=torch.Generator().manual_seed(0))
 
     out: dict[str, int] = {}
-    with torch.no_grad():
-        s = torchinfo.summary(build(), input_size=(batch, *shape), verbose=0)
-        out["torchinfo"], out["torchinfo_params"] = s.total_mult_adds, s.total_params
-        out["torchinfo_trainable_params"] = s.trainable_params
-        for name, cfg in (("ptflops", {}), ("ptflops-nofunc", {"count_functional": False})):
-            macs, params = get_model_complexity_info(
-                build(), shape, as_strings=False, print_per_layer_stat=False, backend="pytorch",
-                input_constructor=lambda _res: x(), backend_specific_config=cfg)
-            out[name] = _int(macs)
-            out[f"{name}_params"] = _int(params)
-        fa = FlopCountAnalysis(build(), x())
-        fa.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
-        out["fvcore"] = _int(fa.total())
-        macs, params = profile(build(), inputs=(x(),), verbose=False)
-        out["thop"], out["thop_params"] = _int(macs), _int(params)
-        with FlopCounterMode(display=False) as m:
-            build()(x())
-        out["flopcounter"] = _int(m.get_total_flops())
+    # Each tool is called as CALLS says, as its documentation shows: not inside torch.no_grad() (torchinfo
+    # and thop enter it themselves). Under no_grad an eval-mode nn.MultiheadAttention takes its fast path
+    # (torch._native_multi_head_attention), in which fvcore and FlopCounterMode see neither its
+    # projections nor its products: measured on vit_b_32, fvcore 2,952,328,704 and FlopCounterMode
+    # 5,895,057,408 there, against 4,367,906,304 and 8,726,212,608 as called here.
+    s = torchinfo.summary(build(), input_size=(batch, *shape), verbose=0)
+    out["torchinfo"], out["torchinfo_params"] = s.total_mult_adds, s.total_params
+    out["torchinfo_trainable_params"] = s.trainable_params
+    for name, cfg in (("ptflops", {}), ("ptflops-nofunc", {"count_functional": False})):
+        macs, params = get_model_complexity_info(
+            build(), shape, as_strings=False, print_per_layer_stat=False, backend="pytorch",
+            input_constructor=lambda _res: x(), backend_specific_config=cfg)
+        out[name] = _int(macs)
+        out[f"{name}_params"] = _int(params)
+    fa = FlopCountAnalysis(build(), x())
+    fa.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+    out["fvcore"] = _int(fa.total())
+    macs, params = profile(build(), inputs=(x(),), verbose=False)
+    out["thop"], out["thop_params"] = _int(macs), _int(params)
+    with FlopCounterMode(display=False) as m:
+        build()(x())
+    out["flopcounter"] = _int(m.get_total_flops())
     return out
 
 

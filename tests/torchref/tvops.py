@@ -1,7 +1,7 @@
 """torchvision.ops' building blocks as torchvision 0.29's ops/misc.py and ops/stochastic_depth.py define
-them, for the copies of MobileNetV3 and EfficientNet: Conv2dNormActivation (a Sequential of conv,
-norm and activation), SqueezeExcitation (AdaptiveAvgPool2d, two 1x1 convs, `scale * input`) and
-StochasticDepth (the identity in eval mode)."""
+them, for the copies of MobileNetV3, EfficientNet, ConvNeXt, ViT and Swin: Conv2dNormActivation (a Sequential
+of conv, norm and activation), SqueezeExcitation (AdaptiveAvgPool2d, two 1x1 convs, `scale * input`),
+Permute, MLP and StochasticDepth (the identity in eval mode)."""
 
 from collections.abc import Callable
 
@@ -54,6 +54,29 @@ class SqueezeExcitation(nn.Module):
     def forward(self, input: Tensor) -> Tensor:
         scale = self._scale(input)
         return scale * input
+
+
+class Permute(nn.Module):
+    def __init__(self, dims: list[int]) -> None:
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.permute(x, self.dims)
+
+
+class MLP(nn.Sequential):
+    """torchvision.ops.MLP without a norm layer: Linear, activation, Dropout, ..., Linear, Dropout."""
+
+    def __init__(self, in_channels: int, hidden_channels: list[int],
+                 activation_layer: type[nn.Module] = nn.ReLU, dropout: float = 0.0) -> None:
+        layers: list[nn.Module] = []
+        in_dim = in_channels
+        for hidden_dim in hidden_channels[:-1]:
+            layers += [nn.Linear(in_dim, hidden_dim), activation_layer(), nn.Dropout(dropout)]
+            in_dim = hidden_dim
+        layers += [nn.Linear(in_dim, hidden_channels[-1]), nn.Dropout(dropout)]
+        super().__init__(*layers)
 
 
 def stochastic_depth(input: Tensor, p: float, mode: str, training: bool = True) -> Tensor:

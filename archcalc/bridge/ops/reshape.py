@@ -1,4 +1,4 @@
-"""Layers that move values: Flatten and Reshape to N x n <-> flatten, Pad <-> zeropad,
+"""Layers that move values: Flatten and Reshape to N x n <-> flatten, Pad <-> zeropad, crop -> Slice,
 Resize and Upsample <-> upsample, Dropout <-> dropout, Identity (no layer)."""
 
 from __future__ import annotations
@@ -98,6 +98,13 @@ def _zeropad_onnx(b: Any, kind: Any, ins: list[str], shapes: list[tuple[int, ...
     return b.node("Pad", [ins[0], b.const("pads", [0, 0, t, l, 0, 0, bo, r])], mode="constant")
 
 
+def _crop_onnx(b: Any, kind: Any, ins: list[str], shapes: list[tuple[int, ...]], out: tuple[int, ...],
+               ws: dict[str, Any]) -> str:
+    t, l, h, w = kind.window(shapes)  # the second input, if any, gave only the size: it is not read
+    return b.node("Slice", [ins[0], b.const("starts", [t, l]), b.const("ends", [t + h, l + w]),
+                            b.const("axes", [2, 3])])
+
+
 def _upsample_onnx(b: Any, kind: Any, ins: list[str], shapes: list[tuple[int, ...]], out: tuple[int, ...],
                    ws: dict[str, Any]) -> str:
     sh, sw = kind.scale
@@ -116,6 +123,9 @@ def _torch(kind: Any, shapes: list[tuple[int, ...]], out: tuple[int, ...]) -> To
     if kind.name == "zeropad":
         t, bo, l, r = pads_of(kind, shapes[0], (1, 1), (1, 1))
         return TorchLayer("nn.ZeroPad2d", {"padding": (l, r, t, bo)})
+    if kind.name == "crop":
+        t, l, h, w = kind.window(shapes)
+        return TorchLayer(None, {}, call=f"{{0}}[:, :, {t}:{t + h}, {l}:{l + w}]")
     args: dict[str, Any] = {"scale_factor": float(kind.scale[0]) if kind.scale[0] == kind.scale[1]
                             else tuple(float(s) for s in kind.scale), "mode": kind.mode}
     if kind.mode == "bilinear":
@@ -127,3 +137,4 @@ exports("flatten", onnx=_flatten_onnx, torch=_torch)
 exports("dropout", onnx=_dropout_onnx, torch=_torch)
 exports("zeropad", onnx=_zeropad_onnx, torch=_torch)
 exports("upsample", onnx=_upsample_onnx, torch=_torch)
+exports("crop", onnx=_crop_onnx, torch=_torch)
