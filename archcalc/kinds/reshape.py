@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..formula import Formula, prod, q
 from ..shape import Shape, fmt, need_hwc
-from .base import Field, Kind
+from .base import Call, Field, Kind, Saved, saved_new
 
 
 class Input(Kind):
@@ -24,11 +24,21 @@ class Input(Kind):
     def shape_text(self, ins: list[Shape], out: Shape) -> str:
         return f"given: {fmt(out)}"
 
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        return []  # the data: no op made it
+
 
 class Flatten(Kind):
     """Reshape H x W x C into one vector of H·W·C values (LeNet-5: 5 x 5 x 16 -> 400)."""
 
     name = "flatten"
+    grad_is_view = True
+
+    def output_storage(self, call: Call) -> str:
+        return "input"  # torch.flatten of a contiguous tensor is a view
+
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        return []
 
     def out_shape(self, ins: list[Shape]) -> Shape:
         n = 1
@@ -56,6 +66,9 @@ class ZeroPad(Kind):
         t, b, l, r = (p,) * 4 if isinstance(p, int) else (p[0], p[0], p[1], p[1]) if len(p) == 2 else p
         return (h + t + b, w + l + r, c)
 
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        return []  # constant padding's backward is a slice: sizes only
+
 
 class Upsample(Kind):
     """Upsample H and W by integer factors: nearest copies values, bilinear interpolates.
@@ -79,6 +92,9 @@ class Upsample(Kind):
         n = self.elements(out)
         return {"multiplies": prod(n, q("4", 4)), "elementwise_adds": prod(n, q("3", 3))}
 
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        return []  # nearest and bilinear upsampling: the backward needs sizes only
+
 
 class Dropout(Kind):
     """Dropout: identity at inference (what archcalc counts); `rate` is kept for the record."""
@@ -86,8 +102,23 @@ class Dropout(Kind):
     name = "dropout"
     fields = {"rate": Field("real", 0.5, "fraction dropped while training", min=0, max=1)}
 
+    @property
+    def grad_is_view(self) -> bool:  # type: ignore[override]
+        return self.rate == 0
+
     def out_shape(self, ins: list[Shape]) -> Shape:
         return ins[0]
+
+    def output_storage(self, call: Call) -> str:
+        """Rate 0 returns the input itself; otherwise x·noise, in new memory or (in place) x's own."""
+        return "input" if self.rate == 0 or call.inplace else "new"
+
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """Training on the CPU, torch multiplies by a tensor of 0 and 1/(1 - rate) in the values' own
+        type and keeps it (on CUDA, native_dropout keeps a bool mask, 1 byte a value); rate 0: nothing."""
+        if self.rate == 0:
+            return []
+        return [saved_new(self.elements(ins[0], prime=False), "noise: 0 or 1/(1 - rate)")]
 
 
 class Identity(Kind):
@@ -97,9 +128,16 @@ class Identity(Kind):
     """
 
     name = "identity"
+    grad_is_view = True
 
     def out_shape(self, ins: list[Shape]) -> Shape:
         return ins[0]
+
+    def output_storage(self, call: Call) -> str:
+        return "input"  # nn.Identity returns its input
+
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        return []
 
 
 class DropPath(Kind):
@@ -112,5 +150,19 @@ class DropPath(Kind):
     name = "droppath"
     fields = {"rate": Field("real", 0, "probability of dropping the branch while training", min=0, max=1)}
 
+    @property
+    def grad_is_view(self) -> bool:  # type: ignore[override]
+        return self.rate == 0
+
     def out_shape(self, ins: list[Shape]) -> Shape:
         return ins[0]
+
+    def output_storage(self, call: Call) -> str:
+        return "input" if self.rate == 0 else "new"  # rate 0 returns the input itself
+
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """torchvision's stochastic_depth ("row"): x·noise with one value per sample, 0 or
+        1/(1 - rate), which the product keeps; rate 0: nothing."""
+        if self.rate == 0:
+            return []
+        return [saved_new(q("1", 1), "noise, one per sample")]

@@ -1,0 +1,150 @@
+"""Measure what a training step keeps in PyTorch for every registered network, into tests/torchref/training.json.
+
+    python tests/torchref/measure_training.py                  # every network in NETWORKS
+    python tests/torchref/measure_training.py --only resnet18  # some (the others are kept in the file)
+    python tests/torchref/measure_training.py --only lenet5 -o -   # to stdout
+
+Run it with CI's torch (2.13.0, CPU; no counting tool needed). For each network, on its plain-torch copy
+(tests/torchref, the same module tree as torchvision's model) in training mode:
+
+- `saved` (batch 1 and 8): the bytes autograd keeps for backward during one forward. Every tensor that
+  autograd saves passes through `torch.autograd.graph.saved_tensors_hooks`' pack hook; the figure is the
+  sum of `untyped_storage().nbytes()` over the distinct storages of those tensors (a storage is counted
+  once however many tensors view it: an in-place ReLU's result and its input, a flatten and the tensor it
+  flattens, a transposed weight and the weight), leaving out the storages of the model's own parameters
+  and buffers (BatchNorm's weight and running statistics are saved too, but they are held whether or not
+  a forward runs). `saved_tensors` counts those storages.
+- `flopcounter_step` (batch 1): `torch.utils.flop_counter.FlopCounterMode` around the forward and
+  `out.sum().backward()`: 2 x the MACs of every convolution and matrix product, forward and backward
+  (each gradient only where autograd computes it: not the input's gradient of a layer reading the
+  network's input).
+- `grad_bytes` (batch 1): the bytes of every parameter's `.grad` after that backward.
+- `optimizer_state` (batch 1): after one `step()` of each optimizer on those gradients, the bytes of the
+  tensors in `optimizer.state`: SGD (lr 0.1), SGD with momentum 0.9, Adam and AdamW (defaults).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `torchref` importable as a package
+
+from torchref import NETWORKS, TRAINING, Net  # noqa: E402
+
+BATCHES = (1, 8)
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
+
+
+def state_storages(model: Any) -> set[int]:
+    """The storages of a model's parameters and buffers (keys: the StorageImpl's address)."""
+    return {t.untyped_storage()._cdata for t in (*model.parameters(), *model.buffers())}
+
+
+def saved(model: Any, x: Any) -> tuple[int, int]:
+    """(bytes, storages) autograd saves in one forward of `model` on `x`, model state left out."""
+    import torch
+    state = state_storages(model)
+    kept: dict[int, int] = {}
+    held: list[Any] = []
+
+    def pack(t: Any) -> Any:
+        s = t.untyped_storage()
+        if s._cdata not in state:
+            kept[s._cdata] = s.nbytes()
+            held.append(s)  # alive until the end: no address is reused while counting
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = model(x)
+    del out
+    return sum(kept.values()), len(kept)
+
+
+def optimizer(name: str, params: Any) -> Any:
+    import torch
+    return {"sgd": lambda: torch.optim.SGD(params, lr=0.1),
+            "momentum": lambda: torch.optim.SGD(params, lr=0.1, momentum=0.9),
+            "adam": lambda: torch.optim.Adam(params),
+            "adamw": lambda: torch.optim.AdamW(params)}[name]()
+
+
+def step_figures(net: Net) -> dict[str, Any]:
+    """FlopCounterMode over forward and backward, gradient bytes and optimizer state, at batch 1."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+    model = net.model().train()
+    x = torch.randn(1, *net.input, generator=torch.Generator().manual_seed(0))
+    with FlopCounterMode(display=False) as m:
+        model(x).sum().backward()
+    out: dict[str, Any] = {"flopcounter_step": m.get_total_flops(),
+                           "grad_bytes": sum(p.grad.nbytes for p in model.parameters() if p.grad is not None)}
+    states = {}
+    for name in OPTIMIZERS:
+        opt = optimizer(name, list(model.parameters()))
+        opt.step()
+        states[name] = sum(t.nbytes for s in opt.state.values() for t in s.values() if torch.is_tensor(t))
+    out["optimizer_state"] = states
+    return out
+
+
+def measure(net: Net, batches: tuple[int, ...] = BATCHES) -> dict[str, Any]:
+    import torch
+    entry: dict[str, Any] = {"spec": net.spec, "variant": net.variant, "overrides": net.overrides,
+                             "input": list(net.input), "saved": {}, "saved_tensors": {}}
+    for b in batches:
+        model = net.model().train()
+        x = torch.randn(b, *net.input, generator=torch.Generator().manual_seed(0))
+        entry["saved"][str(b)], entry["saved_tensors"][str(b)] = saved(model, x)
+        del model, x
+    entry.update(step_figures(net))
+    return entry
+
+
+def dumps(obj: Any) -> str:
+    """JSON with each network on a few lines: its figures' mappings on one line each."""
+    if isinstance(obj, dict) and not any(isinstance(v, dict) for v in obj.values()):
+        return json.dumps(obj)
+    if isinstance(obj, dict):
+        return "{\n" + ",\n".join(f"{json.dumps(k)}: {dumps(v)}" for k, v in obj.items()) + "\n}"
+    return json.dumps(obj)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--only", nargs="+", choices=sorted(NETWORKS), help="these networks only")
+    ap.add_argument("-o", "--output", help=f"JSON file ('-': stdout; default: {TRAINING.name})")
+    args = ap.parse_args(argv)
+
+    import torch
+    torch.set_num_threads(1)
+    from importlib.metadata import version
+    result: dict[str, Any] = {
+        "about": "what PyTorch keeps for a training step of the plain-torch copies in tests/torchref, "
+                 "measured by tests/torchref/measure_training.py (see its docstring for each figure)",
+        "versions": {"python": platform.python_version(), "torch": version("torch")},
+        "networks": {}}
+    for name in args.only or NETWORKS:
+        result["networks"][name] = e = measure(NETWORKS[name])
+        print(f"{name}: saved {e['saved']}, step flops {e['flopcounter_step']:,}", file=sys.stderr)
+    out = args.output or str(TRAINING)
+    if out == "-":
+        sys.stdout.write(dumps(result) + "\n")
+        return 0
+    if args.only and Path(out).exists():  # update those networks, keep the others
+        old = json.loads(Path(out).read_text())
+        old["networks"].update(result["networks"])
+        old["versions"] = result["versions"]
+        result = old
+    order = list(NETWORKS)  # the registry's order; a network no longer registered is dropped
+    result["networks"] = {k: result["networks"][k] for k in sorted(set(result["networks"]) & set(order), key=order.index)}
+    Path(out).write_text(dumps(result) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
