@@ -14,13 +14,15 @@ Run it with CI's torch (2.13.0, CPU; no counting tool needed). For each network,
   flattens, a transposed weight and the weight), leaving out the storages of the model's own parameters
   and buffers (BatchNorm's weight and running statistics are saved too, but they are held whether or not
   a forward runs). `saved_tensors` counts those storages.
-- `flopcounter_step` (batch 1): `torch.utils.flop_counter.FlopCounterMode` around the forward and
-  `out.sum().backward()`: 2 x the MACs of every convolution and matrix product, forward and backward
-  (each gradient only where autograd computes it: not the input's gradient of a layer reading the
-  network's input).
-- `grad_bytes` (batch 1): the bytes of every parameter's `.grad` after that backward.
-- `optimizer_state` (batch 1): after one `step()` of each optimizer on those gradients, the bytes of the
-  tensors in `optimizer.state`: SGD (lr 0.1), SGD with momentum 0.9, Adam and AdamW (defaults).
+  A batch at which torch refuses the forward (BatchNorm in training over one value per channel) is
+  recorded as `{"error": message}`.
+- `flopcounter_step` (at `step_batch`: 1, or the first batch torch runs): `torch.utils.flop_counter.
+  FlopCounterMode` around the forward and `out.sum().backward()` (of every output): 2 x the MACs of
+  every convolution and matrix product, forward and backward (each gradient only where autograd
+  computes it: not the input's gradient of a layer reading the network's input).
+- `grad_bytes`: the bytes of every parameter's `.grad` after that backward.
+- `optimizer_state`: after one `step()` of each optimizer on those gradients, the bytes of the tensors
+  in `optimizer.state`: SGD (lr 0.1), SGD with momentum 0.9, Adam and AdamW (defaults).
 """
 
 from __future__ import annotations
@@ -73,15 +75,16 @@ def optimizer(name: str, params: Any) -> Any:
             "adamw": lambda: torch.optim.AdamW(params)}[name]()
 
 
-def step_figures(net: Net) -> dict[str, Any]:
-    """FlopCounterMode over forward and backward, gradient bytes and optimizer state, at batch 1."""
+def step_figures(net: Net, batch: int) -> dict[str, Any]:
+    """FlopCounterMode over forward and backward, gradient bytes and optimizer state, at `batch`."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
     model = net.model().train()
-    x = torch.randn(1, *net.input, generator=torch.Generator().manual_seed(0))
+    x = torch.randn(batch, *net.input, generator=torch.Generator().manual_seed(0))
     with FlopCounterMode(display=False) as m:
-        model(x).sum().backward()
-    out: dict[str, Any] = {"flopcounter_step": m.get_total_flops(),
+        out_ = model(x)
+        (sum(o.sum() for o in out_) if isinstance(out_, tuple) else out_.sum()).backward()
+    out: dict[str, Any] = {"step_batch": batch, "flopcounter_step": m.get_total_flops(),
                            "grad_bytes": sum(p.grad.nbytes for p in model.parameters() if p.grad is not None)}
     states = {}
     for name in OPTIMIZERS:
@@ -99,9 +102,13 @@ def measure(net: Net, batches: tuple[int, ...] = BATCHES) -> dict[str, Any]:
     for b in batches:
         model = net.model().train()
         x = torch.randn(b, *net.input, generator=torch.Generator().manual_seed(0))
-        entry["saved"][str(b)], entry["saved_tensors"][str(b)] = saved(model, x)
+        try:
+            entry["saved"][str(b)], entry["saved_tensors"][str(b)] = saved(model, x)
+        except ValueError as e:  # BatchNorm in training over one value per channel (a head on a 1 x 1 map)
+            entry["saved"][str(b)] = entry["saved_tensors"][str(b)] = {"error": str(e)}
         del model, x
-    entry.update(step_figures(net))
+    ok = [b for b in batches if isinstance(entry["saved"][str(b)], int)]
+    entry.update(step_figures(net, ok[0] if ok else 2))
     return entry
 
 
@@ -141,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         old["versions"] = result["versions"]
         result = old
     order = list(NETWORKS)  # the registry's order; a network no longer registered is dropped
-    result["networks"] = {k: result["networks"][k] for k in sorted(set(result["networks"]) & set(order), key=order.index)}
+    kept = sorted(set(result["networks"]) & set(order), key=order.index)
+    result["networks"] = {k: result["networks"][k] for k in kept}
     Path(out).write_text(dumps(result) + "\n")
     return 0
 
