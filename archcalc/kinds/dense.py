@@ -61,9 +61,9 @@ class Linear(Kind):
         return {"bias_adds": self.elements(out) if len(out) > 1 else q("n_out", out[0])}
 
     def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
-        """Its input, for the weights' gradient; a transposed view (`tokens`) of N x L x C is first
-        copied contiguous by torch, and the copy is what is kept."""
-        if call.strided[0] and len(ins[0]) >= 2:
+        """Its input, for the weights' gradient. torch multiplies N x L x C as (N·L) x C: a transposed
+        view (`tokens`) cannot be reshaped so without a copy once N > 1, and the copy is what is kept."""
+        if call.strided[0] and len(ins[0]) >= 2 and call.batch > 1:
             return [saved_new(self.elements(ins[0], prime=False), "input, copied contiguous")]
         return [saved_input(0)]
 

@@ -30,7 +30,7 @@ OUT = Path(__file__).resolve().parent.parent / "data" / "saved_kinds.json"
 BATCHES = (1, 3)
 
 MAP = (4, 6, 6)        # C, H, W: archcalc's 6x6x4
-TOK = (5, 8)           # L, C: archcalc's 5x8
+TOK = (8, 1, 5)        # C, H, W: archcalc's 1x5x8, read as 5 tokens of 8 (`tokens`, `toks`)
 VEC = (12,)
 
 
@@ -46,6 +46,16 @@ class Seq(nn.Module):
         for s in self.steps:
             x = s(x)
         return x
+
+
+def to_tokens(x: torch.Tensor) -> torch.Tensor:
+    """A map as tokens, as torchvision's ViT makes them: x.flatten(2).transpose(1, 2) (a transposed view)."""
+    return x.flatten(2).transpose(1, 2)
+
+
+def toks(*steps: Any) -> Seq:
+    """A network on tokens: the input map (1 x 5 x 8) as 5 tokens, then `steps`."""
+    return Seq(to_tokens, *steps)
 
 
 def stem(c: int = 4) -> nn.Module:
@@ -337,19 +347,19 @@ CASES: dict[str, tuple[tuple[int, ...], Any]] = {
     "hardswish": (MAP, lambda: Seq(stem(), nn.Hardswish())),
     "hardswish_inplace": (MAP, lambda: Seq(stem(), nn.Hardswish(inplace=True))),
     "softmax": (VEC, lambda: Seq(nn.Linear(12, 6), nn.Softmax(dim=1))),
-    "softmax_tokens": (TOK, lambda: Seq(nn.Linear(8, 8), nn.Softmax(dim=-1))),
+    "softmax_tokens": (TOK, lambda: toks(nn.Linear(8, 8), nn.Softmax(dim=-1))),
     "silu": (MAP, lambda: Seq(stem(), nn.SiLU())),
     "silu_inplace": (MAP, lambda: Seq(stem(), nn.SiLU(inplace=True))),
     "gelu": (MAP, lambda: Seq(stem(), nn.GELU())),
-    "gelu_tanh": (TOK, lambda: Seq(nn.Linear(8, 8), nn.GELU(approximate="tanh"))),
+    "gelu_tanh": (TOK, lambda: toks(nn.Linear(8, 8), nn.GELU(approximate="tanh"))),
     "hardsigmoid": (MAP, lambda: Seq(stem(), nn.Hardsigmoid())),
     "hardsigmoid_inplace": (MAP, lambda: Seq(stem(), nn.Hardsigmoid(inplace=True))),
     "leakyrelu": (MAP, lambda: Seq(stem(), nn.LeakyReLU(0.1))),
     "leakyrelu_inplace": (MAP, lambda: Seq(stem(), nn.LeakyReLU(0.1, inplace=True))),
     "prelu": (MAP, lambda: Seq(stem(), nn.PReLU())),
     "prelu_channels": (MAP, lambda: Seq(stem(), nn.PReLU(4))),
-    "layernorm": (TOK, lambda: Seq(nn.Linear(8, 8), nn.LayerNorm(8))),
-    "layernorm_nobias": (TOK, lambda: Seq(nn.Linear(8, 8), nn.LayerNorm(8, bias=False))),
+    "layernorm": (TOK, lambda: toks(nn.Linear(8, 8), nn.LayerNorm(8))),
+    "layernorm_nobias": (TOK, lambda: toks(nn.Linear(8, 8), nn.LayerNorm(8, bias=False))),
     "layernorm2d": (MAP, lambda: Seq(stem(), LayerNorm2d(4))),
     "layernorm_vector": (VEC, lambda: Seq(nn.Linear(12, 6), nn.LayerNorm(6))),
     "groupnorm": (MAP, lambda: Seq(stem(), nn.GroupNorm(2, 4))),
@@ -386,31 +396,30 @@ CASES: dict[str, tuple[tuple[int, ...], Any]] = {
     "identity": (MAP, lambda: Seq(stem(), nn.Identity(), nn.ReLU())),
     "droppath": (MAP, lambda: Seq(stem(), stochastic_depth(0.2))),
     "droppath_zero": (MAP, lambda: Seq(stem(), stochastic_depth(0.0), nn.ReLU())),
-    "linear_tokens": (TOK, lambda: Seq(nn.Linear(8, 8), nn.Linear(8, 6))),
+    "linear_tokens": (TOK, lambda: toks(nn.Linear(8, 8), nn.Linear(8, 6))),
     "linear_map": (MAP, lambda: NHWC(nn.Linear(8, 6))),
     "linear_after_tokens": (MAP, lambda: Tokens(nn.Linear(8, 6))),
     "tokens": (MAP, lambda: Tokens(nn.LayerNorm(8))),
-    "tokenmap": ((36, 8), lambda: Seq(nn.Linear(8, 8), _f(torch.reshape, shape=(-1, 6, 6, 8)),
-                                                nn.LayerNorm(8))),
-    "classtoken": (TOK, lambda: ClassToken()),
-    "posembed": (TOK, lambda: PosEmbed()),
-    "tokenselect": (TOK, lambda: Select()),
+    "tokenmap": ((8, 6, 6), lambda: toks(nn.Linear(8, 8), _f(torch.reshape, shape=(-1, 6, 6, 8)), nn.LayerNorm(8))),
+    "classtoken": (TOK, lambda: toks(ClassToken())),
+    "posembed": (TOK, lambda: toks(PosEmbed())),
+    "tokenselect": (TOK, lambda: toks(Select())),
     "slice": (MAP, lambda: Chunk()),
     "shuffle": (MAP, lambda: Seq(stem(), channel_shuffle, nn.ReLU())),
     "patchmerge": (MAP, lambda: NHWC(patch_merging_pad)),
     "patchmerge_odd": ((4, 5, 7), lambda: NHWC(patch_merging_pad)),
-    "attention": (TOK, lambda: Attn()),
-    "attention_first": (TOK, lambda: Attn(first=True)),
-    "attention_weights": (TOK, lambda: Attn(need_weights=True)),
+    "attention": (TOK, lambda: toks(Attn())),
+    "attention_first": (TOK, lambda: toks(Attn(first=True))),
+    "attention_weights": (TOK, lambda: toks(Attn(need_weights=True))),
     "windowattention": ((4, 6, 6), lambda: WindowAttention(3, 0)),
     "windowattention_shifted": ((4, 6, 6), lambda: WindowAttention(3, 1)),
     "windowattention_padded": ((4, 5, 7), lambda: WindowAttention(3, 1)),
     "windowattention_one_window": ((4, 3, 3), lambda: WindowAttention(3, 1)),
     "windowattention_one_column": ((4, 6, 3), lambda: WindowAttention(3, 1)),
     "windowattention_one_head": ((4, 6, 6), lambda: WindowAttention(3, 1, heads=1)),
-    "matmul": (TOK, lambda: MatMul("qk")),
-    "matmul_at": (TOK, lambda: MatMul("qk@")),
-    "matmul_chain": (TOK, lambda: MatMul("av")),
+    "matmul": (TOK, lambda: toks(MatMul("qk"))),
+    "matmul_at": (TOK, lambda: toks(MatMul("qk@"))),
+    "matmul_chain": (TOK, lambda: toks(MatMul("av"))),
 }
 
 
