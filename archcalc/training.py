@@ -110,14 +110,11 @@ class LayerStep(Record):
 class Event(Frozen):
     """The memory held at one moment of a step, by what holds it."""
 
-    __slots__ = ("phase", "at", "parts")
+    __slots__ = ("phase", "at", "parts", "bytes")
 
     def __init__(self, phase: str, at: str, parts: tuple[tuple[str, int], ...]) -> None:
         self.phase, self.at, self.parts = phase, at, parts
-
-    @property
-    def bytes(self) -> int:
-        return sum(v for _, v in self.parts)
+        self.bytes = sum(v for _, v in parts)
 
 
 PARTS = ("parameters", "gradients", "optimizer state", "saved activations", "other activations",
@@ -180,7 +177,7 @@ class Step(Record):
             "param_bytes": self.param_bytes, "buffer_bytes": self.buffer_bytes, "grad_bytes": self.grad_bytes,
             "optimizer_bytes": self.optimizer_bytes, "saved_bytes": self.saved_bytes,
             "saved_storages": self.saved_storages, "peak_bytes": peak.bytes,
-            "peak_at": f"{peak.phase} {peak.at}", "peak_parts": dict(peak.parts),
+            "peak_phase": peak.phase, "peak_at": peak.at, "peak_parts": dict(peak.parts),
         }
         if self.peak_without_checkpoint is not None:
             d["peak_bytes_without_checkpoint"] = self.peak_without_checkpoint.bytes
@@ -273,6 +270,9 @@ class _Plan:
         layers: list[LayerStep] = []
         n_sym = q("N", batch) if batch != 1 else None
         first_saver: dict[Any, int] = {}
+        # equal layers share one Kind object (graph.build): what they save and their backward are
+        # asked once per input shapes and torch call, as the walk asks their forward figures once
+        memo: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         for k, node in enumerate(nodes):
             for i in node.inputs:
                 self.consumers[i].append(k)
@@ -292,9 +292,17 @@ class _Plan:
             call = Call(ops[k], grads, batch, strided)
             trainable = row.trainable > 0
             grad[k] = recorded = any(grads) or trainable
+            mkey = (id(kind), row.input_shapes, call.op, grads, strided, reaches[k])
+            known = memo.get(mkey)
+            if known is None:
+                tensors = sum(1 for w in kind.weights(ins, out) if w.trainable) if trainable else 0
+                known = memo[mkey] = (
+                    tensors, kind.output_storage(call), kind.saved(ins, out, call) if recorded else [],
+                    kind.backward_macs(ins, out, call) if recorded and reaches[k] else (ZERO, ZERO))
+            tensors, where_out, saved_list, (acts, weights) = known
             if trainable and reaches[k]:
-                self.param_tensors += sum(1 for w in kind.weights(ins, out) if w.trainable)
-            if k and kind.output_storage(call) == "input":
+                self.param_tensors += tensors
+            if k and where_out == "input":
                 self.storage[k] = self.storage[node.inputs[0]]
             else:
                 self.sizes[k] = math.prod(out) * batch * value
@@ -308,7 +316,7 @@ class _Plan:
                         f"{'·'.join(map(str, out[:-1])) or '1'} = 1 value, which PyTorch refuses ('Expected more "
                         "than 1 value per channel when training')",
                         hint="train at a batch of at least 2"), an.graph.instances)
-                for j, s in enumerate(kind.saved(ins, out, call)):
+                for j, s in enumerate(saved_list):
                     if s.source == "new":
                         key: Any = (k, j)
                         self.sizes[key] = s.elements.value * (batch if s.per_sample else 1) * _element_bytes(s, value)
@@ -322,7 +330,6 @@ class _Plan:
                     if key not in keys:
                         keys.append(key)
             self.saved_by.append(keys)
-            acts, weights = (kind.backward_macs(ins, out, call) if recorded and reaches[k] else (ZERO, ZERO))
             if n_sym is not None:
                 acts = scaled(n_sym, acts) if acts is not ZERO else acts
                 weights = scaled(n_sym, weights) if weights is not ZERO else weights
@@ -372,40 +379,61 @@ def schedule(plan: _Plan, s: Step, segments: list[tuple[str, int, int]], temp: i
     held: dict[Any, int] = {}
     live: dict[int, list[int]] = {}  # id -> [bytes, holders] of every activation-gradient buffer
     events: list[Event] = []
-    grads = 0
+    sums = {"held": 0, "saved": 0, "grads": 0, "buffers": 0}  # running totals: each moment costs O(1)
 
     def event(phase: str, at: str) -> None:
-        saved_b = sum(v for key, v in held.items() if refs.get(key, 0) > 0)
+        saved_b = sums["saved"]
         events.append(Event(phase, at, (
-            ("parameters", fixed), ("gradients", grads), ("optimizer state", opt),
-            ("saved activations", saved_b), ("other activations", sum(held.values()) - saved_b),
-            ("activation gradients", sum(b[0] for b in live.values())), ("optimizer temporaries", 0))))
+            ("parameters", fixed), ("gradients", sums["grads"]), ("optimizer state", opt),
+            ("saved activations", saved_b), ("other activations", sums["held"] - saved_b),
+            ("activation gradients", sums["buffers"]), ("optimizer temporaries", 0))))
+
+    def hold(key: Any, nbytes: int) -> None:
+        unhold(key)
+        held[key] = nbytes
+        sums["held"] += nbytes
+        if refs.get(key, 0) > 0:
+            sums["saved"] += nbytes
+
+    def unhold(key: Any) -> None:
+        nbytes = held.pop(key, None)
+        if nbytes is not None:
+            sums["held"] -= nbytes
+            if refs.get(key, 0) > 0:
+                sums["saved"] -= nbytes
+
+    def ref(key: Any, delta: int) -> None:
+        before = refs.get(key, 0)
+        refs[key] = before + delta
+        if key in held and (before > 0) != (before + delta > 0):
+            sums["saved"] += held[key] if before + delta > 0 else -held[key]
 
     def buffer(nbytes: int) -> list[int]:
         b = [nbytes, 1]
         live[id(b)] = b
+        sums["buffers"] += nbytes
         return b
 
     def drop(b: list[int]) -> None:
         b[1] -= 1
-        if b[1] == 0:
-            live.pop(id(b), None)
+        if b[1] == 0 and live.pop(id(b), None) is not None:
+            sums["buffers"] -= b[0]
 
     def run(k: int, rename: Any, last: dict[Any, int], saving: bool, phase: str) -> None:
         """Node k runs forward: its output and its own saved tensors appear, then what was read last goes."""
         own = [key for key in plan.saved_by[k] if isinstance(key, tuple)]
         if plan.storage[k] == k:
-            held[rename(k)] = sizes[k]
+            hold(rename(k), sizes[k])
         for key in own:
-            held[rename(key)] = sizes[key]
+            hold(rename(key), sizes[key])
         event(phase, nodes[k].path)
         if not saving:
             for key in own:
-                held.pop(rename(key), None)  # made and dropped inside the op: a checkpointed block keeps nothing
+                unhold(rename(key))  # made and dropped inside the op: a checkpointed block keeps nothing
         for st in {plan.storage[i] for i in (*nodes[k].inputs, k)}:
             key = rename(st)
             if last.get(st, k) <= k and refs.get(key, 0) <= 0 and key not in pinned:
-                held.pop(key, None)
+                unhold(key)
 
     def same(key: Any) -> Any:
         return key
@@ -415,7 +443,7 @@ def schedule(plan: _Plan, s: Step, segments: list[tuple[str, int, int]], temp: i
     gbuf: dict[int, list[int]] = {o: buffer(sizes[plan.storage[o]] if plan.storage[o] == o else
                                             math.prod(an.rows[o].output_shape) * plan.batch * plan.value)
                                   for o in an.graph.outputs}
-    event("loss", "gradient of the outputs")
+    event("loss", "")
     releases = {k: list(plan.saved_by[k]) for k in range(n)}
     for k in range(n - 1, 0, -1):
         x = layers[k]
@@ -435,13 +463,13 @@ def schedule(plan: _Plan, s: Step, segments: list[tuple[str, int, int]], temp: i
             for j in range(a, b + 1):
                 releases[j] = [rename(key) for key in plan.saved_by[j]]
                 for key in releases[j]:
-                    refs[key] = refs.get(key, 0) + 1
+                    ref(key, 1)
             for j in range(a, b + 1):
                 run(j, rename, last, True, "recompute")
         node, row = nodes[k], an.rows[k]
         mine = gbuf.pop(k, None)
-        grads += row.trainable * (HALF if s.options.amp else an.bytes_per_value)
-        sums = []
+        sums["grads"] += row.trainable * (HALF if s.options.amp else an.bytes_per_value)
+        pending = []
         for i, g in zip(node.inputs, x.call.grads, strict=True):
             if not g:
                 continue
@@ -451,13 +479,13 @@ def schedule(plan: _Plan, s: Step, segments: list[tuple[str, int, int]], temp: i
             else:
                 new = buffer(math.prod(an.rows[i].output_shape) * plan.batch * plan.value)
             if i in gbuf:
-                sums.append((i, new))
+                pending.append((i, new))
             else:
                 gbuf[i] = new
         event("backward", node.path)
         if mine is not None:
             drop(mine)
-        for i, new in sums:  # summed into one buffer
+        for i, new in pending:  # summed into one buffer
             drop(gbuf[i])
             drop(new)
             gbuf[i] = buffer(math.prod(an.rows[i].output_shape) * plan.batch * plan.value)
@@ -465,13 +493,15 @@ def schedule(plan: _Plan, s: Step, segments: list[tuple[str, int, int]], temp: i
         if seg is not None and k == min(j for j in range(seg[1], seg[2] + 1) if layers[j].backward):  # its last
             freed += list(seg_inputs[seg[0]])
         for key in freed:
-            refs[key] = refs.get(key, 0) - 1
+            ref(key, -1)
             if refs[key] <= 0 and key not in pinned:
-                held.pop(key, None)
-    live.clear()
+                unhold(key)
+    for b in list(live.values()):
+        b[1] = 1
+        drop(b)
     for key in [key for key in held if key not in pinned]:
-        held.pop(key)
-    event("optimizer step", s.options.optimizer)
+        unhold(key)
+    event("optimizer step", "")
     if temp:
         last_e = events[-1]
         events[-1] = Event(last_e.phase, last_e.at, tuple((p, v + temp if p == "optimizer temporaries" else v)
@@ -479,5 +509,151 @@ def schedule(plan: _Plan, s: Step, segments: list[tuple[str, int, int]], temp: i
     return events
 
 
+# --- reports --------------------------------------------------------------------------------------
+
+def _mib(n: int) -> str:
+    from .render import human_bytes
+    return human_bytes(n)
+
+
+def describe(o: Options, dtype: str = "float32") -> str:
+    """`SGD with momentum, float32`: the optimizer and the precision of a step."""
+    opt = {"sgd": "SGD", "momentum": "SGD with momentum", "adam": "Adam", "adamw": "AdamW"}[o.optimizer]
+    prec = "mixed precision (--amp: 2-byte values, float32 master weights)" if o.amp else dtype
+    return f"{opt}, {prec}"
+
+
+def describe_options(s: Step) -> str:
+    """`batch 8, SGD with momentum, float32`: what the step was counted with."""
+    return f"batch {s.batch}, {describe(s.options, s.an.dtype)}"
+
+
+def first_layers(s: Step) -> list[str]:
+    """Layers with MACs whose input needs no gradient: their input's gradient is not computed."""
+    rows = s.an.rows
+    return [rows[i].name for i, x in enumerate(s.layers) if x.backward and rows[i].macs and not any(x.call.grads)]
+
+
+def torchinfo_pass_bytes(an: Analysis) -> int:
+    """torchinfo 1.8's "Forward/backward pass size": twice the outputs of the layers with parameters
+    (the output and its gradient, as it assumes), at the analysis's dtype and batch."""
+    return sum(math.prod(r.output_shape) for r in an.rows if r.params) * an.batch * an.bytes_per_value * 2
+
+
+def lines(s: Step) -> list[tuple[str, str]]:
+    """The training step in `key  value` lines, for the totals of a report."""
+    from .render import si
+    f, b, r = s.forward_macs, s.backward_macs, s.recompute_macs
+    firsts = first_layers(s)
+    skipped = (f"; no gradient for the input of {', '.join(firsts[:3])}{' ...' if len(firsts) > 3 else ''} "
+               "(it reads the network's input)" if firsts else "")
+    ratio = s.step_macs / f if f else 0.0
+    three = 3 * f
+    rule = (f" = {ratio:.3f} x forward; the rule of thumb, 3 x forward, is {three:,} "
+            f"({100 * (three - s.step_macs) / s.step_macs:+.2f}%)" if f and s.step_macs else "")
+    again = f" + forward of checkpointed blocks again {r:,}" if r else ""
+    peak = s.peak
+    parts = ", ".join(f"{k} {v:,}" for k, v in peak.parts if v)
+    out = [
+        ("Training step", f"{describe_options(s)}: a forward in training mode, the backward of a loss over "
+                          "the outputs, one optimizer step"),
+        ("Backward MACs", f"{b:,} ({si(b)}) = activations' gradients {s.activation_grad_macs:,} + weights' "
+                          f"gradients {s.weight_grad_macs:,}{skipped}"),
+        ("Step MACs", f"{s.step_macs:,} ({si(s.step_macs)}) = forward {f:,} + backward {b:,}{again}{rule}"),
+        ("Step FLOPs", f"{2 * s.step_macs:,} ({si(2 * s.step_macs)}) = 2 x step MACs"),
+        ("Parameters", f"{s.param_bytes:,} B ({_mib(s.param_bytes)})"
+                       + (f" + buffers {s.buffer_bytes:,} B" if s.buffer_bytes else "")),
+        ("Gradients", f"{s.grad_bytes:,} B ({_mib(s.grad_bytes)}): one for every trainable parameter"),
+        ("Optimizer state", f"{s.optimizer_bytes:,} B ({_mib(s.optimizer_bytes)}): "
+                            f"{OPTIMIZERS[s.options.optimizer][1]}"
+                            + (f"; and the float32 master weights, {s.master_bytes:,} B" if s.master_bytes else "")),
+        ("Saved activations", f"{s.saved_bytes:,} B ({_mib(s.saved_bytes)}) in {s.saved_storages:,} tensors: what "
+                              "autograd keeps for the backward, as PyTorch's saved_tensors_hooks sees it (each "
+                              "storage once; parameters and buffers left out)"),
+        ("Peak memory", f"{peak.bytes:,} B ({_mib(peak.bytes)}) {where(peak)}: {parts}"),
+    ]
+    if s.segments:
+        w = s.peak_without_checkpoint.bytes
+        names = ", ".join(x[0] for x in s.segments[:4]) + (f" and {len(s.segments) - 4} more"
+                                                           if len(s.segments) > 4 else "")
+        out.append(("Checkpointing", f"{len(s.segments)} block instance{'s' * (len(s.segments) != 1)} ({names}) "
+                                     f"run again in the backward: peak {peak.bytes:,} B instead of {w:,} B "
+                                     f"({peak.bytes - w:+,}); {r:,} MACs more"))
+    ti = torchinfo_pass_bytes(s.an) * s.batch // s.an.batch
+    out.append(("torchinfo's estimate", f"'Forward/backward pass size' {ti:,} B: twice the outputs of the layers "
+                                        "with parameters (as if each kept its output and its gradient), not what "
+                                        "autograd keeps (docs/training.md)"))
+    return out
+
+
+def where(e: Event) -> str:
+    """`at the backward of layer1/block1/conv1`, `at the optimizer step`."""
+    return f"at the {e.phase}" + (f" of {e.at}" if e.at else "")
+
+
+def row_figures(s: Step, row: Any) -> tuple[int, int]:
+    """(backward MACs, saved bytes) of a row of `an.rows`, or of a folded block (its layers' sums)."""
+    if row.node is not None:
+        x = s.layers[row.index]
+        return x.backward_macs, x.saved_bytes
+    prefix = row.name + "/"
+    mine = [s.layers[r.index] for r in s.an.rows if r.name.startswith(prefix)]
+    return sum(x.backward_macs for x in mine), sum(x.saved_bytes for x in mine)
+
+
+def layer_dict(s: Step, row: Any, formulas: bool = False) -> dict[str, Any]:
+    """A layer's part of a training step in a JSON report; `formulas` adds how each figure is made."""
+    bwd, kept = row_figures(s, row)
+    d: dict[str, Any] = {"backward_macs": bwd, "saved_bytes": kept}
+    if formulas and row.node is not None:
+        x = s.layers[row.index]
+        d["backward_formulas"] = {"activations": x.activation_grads.explain(), "weights": x.weight_grads.explain()}
+        d["saved"] = [{"what": k.saved.what, "bytes": k.bytes, "storage_of": _whose(s, k.storage),
+                       "counted_here": k.first} for k in x.kept]
+    return d
+
+
+def _whose(s: Step, key: Any) -> str:
+    rows = s.an.rows
+    if isinstance(key, tuple):
+        return rows[key[0]].name
+    return rows[key].name if key else "the network's input"
+
+
+def explain_row(s: Step, row: Any) -> list[str]:
+    """`--explain` lines of one (unfolded) row: its backward MACs' formulas and what it saves."""
+    x = s.layers[row.index]
+    if not x.recorded:
+        return ["  backward  none: nothing before it needs a gradient, so autograd does not record it"] if row.index \
+            else []
+    out = []
+    if x.backward:
+        parts = []
+        if x.activation_grads is not ZERO:
+            parts.append(f"activations {x.activation_grads.explain()}")
+        elif row.macs:
+            parts.append("activations 0 (its input needs no gradient)")
+        if x.weight_grads is not ZERO:
+            parts.append(f"weights {x.weight_grads.explain()}")
+        if parts:
+            out.append("  backward  " + "; ".join(parts))
+    else:
+        out.append("  backward  none: its output reaches no output of the network")
+    for k in x.kept:
+        sv = k.saved
+        if sv.source == "new":
+            each = _element_bytes(sv, s.value_bytes)
+            e = sv.elements
+            count = (f"N·{e.symbolic()} = {s.batch}·{e.numeric()}" if sv.per_sample and s.batch != 1
+                     else e.explain())
+            what = f"{sv.what} ({count} values x {each} B{'' if sv.dtype == 'value' else ', ' + sv.dtype})"
+        else:
+            what = f"{sv.what} (the storage of {_whose(s, k.storage)})"
+        shared = "" if k.first else ", kept already by an earlier layer"
+        out.append(f"  saved     {what}: {k.bytes:,} B{shared}")
+    return out
+
+
 __all__ = ["DEFAULT_OPTIMIZER", "NOTE", "OPTIMIZERS", "Event", "Kept", "LayerStep", "Options", "Step",
-           "schedule", "step"]
+           "describe", "describe_options", "explain_row", "layer_dict", "lines", "row_figures", "schedule", "step",
+           "torchinfo_pass_bytes", "where"]
