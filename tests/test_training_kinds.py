@@ -24,6 +24,7 @@ MEASURED = json.loads((Path(__file__).parent / "data" / "saved_kinds.json").read
 STEM = "{kind: conv, name: stem, filters: 4, kernel: 1}"
 LIN = "{kind: linear, name: lin, units: 8}"
 TOKENS = "{kind: tokens, name: toks}"  # a 1 x 5 x 8 map as 5 tokens of 8, as torchvision's ViT makes them
+Q, K = "{kind: linear, name: q, units: 8}", "{kind: linear, name: k, from: toks, units: 8}"
 
 #: case -> (input, layers, torch_ops); the torch side of each is tests/measured/saved_kinds.py's CASES
 CASES: dict[str, tuple[str, list[str], dict[str, str]]] = {
@@ -89,14 +90,16 @@ CASES: dict[str, tuple[str, list[str], dict[str, str]]] = {
                       "padding: 1}", "{kind: add, name: join, from: [b, a]}"], {"join": "+"}),
     "add_torch": ("6x6x4", ["{kind: conv, name: a, filters: 4, kernel: 1}", "{kind: conv, name: b, filters: 4, "
                             "kernel: 3, padding: 1}", "{kind: add, name: join, from: [b, a]}"], {"join": "torch.add"}),
-    "multiply": ("6x6x4", ["{kind: conv, name: x, filters: 4, kernel: 1}", "{kind: globalavgpool, name: pool, keepdims: true}", "{kind: conv, name: s, filters: 4, kernel: 1}",
-                           "{kind: sigmoid, name: gate}", "{kind: multiply, from: [x, gate]}"],
-                 {"pool": "F.adaptive_avg_pool2d"}),
+    "multiply": ("6x6x4", ["{kind: conv, name: x, filters: 4, kernel: 1}",
+                           "{kind: globalavgpool, name: pool, keepdims: true}",
+                           "{kind: conv, name: s, filters: 4, kernel: 1}", "{kind: sigmoid, name: gate}",
+                           "{kind: multiply, from: [x, gate]}"], {"pool": "F.adaptive_avg_pool2d"}),
     "multiply_three": ("6x6x4", ["{kind: conv, name: x, filters: 4, kernel: 1}",
                                  "{kind: globalavgpool, name: pool, keepdims: true}",
                                  "{kind: conv, name: s, filters: 4, kernel: 1}", "{kind: sigmoid, name: gate}",
-                                 "{kind: conv, name: t, from: x, filters: 1, kernel: 1}", "{kind: sigmoid, name: tgate}",
-                                 "{kind: multiply, from: [x, gate, tgate]}"], {"pool": "F.adaptive_avg_pool2d"}),
+                                 "{kind: conv, name: t, from: x, filters: 1, kernel: 1}",
+                                 "{kind: sigmoid, name: tgate}", "{kind: multiply, from: [x, gate, tgate]}"],
+                       {"pool": "F.adaptive_avg_pool2d"}),
     "multiply_gate_without_grad": ("6x6x4", ["{kind: conv, name: x, filters: 4, kernel: 1}",
                                              "{kind: globalavgpool, name: pool, from: input, keepdims: true}",
                                              "{kind: multiply, from: [x, pool]}"], {"pool": "F.adaptive_avg_pool2d"}),
@@ -132,13 +135,11 @@ CASES: dict[str, tuple[str, list[str], dict[str, str]]] = {
     "attention_first": ("1x5x8", [TOKENS, "{kind: attention, heads: 2}"], {}),
     "attention_weights": ("1x5x8", [TOKENS, LIN, "{kind: attention, name: attn, heads: 2}"],
                           {"attn": "MultiheadAttention(need_weights=True)"}),
-    "matmul": ("1x5x8", [TOKENS, "{kind: linear, name: q, units: 8}", "{kind: linear, name: k, from: toks, units: 8}",
-                       "{kind: matmul, from: [q, k], transpose_b: true}"], {}),
-    "matmul_at": ("1x5x8", [TOKENS, "{kind: linear, name: q, units: 8}", "{kind: linear, name: k, from: toks, units: 8}",
-                          "{kind: matmul, name: mm, from: [q, k], transpose_b: true}"], {"mm": "\"@\""}),
-    "matmul_chain": ("1x5x8", [TOKENS, "{kind: linear, name: q, units: 8}", "{kind: linear, name: k, from: toks, units: 8}",
-                             "{kind: matmul, name: s, from: [q, k], transpose_b: true}",
-                             "{kind: matmul, from: [s, k]}"], {}),
+    "matmul": ("1x5x8", [TOKENS, Q, K, "{kind: matmul, from: [q, k], transpose_b: true}"], {}),
+    "matmul_at": ("1x5x8", [TOKENS, Q, K, "{kind: matmul, name: mm, from: [q, k], transpose_b: true}"],
+                  {"mm": "\"@\""}),
+    "matmul_chain": ("1x5x8", [TOKENS, Q, K, "{kind: matmul, name: s, from: [q, k], transpose_b: true}",
+                               "{kind: matmul, from: [s, k]}"], {}),
 }
 
 
