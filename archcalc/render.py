@@ -7,7 +7,6 @@ Trainable params, Total mult-adds, Params size, ...), with what each counts stat
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -201,8 +200,9 @@ def _torchinfo_sizes(an: Analysis) -> str:
     layer with parameters (the output and its gradient), and its total adds the input and the
     parameters (buffers left out). ResNet-50: 177.83 and 280.66 MB, as torchinfo prints."""
     from . import memory
+    from .training import torchinfo_pass_bytes
     t = an.totals
-    fwd = sum(math.prod(r.output_shape) for r in an.rows if r.params) * an.batch * an.bytes_per_value * 2
+    fwd = torchinfo_pass_bytes(an)
     total = memory.input_bytes(an) + fwd + t.torch_params * an.bytes_per_value
     return (f"Forward/backward pass size (MB): {fwd / 10**6:.2f} (twice the outputs of the layers with "
             f"parameters); Estimated Total Size (MB): {total / 10**6:.2f} (input + that + params)")

@@ -549,8 +549,9 @@ def lines(s: Step) -> list[tuple[str, str]]:
                "(it reads the network's input)" if firsts else "")
     ratio = s.step_macs / f if f else 0.0
     three = 3 * f
-    rule = (f" = {ratio:.3f} x forward; the rule of thumb, 3 x forward, is {three:,} "
-            f"({100 * (three - s.step_macs) / s.step_macs:+.2f}%)" if f and s.step_macs else "")
+    off = 100 * (three - s.step_macs) / s.step_macs if s.step_macs else 0.0
+    rule = (f" = {ratio:.3f} x forward, where the rule of thumb says 3 x ({three:,}: "
+            f"{abs(off):.1f}% {'more' if off >= 0 else 'less'})" if f and s.step_macs else "")
     again = f" + forward of checkpointed blocks again {r:,}" if r else ""
     peak = s.peak
     parts = ", ".join(f"{k} {v:,}" for k, v in peak.parts if v)

@@ -157,6 +157,8 @@ CASES.update({
 
 
 def spec(name: str) -> str:
+    if name == "tiny_train":  # docs/training.md's worked example
+        return (Path(__file__).parent.parent / "docs" / "examples" / "tiny_train.yaml").read_text(encoding="utf-8")
     shape, layers, ops = CASES[name]
     text = f"input: {shape}\nlayers:\n" + "".join(f"  - {x}\n" for x in layers)
     if ops:
@@ -165,7 +167,7 @@ def spec(name: str) -> str:
 
 
 def test_every_measured_case_is_described() -> None:
-    assert set(CASES) == set(MEASURED["cases"])
+    assert set(CASES) | {"tiny_train"} == set(MEASURED["cases"])
     assert MEASURED["torch"].startswith("2.13.0")
 
 
@@ -175,7 +177,7 @@ def test_every_kind_is_measured() -> None:
     assert used == {k for k, c in REGISTRY.items() if not c.internal} - {"unmapped"}
 
 
-@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize("name", [*CASES, "tiny_train"])
 @pytest.mark.parametrize("batch", [1, 3])
 def test_saved_is_what_torch_saved(name: str, batch: int) -> None:
     measured = MEASURED["cases"][name][str(batch)]

@@ -43,13 +43,14 @@ def command(spec: str, memory_text: str, optimizer: str | None, amp: bool, check
     import json
 
     from ..fit import fit, parse_size
+    from ..shape import fmt as fmt_shape
     from .common import analyze_cli, training_choice
     memory = parse_size(memory_text)
     options = training_choice(True, optimizer, amp, checkpoint)
     an = analyze_cli(spec, sets, input_, 1, "float32", max_nodes, train=True)
     f = fit(an, memory, options)
     from ..training import describe
-    head = (f"{an.name}: input {'x'.join(map(str, an.input_shape))}; a training step with "
+    head = (f"{an.name}: input {fmt_shape(an.input_shape)}; a training step with "
             f"{describe(options, an.dtype)}, in {memory:,} B ({memory_text}).")
     if fmt == "json":
         click.echo(json.dumps({"schema_version": 1, "spec": {"name": an.name, "path": an.graph.spec.path,
