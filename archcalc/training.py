@@ -209,12 +209,15 @@ def _segments(an: Analysis, selectors: tuple[str, ...]) -> list[tuple[str, int, 
                                   if instances else "this network has no blocks: nothing to checkpoint"))
         chosen += hits
     paths = [r.name for r in an.rows]
-    out = []
-    for p in sorted(set(chosen), key=lambda p: paths.index(next(n for n in paths if n.startswith(p + "/")))):
+    spans = {}
+    for p in set(chosen):
+        idx = [i for i, n in enumerate(paths) if n.startswith(p + "/")]
+        spans[p] = (idx[0], idx[-1])
+    out: list[tuple[str, int, int]] = []
+    for p in sorted(spans, key=lambda p: (spans[p][0], p.count("/"))):  # outermost first
         if any(p.startswith(o + "/") for o, _, _ in out):
             continue  # inside a checkpointed block already
-        idx = [i for i, n in enumerate(paths) if n.startswith(p + "/")]
-        out.append((p, idx[0], idx[-1]))
+        out.append((p, *spans[p]))
     return out
 
 
