@@ -37,6 +37,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `torchref` importable as a package
 
 from torchref import NETWORKS, TRAINING, Net  # noqa: E402
+from torchref.measure import dumps  # noqa: E402  (one line per network's figures)
 
 BATCHES = (1, 8)
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
@@ -110,15 +111,6 @@ def measure(net: Net, batches: tuple[int, ...] = BATCHES) -> dict[str, Any]:
     ok = [b for b in batches if isinstance(entry["saved"][str(b)], int)]
     entry.update(step_figures(net, ok[0] if ok else 2))
     return entry
-
-
-def dumps(obj: Any) -> str:
-    """JSON with each network on a few lines: its figures' mappings on one line each."""
-    if isinstance(obj, dict) and not any(isinstance(v, dict) for v in obj.values()):
-        return json.dumps(obj)
-    if isinstance(obj, dict):
-        return "{\n" + ",\n".join(f"{json.dumps(k)}: {dumps(v)}" for k, v in obj.items()) + "\n}"
-    return json.dumps(obj)
 
 
 def main(argv: list[str] | None = None) -> int:
