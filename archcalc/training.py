@@ -164,7 +164,7 @@ class Step(Record):
         return self.param_bytes + self.buffer_bytes + self.grad_bytes + self.optimizer_bytes
 
     def to_dict(self) -> dict[str, Any]:
-        """The `training` object of a JSON report."""
+        """The `training_step` object of a JSON report."""
         o = self.options
         peak = self.peak
         d: dict[str, Any] = {
@@ -182,6 +182,10 @@ class Step(Record):
         if self.peak_without_checkpoint is not None:
             d["peak_bytes_without_checkpoint"] = self.peak_without_checkpoint.bytes
         return d
+
+
+#: the op that makes new memory, for a kind whose usual torch op works in place
+_OUT_OF_PLACE = {"add": "+"}
 
 
 def _element_bytes(s: Saved, value: int) -> int:
@@ -259,6 +263,7 @@ class _Plan:
     autograd records it and whether its backward runs; sizes at one batch."""
 
     def __init__(self, an: Analysis, torch: Mapping[str, str] | None, batch: int, value: int) -> None:
+        from .profiles import TORCH_DEFAULT
         from .torch_ops import ops_for
         from .walk import kind_error
         self.an, self.batch, self.value = an, batch, value
@@ -305,8 +310,21 @@ class _Plan:
             tensors, where_out, saved_list, (acts, weights) = known
             if trainable and reaches[k]:
                 self.param_tensors += tensors
-            if k and where_out == "input":
-                self.storage[k] = self.storage[node.inputs[0]]
+            base = self.storage[node.inputs[0]] if k and node.inputs else None
+            if where_out == "inplace" and base in first_saver:
+                # an earlier layer saved the input: PyTorch's backward would refuse it changed in place
+                if ops[k] != TORCH_DEFAULT.get(kind.name):
+                    from .errors import KindError
+                    raise kind_error(node, tuple(row.input_shapes), KindError(
+                        f"{ops[k]} changes its input in place, but {rows[first_saver[base]].name} saved that tensor "
+                        "for its backward: PyTorch would refuse the backward ('one of the variables needed for "
+                        "gradient computation has been modified by an inplace operation')",
+                        hint=f"say the torch op that makes new memory in the spec's torch_ops: "
+                             f"{node.path}: {_OUT_OF_PLACE.get(kind.name, 'the op without (inplace=True)')}"),
+                        an.graph.instances)
+                where_out = "new"  # the kind's usual op (`+=`) cannot be in place here: torch code adds with `+`
+            if where_out in ("view", "inplace") and base is not None:
+                self.storage[k] = base
             else:
                 self.sizes[k] = math.prod(out) * batch * value
             kept: list[Kept] = []

@@ -256,3 +256,25 @@ budget:
 def test_check_training_errors(write, block: str, message: str) -> None:  # type: ignore[no-untyped-def]
     r = run("check", str(write(CHECK + block)))
     assert r.exit_code == 1 and message in r.stderr, r.stderr
+
+
+def test_in_place_only_where_pytorch_allows_it() -> None:
+    # b saves a's output; an in-place ReLU on that output would fail PyTorch's backward
+    text = """input: 6x6x4
+layers:
+  - {kind: conv, name: a, filters: 4, kernel: 1}
+  - {kind: conv, name: b, filters: 4, kernel: 1}
+  - {kind: relu, name: r, from: a}
+  - {kind: add, name: join, from: [r, b]}
+"""
+    with pytest.raises(SpecError) as e:
+        training.step(analyze_text(text + "torch_ops: {r: ReLU(inplace=True)}\n", training=True))
+    assert "layer 'r' (relu)" in e.value.message and "but b saved that tensor" in e.value.message
+    assert "r: the op without (inplace=True)" in e.value.hint
+    # the default `+=` cannot add into a saved tensor either: as torch code must, it adds with `+`
+    # (ViT's `x + input` after a LayerNorm that saved x: tests/test_training_zoo.py, vit_b_16)
+    saved = analyze_text(text.replace("[r, b]", "[a, b]"), training=True)
+    s = training.step(saved)
+    join = s.layers[-1]
+    assert join.call.op == "+=" and s.saved_bytes == 3 * 6 * 6 * 4 * 4  # the input, a's and r's outputs
+    assert s.peak.bytes == training.step(saved, torch={"join": "+"}).peak.bytes

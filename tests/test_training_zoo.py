@@ -9,8 +9,8 @@ registered with, a training pass) must give every one of those figures exactly.
 
 tests/data/training_torchvision.json holds the same saved-bytes figure measured on torchvision 0.29.1's own
 models (torch 2.14.1) for zoo specs whose copies are not registered yet (DenseNet, SqueezeNet, ResNeXt,
-Wide ResNet, Inception-v3, GoogLeNet with its auxiliary heads), measured by
-tests/measured/training_torchvision.py.
+Wide ResNet, Inception-v3, GoogLeNet with its auxiliary heads) and for tests/data's ViT-B/16 and Swin-T
+(attention and window attention at full size), measured by tests/measured/training_torchvision.py.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import SPECS
+from conftest import ROOT, SPECS
 from torchref import NETWORKS, TRAINING, Net
 
 import archcalc
@@ -93,7 +93,7 @@ def test_step_macs_gradients_and_optimizer_state(name: str) -> None:
 def test_saved_bytes_of_torchvisions_models(name: str, batch: int) -> None:
     e = TORCHVISION["networks"][name]
     saved, storages = e["saved"][str(batch)], e["saved_tensors"][str(batch)]
-    an = archcalc.analyze(SPECS / e["spec"], variant=e["variant"], batch=batch, training=True)
+    an = archcalc.analyze(ROOT / e["spec"], variant=e["variant"], batch=batch, training=True)
     if isinstance(saved, dict):
         with pytest.raises(SpecError, match="more than 1 value per channel"):
             training.step(an)

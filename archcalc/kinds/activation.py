@@ -23,7 +23,7 @@ class _Activation(Kind):
         return ins[0]
 
     def output_storage(self, call: Call) -> str:
-        return "input" if call.inplace else "new"
+        return "inplace" if call.inplace else "new"
 
     def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
         if call.inplace:

@@ -349,8 +349,8 @@ class Kind:
     grad_is_view: ClassVar[bool] = False
 
     def output_storage(self, call: Call) -> str:
-        """Where torch puts the output: "new" memory, or "input": the first input's own (a view of
-        it, or the input itself changed in place)."""
+        """Where torch puts the output: "new" memory, or the first input's own, as a "view" of it or
+        changed "inplace" (which PyTorch allows only when no layer before has saved that input)."""
         return "new"
 
     def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:

@@ -25,7 +25,7 @@ class Add(Kind):
     def output_storage(self, call: Call) -> str:
         """`out += identity` (torchvision's ResNet, the default) adds into the first input; `+` and
         torch.add make new memory."""
-        return "input" if call.op == "+=" else "new"
+        return "inplace" if call.op == "+=" else "new"
 
     def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
         return []  # the gradient of a sum needs no value

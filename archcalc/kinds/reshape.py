@@ -35,7 +35,7 @@ class Flatten(Kind):
     grad_is_view = True
 
     def output_storage(self, call: Call) -> str:
-        return "input"  # torch.flatten of a contiguous tensor is a view
+        return "view"  # torch.flatten of a contiguous tensor is a view
 
     def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
         return []
@@ -111,7 +111,7 @@ class Dropout(Kind):
 
     def output_storage(self, call: Call) -> str:
         """Rate 0 returns the input itself; otherwise x·noise, in new memory or (in place) x's own."""
-        return "input" if self.rate == 0 or call.inplace else "new"
+        return "view" if self.rate == 0 else "inplace" if call.inplace else "new"
 
     def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
         """Training on the CPU, torch multiplies by a tensor of 0 and 1/(1 - rate) in the values' own
@@ -134,7 +134,7 @@ class Identity(Kind):
         return ins[0]
 
     def output_storage(self, call: Call) -> str:
-        return "input"  # nn.Identity returns its input
+        return "view"  # nn.Identity returns its input
 
     def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
         return []
@@ -158,7 +158,7 @@ class DropPath(Kind):
         return ins[0]
 
     def output_storage(self, call: Call) -> str:
-        return "input" if self.rate == 0 else "new"  # rate 0 returns the input itself
+        return "view" if self.rate == 0 else "new"  # rate 0 returns the input itself
 
     def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
         """torchvision's stochastic_depth ("row"): x·noise with one value per sample, 0 or

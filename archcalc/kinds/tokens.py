@@ -25,7 +25,7 @@ class _View(Kind):
     """A layer torch computes as a view of its input: no memory of its own, nothing saved."""
 
     def output_storage(self, call: Call) -> str:
-        return "input"
+        return "view"
 
     def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
         return []
