@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
-from .errors import ArchcalcError, SpecError
+from .errors import ArchcalcError, KindError, SpecError
 from .formula import ZERO, Formula, q, scaled
 from .kinds.base import ELEMENT_BYTES, Call, Saved
 from .record import Frozen, Record
@@ -304,9 +304,12 @@ class _Plan:
             known = memo.get(mkey)
             if known is None:
                 tensors = sum(1 for w in kind.weights(ins, out) if w.trainable) if trainable else 0
-                known = memo[mkey] = (
-                    tensors, kind.output_storage(call), kind.saved(ins, out, call) if recorded else [],
-                    kind.backward_macs(ins, out, call) if recorded and reaches[k] else (ZERO, ZERO))
+                try:
+                    known = memo[mkey] = (
+                        tensors, kind.output_storage(call), kind.saved(ins, out, call) if recorded else [],
+                        kind.backward_macs(ins, out, call) if recorded and reaches[k] else (ZERO, ZERO))
+                except KindError as e:  # the layer cannot train so (BatchNorm over one value per channel)
+                    raise kind_error(node, tuple(row.input_shapes), e, an.graph.instances) from None
             tensors, where_out, saved_list, (acts, weights) = known
             if trainable and reaches[k]:
                 self.param_tensors += tensors
@@ -314,7 +317,6 @@ class _Plan:
             if where_out == "inplace" and base in first_saver:
                 # an earlier layer saved the input: PyTorch's backward would refuse it changed in place
                 if ops[k] != TORCH_DEFAULT.get(kind.name):
-                    from .errors import KindError
                     raise kind_error(node, tuple(row.input_shapes), KindError(
                         f"{ops[k]} changes its input in place, but {rows[first_saver[base]].name} saved that tensor "
                         "for its backward: PyTorch would refuse the backward ('one of the variables needed for "
@@ -330,13 +332,6 @@ class _Plan:
             kept: list[Kept] = []
             keys: list[Any] = []
             if recorded:
-                if kind.name == "batchnorm" and batch * math.prod(out[:-1]) == 1:
-                    from .errors import KindError
-                    raise kind_error(node, tuple(row.input_shapes), KindError(
-                        f"in training, BatchNorm normalises each channel over N·H·W = {batch}·"
-                        f"{'·'.join(map(str, out[:-1])) or '1'} = 1 value, which PyTorch refuses ('Expected more "
-                        "than 1 value per channel when training')",
-                        hint="train at a batch of at least 2"), an.graph.instances)
                 for j, s in enumerate(saved_list):
                     if s.source == "new":
                         key: Any = (k, j)

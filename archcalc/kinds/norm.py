@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 from ..errors import KindError
@@ -33,7 +34,13 @@ class BatchNorm(Kind):
 
     def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
         """In training: the input, and the batch's mean and 1/sqrt(var + eps) per channel in float32
-        (save_mean, save_invstd; the running statistics it also saves are buffers, model state)."""
+        (save_mean, save_invstd; the running statistics it also saves are buffers, model state).
+        Over one value per channel (N·H·W = 1) PyTorch refuses to train it, and so does archcalc."""
+        positions = ins[0][:-1]
+        if call.batch * math.prod(positions) == 1:
+            raise KindError(f"in training, BatchNorm normalises each channel over N·H·W = {call.batch}·"
+                            f"{'·'.join(map(str, positions)) or '1'} = 1 value, which PyTorch refuses ('Expected "
+                            "more than 1 value per channel when training')", hint="train at a batch of at least 2")
         c = q("C", ins[0][-1])
         return [saved_input(0), saved_new(c, "mean", "float32", per_sample=False),
                 saved_new(c, "invstd", "float32", per_sample=False)]
