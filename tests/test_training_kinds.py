@@ -189,3 +189,18 @@ def test_saved_is_what_torch_saved(name: str, batch: int) -> None:
     s = training.step(an)
     assert (s.saved_bytes, s.saved_storages) == (measured["saved"], measured["storages"])
     assert sum(x.saved_bytes for x in s.layers) == s.saved_bytes  # each storage counted at its first saver
+
+
+def test_every_kind_says_what_it_keeps_and_what_its_backward_costs() -> None:
+    from archcalc.kinds.base import Kind
+    for name, cls in REGISTRY.items():
+        assert cls.saved is not Kind.saved and cls.saved.__doc__, name  # `archcalc kinds NAME` shows it
+        if cls.macs is not Kind.macs:  # a kind with MACs gives its backward's (the base refuses to guess)
+            assert cls.backward_macs is not Kind.backward_macs, name
+
+
+def test_kinds_command_shows_the_rule() -> None:
+    from conftest import run
+    out = run("kinds", "maxpool").stdout
+    assert "torch ops: MaxPool2d, F.max_pool2d" in out
+    assert "training (docs/training.md): The input and the int64 index of every output's maximum" in out

@@ -69,6 +69,10 @@ def command(name: str | None) -> None:
             click.echo("fields:")
             for line in _field_lines(cls.fields):
                 click.echo(line)
+        from ..torch_ops import allowed
+        kept = " ".join(inspect.cleandoc(cls.saved.__doc__ or "").split("\n\n")[0].split())
+        click.echo(f"torch ops: {', '.join(allowed(cls.name))}")
+        click.echo(f"training (docs/training.md): {kept or 'autograd keeps nothing for its backward.'}")
         return
     w = max(map(len, KINDS))  # the names' column, as wide as the longest kind
     for k, cls in KINDS.items():

@@ -26,6 +26,9 @@ class _Activation(Kind):
         return "inplace" if call.inplace else "new"
 
     def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """Its input, or its output where the derivative is a function of the output (ReLU, sigmoid,
+        tanh, softmax); run in place, its output (ReLU, LeakyReLU) or a copy of its input torch makes
+        before overwriting it (ReLU6, Hardswish, SiLU, Hardsigmoid)."""
         if call.inplace:
             if self.inplace_saves == "output":
                 return [saved_output()]

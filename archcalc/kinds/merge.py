@@ -28,7 +28,8 @@ class Add(Kind):
         return "inplace" if call.op == "+=" else "new"
 
     def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
-        return []  # the gradient of a sum needs no value
+        """Nothing: the gradient of a sum needs no value."""
+        return []
 
     def out_shape(self, ins: list[Shape]) -> Shape:
         first = ins[0]
@@ -58,7 +59,8 @@ class Concat(Kind):
     grad_is_view = True  # each input's gradient is a slice of the output's
 
     def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
-        return []  # torch.cat keeps sizes only
+        """Nothing: torch.cat keeps sizes only."""
+        return []
     fields = {"axis": Field("choice", "channels", "channels | tokens (sequences: L x C, one after another)",
                             choices=("channels", "tokens"))}
 

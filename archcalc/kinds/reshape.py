@@ -25,7 +25,8 @@ class Input(Kind):
         return f"given: {fmt(out)}"
 
     def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
-        return []  # the data: no op made it
+        """Nothing: it is the data, which no op made."""
+        return []
 
 
 class Flatten(Kind):
@@ -38,6 +39,7 @@ class Flatten(Kind):
         return "view"  # torch.flatten of a contiguous tensor is a view
 
     def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """Nothing: a view of its input."""
         return []
 
     def out_shape(self, ins: list[Shape]) -> Shape:
@@ -67,7 +69,8 @@ class ZeroPad(Kind):
         return (h + t + b, w + l + r, c)
 
     def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
-        return []  # constant padding's backward is a slice: sizes only
+        """Nothing: constant padding's backward is a slice, which needs sizes only."""
+        return []
 
 
 class Upsample(Kind):
@@ -93,7 +96,8 @@ class Upsample(Kind):
         return {"multiplies": prod(n, q("4", 4)), "elementwise_adds": prod(n, q("3", 3))}
 
     def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
-        return []  # nearest and bilinear upsampling: the backward needs sizes only
+        """Nothing: the backward of nearest and bilinear upsampling needs sizes only."""
+        return []
 
 
 class Dropout(Kind):
@@ -137,6 +141,7 @@ class Identity(Kind):
         return "view"  # nn.Identity returns its input
 
     def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """Nothing: nn.Identity returns its input."""
         return []
 
 

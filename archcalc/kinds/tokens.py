@@ -28,6 +28,7 @@ class _View(Kind):
         return "view"
 
     def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """Nothing: a view of its input."""
         return []
 
 
@@ -35,6 +36,7 @@ class _New(Kind):
     """A layer whose output is new memory and whose backward needs sizes only (cat, add, pad, gather)."""
 
     def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """Nothing: its backward needs sizes only."""
         return []
 
 

@@ -26,4 +26,5 @@ class Unmapped(Kind):
         return (self.h, self.w, self.c) if self.h and self.w else (self.c,)
 
     def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
-        return []  # counted as zero, like everything else it costs
+        """Nothing: counted as zero, like everything else it costs."""
+        return []
