@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import textwrap
 
 import click
 
@@ -63,16 +64,18 @@ def command(name: str | None) -> None:
         except KindError as e:
             raise SpecError(e.message, hint=e.hint) from None
         click.echo(f"{cls.name}: {inspect.getdoc(cls)}\n")
+        from ..torch_ops import allowed
+        from .common import output_width
+        kept = " ".join(inspect.cleandoc(cls.saved.__doc__ or "").split("\n\n")[0].split())
+        click.echo(f"torch ops: {', '.join(allowed(cls.name))}")
+        click.echo(textwrap.fill(f"training (docs/training.md): {kept}", output_width() or 100,
+                                 subsequent_indent="  ") + "\n")
         lo, hi = cls.arity
         click.echo(f"inputs: {lo if lo == hi else f'{lo} or more' if hi is None else f'{lo}-{hi}'}")
         if cls.fields:
             click.echo("fields:")
             for line in _field_lines(cls.fields):
                 click.echo(line)
-        from ..torch_ops import allowed
-        kept = " ".join(inspect.cleandoc(cls.saved.__doc__ or "").split("\n\n")[0].split())
-        click.echo(f"torch ops: {', '.join(allowed(cls.name))}")
-        click.echo(f"training (docs/training.md): {kept or 'autograd keeps nothing for its backward.'}")
         return
     w = max(map(len, KINDS))  # the names' column, as wide as the longest kind
     for k, cls in KINDS.items():
