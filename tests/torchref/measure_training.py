@@ -141,23 +141,25 @@ def main(argv: list[str] | None = None) -> int:
                  "measured by tests/torchref/measure_training.py (see its docstring for each figure)",
         "versions": {"python": platform.python_version(), "torch": version("torch")},
         "networks": {}}
+    out = args.output or str(TRAINING)
     for name in args.only or NETWORKS:
         result["networks"][name] = e = measure(NETWORKS[name], device=args.device)
         print(f"{name}: saved {e['saved']}, step flops {e['flopcounter_step']:,}", file=sys.stderr)
-    out = args.output or str(TRAINING)
+        if out != "-":  # after every network: a long run that stops keeps what it measured
+            write(result, Path(out), bool(args.only))
     if out == "-":
         sys.stdout.write(dumps(result) + "\n")
-        return 0
-    if args.only and Path(out).exists():  # update those networks, keep the others
-        old = json.loads(Path(out).read_text())
-        old["networks"].update(result["networks"])
-        old["versions"] = result["versions"]
-        result = old
+    return 0
+
+
+def write(result: dict[str, Any], out: Path, update: bool) -> None:
+    """The figures into `out`, in the registry's order; with `update`, the other networks' kept."""
+    if update and out.exists():
+        old = json.loads(out.read_text())
+        result = dict(old, versions=result["versions"], networks={**old["networks"], **result["networks"]})
     order = list(NETWORKS)  # the registry's order; a network no longer registered is dropped
     kept = sorted(set(result["networks"]) & set(order), key=order.index)
-    result["networks"] = {k: result["networks"][k] for k in kept}
-    Path(out).write_text(dumps(result) + "\n")
-    return 0
+    out.write_text(dumps(dict(result, networks={k: result["networks"][k] for k in kept})) + "\n")
 
 
 if __name__ == "__main__":
