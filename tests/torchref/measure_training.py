@@ -25,8 +25,8 @@ Run it with CI's torch (2.13.0, CPU; no counting tool needed). For each network,
   in `optimizer.state`: SGD (lr 0.1), SGD with momentum 0.9, Adam and AdamW (defaults).
 
 `--device meta` measures on torch's meta device, which runs the same ops and keeps the same tensors
-without memory or arithmetic: for networks whose batch of 8 does not fit the machine (EfficientNet-B5
-to B7 keep 10 to 29 GiB). On the CPU and on meta the figures were equal for alexnet, resnet50,
+without memory or arithmetic: for networks whose batch of 8 does not fit the machine (EfficientNet-B4
+to B7 keep 5 to 29 GiB). On the CPU and on meta the figures were equal for alexnet, resnet50,
 googlenet_aux_logits, inception_v3, densenet121, squeezenet1_0, mobilenet_v3_large, efficientnet_b0 and
 shufflenet_v2_x1_0 at batch 2; an entry measured so says `"device": "meta"`.
 """
