@@ -3,8 +3,11 @@
     python tests/torchref/measure_training.py                  # every network in NETWORKS
     python tests/torchref/measure_training.py --only resnet18  # some (the others are kept in the file)
     python tests/torchref/measure_training.py --only lenet5 -o -   # to stdout
+    for n in A B C; do python tests/torchref/measure_training.py --only $n; done   # large ones: a process each
 
-Run it with CI's torch (2.13.0, CPU; no counting tool needed). For each network, on its plain-torch copy
+Run it with CI's torch (2.13.0, CPU; no counting tool needed). One process measuring many large networks
+grows (glibc keeps what torch freed, 21 GB after the ResNeXt-101s, and was killed): measure those one
+process each; the file is written after every network. For each network, on its plain-torch copy
 (tests/torchref, the same module tree as torchvision's model) in training mode:
 
 - `saved` (batch 1 and 8): the bytes autograd keeps for backward during one forward. Every tensor that
