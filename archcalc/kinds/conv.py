@@ -6,9 +6,9 @@ from fractions import Fraction
 from typing import Any
 
 from ..errors import KindError
-from ..formula import Formula, prod, q
+from ..formula import ZERO, Formula, prod, q
 from ..shape import Shape, need_hwc, resolve_padding, window, window_text
-from .base import Field, Kind, Weight
+from .base import Call, Field, Kind, Saved, Weight, saved_input
 
 
 class Conv(Kind):
@@ -79,6 +79,17 @@ class Conv(Kind):
 
     def other_ops(self, ins: list[Shape], out: Shape) -> dict[str, Formula]:
         return {"bias_adds": self.elements(out)} if self.bias else {}
+
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """The input, for the weights' gradient (and the weight, a parameter, for the input's)."""
+        return [saved_input(0)]
+
+    def backward_macs(self, ins: list[Shape], out: Shape, call: Call) -> tuple[Formula, Formula]:
+        """Each forward multiply-accumulate x·w appears once in the input's gradient (dy·w) and once in
+        the weights' (dy·x): both cost the forward's MACs, and the input's is skipped when the input
+        needs no gradient (the first layer)."""
+        macs = self.macs(ins, out)
+        return (macs if call.grads[0] else ZERO), macs
 
 
 class Depthwise(Conv):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..shape import Shape
-from .base import Field, Kind
+from .base import Call, Field, Kind, Saved
 
 
 class Unmapped(Kind):
@@ -24,3 +24,7 @@ class Unmapped(Kind):
 
     def out_shape(self, ins: list[Shape]) -> Shape:
         return (self.h, self.w, self.c) if self.h and self.w else (self.c,)
+
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """Nothing: counted as zero, like everything else it costs."""
+        return []
