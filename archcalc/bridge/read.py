@@ -253,7 +253,8 @@ def _infer(model: Model) -> None:
     light_inits = [t for t in g.initializer if t.name in model.consts]
     extra_inputs = [helper.make_tensor_value_info(t.name, t.data_type, list(t.dims))
                     for t in g.initializer if t.name not in model.consts]
-    graph = helper.make_graph(list(g.node), g.name or "g", [*[vi for vi in g.input if vi.name not in model.inits],
+    graph = helper.make_graph(list(g.node), g.name or "g",
+                              [*[vi for vi in g.input if vi.name not in model.inits],
                                                              *extra_inputs], list(g.output),
                               initializer=light_inits)
     light = helper.make_model(graph, opset_imports=list(m.opset_import), ir_version=m.ir_version)
