@@ -134,21 +134,42 @@ class Context:
         return float(v.reshape(-1)[0])
 
     def init(self, t: str) -> Any:
-        """The initializer a non-live tensor is (through Identity nodes sharing it), or None."""
-        return self.model.inits.get(self.model.const_alias.get(t, t))
+        """The initializer a non-live tensor is (through Identity nodes sharing it, and the Transpose an
+        export without constant folding puts before a MatMul), or None."""
+        found = self._stored(t)
+        return None if found is None else self.model.inits[found[0]]
+
+    def _stored(self, t: str) -> tuple[str, tuple[int, ...]] | None:
+        """(initializer, its dimensions as the reading operator sees them) of a weight tensor."""
+        t = self.model.const_alias.get(t, t)
+        init = self.model.inits.get(t)
+        if init is not None:
+            return t, tuple(init.dims)
+        n = self.made_by.get(t)
+        if n is None or t in self.live or n.op_type not in ("Transpose", "Unsqueeze", "Squeeze", "Reshape",
+                                                             "Flatten", "Identity", "Cast"):
+            return None
+        src = self._stored(n.input[0])
+        if src is None:
+            return None
+        if n.op_type == "Transpose":
+            perm = self.attrs(n).get("perm") or list(range(len(src[1])))[::-1]
+            return src[0], tuple(src[1][k] for k in perm)
+        d = self.model.shapes.get(t)  # the same values, another shape (gamma as C x 1 x 1)
+        return (src[0], tuple(d)) if d is not None and None not in d and math.prod(d) == math.prod(src[1]) else None
 
     def weight(self, t: str, rank: int | None = None) -> tuple[int, ...]:
         """The dimensions of a weight initializer, which the layer takes (counted as its parameters)."""
-        t = self.model.const_alias.get(t, t)
-        init = self.model.inits.get(t)
-        if init is None:
+        found = self._stored(t)
+        if found is None:
             if t in self.live:
                 raise Unmapped("its weights are computed from the input, not stored")
             raise Unmapped(f"its weight '{t}' is not an initializer")
-        if rank is not None and len(init.dims) != rank:
-            raise Unmapped(f"weight '{t}' has rank {len(init.dims)}, expected {rank}")
-        self.used.add(t)
-        return tuple(init.dims)
+        name, dims = found
+        if rank is not None and len(dims) != rank:
+            raise Unmapped(f"weight '{name}' has rank {len(dims)}, expected {rank}")
+        self.used.add(name)
+        return dims
 
     def sources(self, t: str) -> tuple[list[str], set[str]]:
         """The initializers a non-live tensor is computed from, and the op types on the way."""
@@ -195,7 +216,7 @@ class Context:
             params = 0
             for w in weights:
                 if w:
-                    t = self.model.inits[self.model.const_alias.get(w, w)]
+                    t = self.init(w)
                     self.used.add(t.name)
                     if t.data_type in FLOAT_TYPES:
                         params += math.prod(t.dims)
@@ -232,8 +253,25 @@ class Context:
         self.summaries[template] = (count + 1, total + amount)
 
 
-#: the layer of a value downstream of an unmapped operator (nothing is made of it)
-_BLAMED = -2
+#: the layer of a value made by an unmapped operator (the import fails: nothing is made of it)
+_UNMAPPED = -2
+#: ... when its output has no archcalc shape either: the nodes reading it are skipped
+_BLAMED = -3
+
+
+def _blame(ctx: Context, n: Any) -> None:
+    """Values for the outputs of an unmapped node, so that the nodes after it are still mapped (and
+    refused only when they have no kind themselves): its ONNX shape as an archcalc one when it has
+    one."""
+    for o in n.output:
+        if not o or o in ctx.vals:
+            continue
+        d = ctx.model.shapes.get(o)
+        shape = view = None
+        if d is not None and len(d) in (2, 3, 4) and None not in d:
+            view = _canonical_for(d)
+            shape = views.shape_of(view, d, _rank_of(view))
+        ctx.vals[o] = Value(_UNMAPPED, shape, view) if shape else Value(_BLAMED, (1,), (views.N, (0,)))
 
 
 def _canonical_for(d: tuple[int | None, ...]) -> tuple[Any, ...]:
@@ -302,7 +340,7 @@ def convert(model: Model, *, keep_unmapped: bool = False) -> Imported:
         for o in n.output:
             if o:
                 ctx.made_by[o] = n
-        if n.op_type not in ("Shape", "Size") and any(x in ctx.live for x in n.input):
+        if n.op_type not in ("Shape", "Size") and any(x in ctx.live for x in (*n.input, *_outer_reads(n))):
             ctx.live.update(o for o in n.output if o)
     for n in model.nodes:
         for x in n.input:
@@ -321,10 +359,8 @@ def convert(model: Model, *, keep_unmapped: bool = False) -> Imported:
             folded[n.op_type] += 1
             continue
         if any(x in ctx.vals and ctx.vals[x].layer == _BLAMED for x in n.input):
-            for o in n.output:  # downstream of an unmapped operator: not blamed for it
-                if o:
-                    ctx.vals[o] = Value(_BLAMED, (1,), (views.N, (0,)))
-            if n.op_type not in IMPORTERS:  # but listed if it has no kind itself
+            _blame(ctx, n)  # downstream of an unmapped operator whose output has no archcalc shape: not blamed
+            if n.op_type not in IMPORTERS and n.op_type not in PATTERNS:  # but listed if it has no kind itself
                 unmapped.setdefault(n.op_type, []).append(n.name or n.op_type)
             continue
         why = ""
@@ -354,9 +390,7 @@ def convert(model: Model, *, keep_unmapped: bool = False) -> Imported:
         if keep_unmapped:
             _keep(ctx, n, why)
         else:
-            for o in n.output:  # later nodes reading it are not blamed for it
-                if o and o not in ctx.vals:
-                    ctx.vals[o] = Value(_BLAMED, (1,), (views.N, (0,)))
+            _blame(ctx, n)
     if unmapped and not keep_unmapped:
         lines = [f"{k} x{len(v)} (first: {', '.join(v[:3])})" for k, v in sorted(unmapped.items())]
         raise ImportError_(f"{model.path}: {sum(map(len, unmapped.values()))} operators have no archcalc kind:\n  "
@@ -382,6 +416,17 @@ def convert(model: Model, *, keep_unmapped: bool = False) -> Imported:
                          f"({floats:,} + {shared:,} = {floats + shared:,})")
     return Imported(name, shape, batch, ctx.layers, outputs, floats + max(shared, 0), ctx.notes,  # type: ignore[arg-type]
                     unmapped, ctx.folded_bn, ctx.constant_floats)
+
+
+def _outer_reads(n: Any) -> list[str]:
+    """The names the subgraphs of an If, Loop or Scan read from the graph around them."""
+    out: list[str] = []
+    for a in n.attribute:
+        for g in ([a.g] if a.HasField("g") else []) + list(a.graphs):
+            made = {o for m in g.node for o in m.output} | {i.name for i in g.input} | {t.name for t in g.initializer}
+            for m in g.node:
+                out += [x for x in (*m.input, *_outer_reads(m)) if x and x not in made]
+    return out
 
 
 def _keep(ctx: Context, n: Any, why: str) -> None:

@@ -11,8 +11,7 @@ from typing import Any
 
 from ..importer import Context, Unmapped
 from ..table import TorchLayer, exports, imports, pattern
-from .common import chan_axis, channel_shape
-from .norm import real
+from .common import chan_axis, channel_shape, real
 
 _SIMPLE = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "HardSwish": "hardswish"}
 _TORCH = {"relu": "nn.ReLU", "relu6": "nn.ReLU6", "sigmoid": "nn.Sigmoid", "tanh": "nn.Tanh",

@@ -16,6 +16,7 @@ from .. import views
 from ..importer import Context, Unmapped
 from ..read import FLOAT_TYPES
 from ..table import TorchLayer, exports, region, torch_helper
+from .common import real
 
 # --- import ------------------------------------------------------------------------------------
 
@@ -47,7 +48,6 @@ def activation_product(ctx: Context, n: Any) -> None:
         other = [t for t in nxt.input if t != out]
         c = ctx.scalar(other[0]) if len(other) == 1 and other[0] not in ctx.live else None
         if c is not None and c > 0 and (nxt.op_type == "Mul" or nxt.input[1] == other[0]):
-            from .norm import real
             scale = real(c if nxt.op_type == "Mul" else 1 / c)
             ctx.absorb(nxt)
             out = nxt.output[0]
@@ -126,13 +126,13 @@ class _Region:
             if len(live) == 2 and m.op_type == "MatMul":
                 self.products.append(m)
             elif len(live) == 1 and m.input[0] in ctx.live:
-                w = ctx.init(m.input[1])
-                if w is None or len(w.dims) != 2:
+                found = ctx._stored(m.input[1])
+                if found is None or len(found[1]) != 2:
                     return
-                dims = tuple(w.dims)
+                name, dims = found
                 if m.op_type == "Gemm" and ctx.attrs(m).get("transB", 0):
                     dims = dims[::-1]
-                self.weights.append((m, dims, w.name))  # type: ignore[arg-type]
+                self.weights.append((m, dims, name))  # type: ignore[arg-type]
             else:
                 return
         if len(self.products) != 2:
@@ -163,7 +163,11 @@ class _Region:
                params: int, label: str) -> bool:
         """Emit the layer when its output, parameters and MACs are the region's; absorb the region."""
         ctx = self.ctx
-        if views.shape_of(self.x.view, ctx.dims(self.y), len(shape)) != shape:  # type: ignore[arg-type]
+        d = ctx.dims(self.y)
+        candidates = [self.x.view, views.canonical(shape)] + ([views.nhwc()] if len(shape) == 3 else [])
+        out_view = next((v for v in candidates if len(v) == len(d) and views.shape_of(v, d, len(shape)) == shape),
+                        None)  # the input's arrangement, or the other one (a module that permutes back outside)
+        if out_view is None:
             return False
         try:
             k = make_kind(kind, fields)
@@ -177,7 +181,7 @@ class _Region:
             return False
         ctx.used.update(used)
         ctx.absorb(*self.nodes)
-        ctx.emit(self.nodes[0], kind, fields, inputs=[self.xt], output=self.y, view=self.x.view, shape=shape,
+        ctx.emit(self.nodes[0], kind, fields, inputs=[self.xt], output=self.y, view=out_view, shape=shape,
                  params=params, name=f"{self.scope}/{label}")
         return True
 
@@ -464,7 +468,7 @@ class WindowAttention(nn.Module):
 
     def forward(self, x):
         x = x.permute(0, 2, 3, 1)
-        n, h, w, c = x.shape
+        n, h, w, c = (int(s) for s in x.shape)  # sizes as numbers (an ONNX export keeps them constant)
         (wh, ww), heads = self.window, self.heads
         hp, wp = -(-h // wh) * wh, -(-w // ww) * ww
         x = F.pad(x, (0, 0, 0, wp - w, 0, hp - h))

@@ -8,6 +8,12 @@ from ...shape import resolve_padding, same_padding
 from ..importer import Unmapped
 
 
+def real(x: float) -> Any:
+    """A float32 attribute as the number its author wrote (1e-05, not 9.99999974738e-06)."""
+    v = float(f"{x:.6g}")
+    return int(v) if v == int(v) and abs(v) < 2**53 else v
+
+
 def pair(v: tuple[int, int] | list[int]) -> Any:
     """A spec value for (h, w): one number when square."""
     a, b = v

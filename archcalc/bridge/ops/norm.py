@@ -11,13 +11,7 @@ from typing import Any
 from .. import ExportError
 from ..importer import Context, Unmapped
 from ..table import TorchLayer, exports, imports, pattern, torch_helper
-from .common import channel_shape, from_last, nchw_channels, to_last, torch_last
-
-
-def real(x: float) -> Any:
-    """A float32 attribute as the number its author wrote (1e-05, not 9.99999974738e-06)."""
-    v = float(f"{x:.6g}")
-    return int(v) if v == int(v) and abs(v) < 2**53 else v
+from .common import channel_shape, from_last, nchw_channels, real, to_last, torch_last
 
 
 @imports("BatchNormalization")

@@ -11,8 +11,7 @@ from typing import Any
 from .. import views
 from ..importer import Context, Unmapped
 from ..table import TorchLayer, exports, imports, pattern, torch_helper
-from .common import pads_of, pair
-from .norm import real
+from .common import pads_of, pair, real
 
 
 def settle(ctx: Context, n: Any, t: str) -> None:
@@ -177,7 +176,7 @@ def pad(ctx: Context, n: Any) -> None:
 def resize(ctx: Context, n: Any) -> None:
     a = ctx.attrs(n)
     h, w, c = ctx.hwc(n.input[0])
-    ho, wo, co = ctx.hwc(n.output[0])
+    _, co, ho, wo = ctx.dims(n.output[0])
     if co != c or ho % h or wo % w:
         raise Unmapped(f"a resize from {h} x {w} to {ho} x {wo} by a factor that is not whole")
     mode = a.get("mode", b"nearest")
