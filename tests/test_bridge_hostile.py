@@ -109,3 +109,23 @@ def test_cli_import_errors_have_no_traceback(tmp_path: Path) -> None:
     (tmp_path / "bad.onnx").write_bytes(b"junk")
     r = CliRunner().invoke(cli, ["import", str(tmp_path / "bad.onnx")])
     assert r.exit_code == 1 and "Traceback" not in r.output and "not an ONNX model" in r.output
+
+
+def test_shape_arithmetic_stays_small(tmp_path: Path) -> None:
+    """A file whose constant arithmetic would build 2^32 values (two vectors of 2^16 broadcast against
+    each other) or a ConstantOfShape of 2^40 is imported without building them, in bounded time."""
+    import time
+
+    import numpy as np
+    consts = [numpy_helper.from_array(np.array(v, np.int64), k) for k, v in
+              (("zero", 0), ("n", 2**16), ("one", 1), ("ax0", [0]), ("ax1", [1]), ("huge", [2**20, 2**20]))]
+    nodes = [helper.make_node("Range", ["zero", "n", "one"], ["r"], name="range"),       # 65,536 values: computed
+             helper.make_node("Unsqueeze", ["r", "ax1"], ["col"], name="col"),
+             helper.make_node("Unsqueeze", ["r", "ax0"], ["row"], name="row"),
+             helper.make_node("Add", ["col", "row"], ["grid"], name="grid"),             # 2^32: not
+             helper.make_node("ConstantOfShape", ["huge"], ["zeros"], name="zeros"),     # 2^40: not
+             helper.make_node("Relu", ["x"], ["y"], name="relu")]
+    p = _save(tmp_path, _model(nodes, consts))
+    t = time.perf_counter()
+    text, imp = import_onnx(p)
+    assert time.perf_counter() - t < 30 and [lay.kind for lay in imp.layers] == ["relu"]

@@ -61,12 +61,34 @@ def _value(np: Any, model: Any, n: Any) -> tuple[Any, ...]:
         if any(x and x not in model.consts for x in n.input):
             return ()
         args = [None if not x else model.consts[x] for x in n.input]
+        if not _small_enough(np, n, args):
+            return ()
     try:
         with np.errstate(all="ignore"):
             vals = _OPS[n.op_type](np, _attrs(n), *args)
     except Exception:  # noqa: BLE001 - a value that cannot be computed simply stays unknown
         return ()
     return vals if isinstance(vals, tuple) else (vals,)
+
+
+_BROADCAST = {"Add", "Sub", "Mul", "Div", "Mod", "Pow", "Equal", "Less", "Greater", "And", "Or", "Where", "Min",
+              "Max"}
+
+
+def _small_enough(np: Any, n: Any, args: list[Any]) -> bool:
+    """Whether the result of an operator that can grow its inputs stays within LIMIT elements
+    (a broadcast of two vectors could otherwise make LIMIT² of them)."""
+    arrays = [a for a in args if a is not None]
+    try:
+        if n.op_type in _BROADCAST:
+            return math.prod(np.broadcast_shapes(*(a.shape for a in arrays))) <= LIMIT
+        if n.op_type == "Gather" and len(arrays) == 2:
+            x, i = arrays
+            axis = _attrs(n).get("axis", 0) % max(x.ndim, 1)
+            return i.size * (x.size // max(x.shape[axis], 1) if x.ndim else 1) <= LIMIT
+    except ValueError:
+        return False
+    return True
 
 
 def _infer_node(model: Any, n: Any) -> None:
