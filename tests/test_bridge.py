@@ -32,8 +32,9 @@ from archcalc.walk import walk
 
 #: the default suite's networks: at most this many parameters and MACs (the rest are `slow`)
 SMALL_PARAMS, SMALL_MACS = 7_000_000, 1_600_000_000
-#: every kind in three small networks: issue 14's (parts A and B), and the rest (bridge_rest.yaml)
-DATA = [ROOT / "tests" / "data" / f"{n}.yaml" for n in ("modern_a", "kinds_b_all", "bridge_rest")]
+#: every kind in small networks: issue 14's (parts A and B), the rest (bridge_rest.yaml), and the options
+#: that change what is written (bridge_options.yaml)
+DATA = [ROOT / "tests" / "data" / f"{n}.yaml" for n in ("modern_a", "kinds_b_all", "bridge_rest", "bridge_options")]
 
 
 def _size(path: Path, variant: str | None) -> tuple[int, int]:

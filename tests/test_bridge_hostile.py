@@ -129,3 +129,20 @@ def test_shape_arithmetic_stays_small(tmp_path: Path) -> None:
     t = time.perf_counter()
     text, imp = import_onnx(p)
     assert time.perf_counter() - t < 30 and [lay.kind for lay in imp.layers] == ["relu"]
+
+
+def test_unmapped_sequence_is_kept_as_tokens(tmp_path: Path) -> None:
+    """An operator without a kind on a sequence (here Erf on N x L x C tokens) is kept as `unmapped`
+    of l x c, so the layers after it keep their shapes."""
+    import numpy as np
+    consts = [numpy_helper.from_array(np.array([1, 3, 64], np.int64), "shape")]
+    nodes = [helper.make_node("Reshape", ["x", "shape"], ["flat"], name="flat"),         # N x C x H·W
+             helper.make_node("Transpose", ["flat"], ["seq"], perm=[0, 2, 1], name="tokens"),  # N x L x C
+             helper.make_node("Erf", ["seq"], ["e"], name="erf"),
+             helper.make_node("Softmax", ["e"], ["y"], axis=-1, name="softmax")]
+    p = _save(tmp_path, _model(nodes, consts))
+    text, imp = import_onnx(p, keep_unmapped=True)
+    import archcalc
+    an = archcalc.analyze(archcalc.load(text=text))
+    assert [(r.kind, r.output_shape) for r in an.rows[1:]] == [("tokens", (64, 3)), ("unmapped", (64, 3)),
+                                                               ("softmax", (64, 3))]

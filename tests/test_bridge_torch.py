@@ -255,11 +255,12 @@ def _exported_module(tmp_path: Path, spec: Path) -> tuple[Any, archcalc.Graph]:
     return cls(), g
 
 
-@pytest.mark.parametrize("opset", [None, 17])
-def test_exported_source_exported_by_torch(tmp_path: Path, opset: int | None) -> None:
+@pytest.mark.parametrize(("name", "opset"), [("kinds_b_all", None), ("kinds_b_all", 17), ("bridge_options", None)])
+def test_exported_source_exported_by_torch(tmp_path: Path, name: str, opset: int | None) -> None:
     """A spec -> PyTorch source -> torch.onnx.export -> spec: torch's own export of window attention
-    (padding, rolls, the bias table, the shift mask), attention, patch merging, matmul, the token kinds."""
-    spec = ROOT / "tests" / "data" / "kinds_b_all.yaml"
+    (padding, rolls, the bias table, the shift mask), attention, patch merging, matmul, the token kinds,
+    and of their options."""
+    spec = ROOT / "tests" / "data" / f"{name}.yaml"
     model, g = _exported_module(tmp_path, spec)
     c, h, w = g.input_shape[2], *g.input_shape[:2]
     _check(tmp_path, model, (c, h, w), spec.read_text(), opset)

@@ -90,7 +90,44 @@ def conv_transpose(ctx: Context, n: Any) -> None:
         fields["bias"] = False
     if cin != c:
         raise Unmapped(f"its weight takes {cin} channels, its input has {c}")
-    ctx.emit(n, "convtranspose", fields, inputs=[n.input[0]], weights=(n.input[1], n.input[2] if bias else ""))
+    out = _cropped(ctx, n, fields, (h, w), s, d, (kh, kw))
+    ctx.emit(n, "convtranspose", fields, inputs=[n.input[0]], output=out,
+             weights=(n.input[1], n.input[2] if bias else ""))
+
+
+def _cropped(ctx: Context, n: Any, fields: dict[str, Any], hw: tuple[int, int], s: tuple[int, int],
+             d: tuple[int, int], k: tuple[int, int]) -> str:
+    """A crop of H and W right after the transposed convolution (`conv(x)[:, :, t:H - b, l:W - r]`, the
+    asymmetric padding PyTorch's ConvTranspose2d cannot take) is more of its `padding`."""
+    from .channel import slice_bounds
+    y = n.output[0]
+    nxt = ctx.only_reader(y)
+    if nxt is None or nxt.op_type != "Slice" or fields.get("padding") == "same" or "output_padding" in fields:
+        return y
+    crop = [0, 0, 0, 0]
+    nodes = []
+    while nxt is not None and nxt.op_type == "Slice":
+        b = slice_bounds(ctx, nxt)
+        dims = ctx.dims(nxt.input[0])
+        if b is None or any((st, en, sp) != (0, dims[ax], 1) and (ax not in (2, 3) or sp != 1) for ax, st, en, sp in b):
+            break
+        for ax, st, en, _ in b:
+            if ax in (2, 3):
+                crop[2 * (ax - 2)] += st
+                crop[2 * (ax - 2) + 1] += dims[ax] - en  # type: ignore[operator]
+        nodes.append(nxt)
+        y = nxt.output[0]
+        nxt = ctx.only_reader(y)
+    if not nodes:
+        return y
+    p = fields.get("padding", 0)
+    t, b_, l, r = (p,) * 4 if isinstance(p, int) else (p[0], p[0], p[1], p[1]) if len(p) == 2 else p
+    p = spec_padding(t + crop[0], b_ + crop[1], l + crop[2], r + crop[3])
+    fields.pop("padding", None)
+    if p is not None:
+        fields["padding"] = p
+    ctx.absorb(*nodes)
+    return y
 
 
 def _nchw(kind: Any, ws: dict[str, Any], ins: list[tuple[int, ...]], perm: Any) -> dict[str, Any]:

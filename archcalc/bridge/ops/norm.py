@@ -108,10 +108,14 @@ def groupnorm_pattern(ctx: Context, n: Any) -> bool:
     except Unmapped:
         return False
     nodes, y, weights = [inst, back], back.output[0], []
-    for op in ("Mul", "Add"):
+    for op, neutral in (("Mul", 1.0), ("Add", 0.0)):
         m = ctx.only_reader(y)
         other = [t for t in m.input if t != y] if m is not None and m.op_type == op else []
         w = ctx.init(other[0]) if len(other) == 1 else None
+        if w is None and other and ctx.scalar(other[0]) == neutral:  # without affine: x·1 + 0, as torch writes it
+            nodes.append(m)
+            y = m.output[0]
+            continue
         if w is None or math.prod(w.dims) != c:
             break
         nodes.append(m)

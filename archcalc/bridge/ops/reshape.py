@@ -44,6 +44,8 @@ def reshape(ctx: Context, n: Any) -> None:
     if any(x is None for x in (*d_in, *d_out)):
         raise Unmapped(f"a reshape of unknown sizes ({list(d_in)} to {list(d_out)})")
     view, split = views.regroup(v.view, v.shape, ctx.batch, d_in, d_out)  # type: ignore[arg-type]
+    if view is not None and len(v.shape) == 2 and len(d_out) == 4 and _as_map(ctx, n, src, out, view):
+        return
     if view is not None:
         ctx.alias(out, src, view)
         settle(ctx, n, out)
@@ -63,6 +65,21 @@ def reshape(ctx: Context, n: Any) -> None:
             return
     raise Unmapped(f"a reshape of {list(d_in)} to {list(d_out)} that archcalc's kinds do not express "
                    f"(the {views_word(v.shape)} moves or splits otherwise than into tokens, a map or groups)")
+
+
+def _as_map(ctx: Context, n: Any, src: str, out: str, view: tuple[Any, ...]) -> bool:
+    """A sequence reshaped to N x C x h x w (or N x h x w x C) with h or w of 1: `tokenmap`, the split of
+    its tokens being trivial (a split into h and w both above 1 is found by regroup)."""
+    v = ctx.value(src)
+    d = ctx.dims(out)
+    spatial = [1, 2] if view[3] == (1,) else [2, 3] if view[1] == (1,) else None
+    if view[0] != views.N or spatial is None or sorted(g for k in spatial for g in view[k]) != [0]:
+        return False
+    h, w = d[spatial[0]], d[spatial[1]]
+    mview = tuple(views.N if k == 0 else (2,) if view[k] == (1,) else (0,) if k == spatial[0] else (1,)
+                  for k in range(4))
+    ctx.emit(n, "tokenmap", {"h": h, "w": w}, inputs=[src], output=out, view=mview, shape=(h, w, v.shape[1]))
+    return True
 
 
 def views_word(shape: tuple[int, ...]) -> str:
