@@ -321,3 +321,19 @@ def test_flat_opts_out_of_blocks(tmp_path: Path) -> None:
     assert "blocks:" not in flat and "blocks:" in folded
     a, b = archcalc.analyze(archcalc.load(text=flat)), archcalc.analyze(archcalc.load(text=folded))
     assert (a.totals.params, a.totals.macs, len(a.rows)) == (b.totals.params, b.totals.macs, len(b.rows))
+
+
+def test_cli_export_takes_a_zoo_name_and_variant(tmp_path: Path) -> None:
+    """`archcalc export NAME@VARIANT` as every command takes a spec; the import's summary line says the
+    parameters are the file's floats (squeezenet1_1: torchvision's num_params, 1,235,496)."""
+    pytest.importorskip("onnx", reason="needs archcalc[onnx]")
+    from click.testing import CliRunner
+
+    from archcalc.cli import cli
+    r = CliRunner().invoke(cli, ["export", "squeezenet@squeezenet1_1", "--to", "onnx", "-o", str(tmp_path / "s.onnx")])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(cli, ["import", str(tmp_path / "s.onnx"), "-o", str(tmp_path / "s.yaml")])
+    assert r.exit_code == 0, r.output
+    assert "parameters 1,235,496 = the initializers' 1,235,496 float elements" in r.output
+    assert archcalc.analyze(tmp_path / "s.yaml").totals.macs == archcalc.analyze(
+        SPECS / "squeezenet.yaml", variant="squeezenet1_1").totals.macs
