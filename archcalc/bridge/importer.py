@@ -311,10 +311,6 @@ class Imported:
     folded_bn: int
     constant_floats: int = 0       # initializer floats that are no parameter (an exporter's expanded constants)
 
-    @property
-    def params(self) -> int:
-        return sum(lay.params for lay in self.layers)
-
 
 def convert(model: Model, *, keep_unmapped: bool = False) -> Imported:
     """Map every live node through the operator table (see the module docstring)."""

@@ -41,11 +41,7 @@ def groups(view: View) -> list[tuple[int, ...]]:
     return [g for g in view if g != N]
 
 
-def axis_group(view: View, axis: int) -> Any:
-    return view[axis]
-
-
-def regroup(view: View, shape: tuple[int, ...], batch: int, in_dims: tuple[int, ...],
+def regroup(view: View, shape: tuple[int, ...], in_dims: tuple[int, ...],
             out_dims: tuple[int, ...]) -> tuple[View | None, tuple[int, list[int]] | None]:
     """The view after a reshape from `in_dims` to `out_dims`, when it only merges or separates
     whole axes: (view, None). When it splits one archcalc axis into several ONNX axes:

@@ -43,7 +43,7 @@ def reshape(ctx: Context, n: Any) -> None:
     d_in, d_out = ctx.dims(src), ctx.dims(out)
     if any(x is None for x in (*d_in, *d_out)):
         raise Unmapped(f"a reshape of unknown sizes ({list(d_in)} to {list(d_out)})")
-    view, split = views.regroup(v.view, v.shape, ctx.batch, d_in, d_out)  # type: ignore[arg-type]
+    view, split = views.regroup(v.view, v.shape, d_in, d_out)  # type: ignore[arg-type]
     if view is not None and len(v.shape) == 2 and len(d_out) == 4 and _as_map(ctx, n, src, out, view):
         return
     if view is not None:
@@ -57,7 +57,7 @@ def reshape(ctx: Context, n: Any) -> None:
             seq_to_map = tuple(g if g == views.N else tuple(b for a in g for b in ((0, 1) if a == 0 else (2,)))
                                for g in v.view)
             shape = (h, w, v.shape[1])
-            mview, _ = views.regroup(seq_to_map, shape, ctx.batch, d_in, d_out)  # type: ignore[arg-type]
+            mview, _ = views.regroup(seq_to_map, shape, d_in, d_out)  # type: ignore[arg-type]
             if mview is not None:
                 ctx.emit(n, "tokenmap", {"h": h, "w": w}, inputs=[src], output=out, view=mview, shape=shape)
                 return
