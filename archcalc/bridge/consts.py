@@ -6,7 +6,8 @@ importer needs them (`chunk(2)` of 116 channels is a Slice from 0 to 58, written
 Shape -> Gather -> Add -> Div -> Mul). Each such node is evaluated here once, in topological
 order, with NumPy, from the shapes ONNX shape inference gave the live tensors and the small
 constants of the file. A value larger than `LIMIT` elements, or an operator not listed, stays
-unknown (None): nothing large is ever computed, so a hostile file costs bounded time and memory.
+unknown (None), and all of them together hold at most `TOTAL` elements: nothing large is ever
+computed, so a hostile file costs bounded time and memory.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-#: The most elements a computed constant may have (shape arithmetic and index tables are far smaller).
+#: The most elements a computed constant may have (shape arithmetic and index tables are far smaller),
+#: and all computed constants together (128 MiB of int64): a file of many large ones gets no more.
 LIMIT = 1 << 16
+TOTAL = 1 << 24
 
 _INT_DIV = {"Div"}
 
@@ -34,18 +37,20 @@ def evaluate(model: Any, live: set[str]) -> None:
     sizes and the constants now known."""
     import numpy as np
     consts = model.consts
+    budget = TOTAL
     for n in model.nodes:
         outs = [o for o in n.output if o]
         if not outs:
             continue
         if outs[0] not in live and n.domain in ("", "ai.onnx") and n.op_type in _OPS \
                 and not all(o in consts for o in outs):
-            vals = _value(np, model, n)
+            vals = _value(np, model, n) if budget > 0 else ()
             for o, v in zip(outs, vals, strict=False):
                 v = np.asarray(v)
-                if v.size <= LIMIT:
+                if v.size <= min(LIMIT, budget):
                     consts[o] = v
                     model.shapes[o] = tuple(v.shape)
+                    budget -= v.size
         if any(o not in consts and (o not in model.shapes or None in model.shapes[o]) for o in outs):
             _infer_node(model, n)
 

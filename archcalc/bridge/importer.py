@@ -226,8 +226,8 @@ class Context:
         if shape is None:
             if view is None and ins_t and len(self.dims(ins_t[0])) == len(d) == len(self.value(ins_t[0]).view):
                 v0 = self.value(ins_t[0])
-                view = v0.view
-                shape = views.shape_of(view, d, len(v0.shape))  # type: ignore[arg-type]
+                shape = views.shape_of(v0.view, d, len(v0.shape))  # type: ignore[arg-type]
+                view = v0.view if shape is not None else None
             if shape is None:
                 view = view or _canonical_for(d)
                 shape = views.shape_of(view, d, _rank_of(view))  # type: ignore[arg-type]
