@@ -202,10 +202,13 @@ def resize(ctx: Context, n: Any) -> None:
     coord = coord.decode() if isinstance(coord, bytes) else coord
     if mode == "nearest":
         kind_mode = "nearest"
-    elif mode in ("linear", "bilinear") and coord in ("half_pixel", "pytorch_half_pixel") or n.op_type == "Upsample":
+    elif mode in ("linear", "bilinear"):
         kind_mode = "bilinear"
+        if coord not in ("half_pixel", "pytorch_half_pixel") and n.op_type != "Upsample":  # align_corners=True
+            ctx.summary(f"bilinear resizing with {coord} coordinates imported as archcalc's `bilinear` (half-pixel "
+                        "centres): the same cost, values a little apart ({count} layers)", 0)
     else:
-        raise Unmapped(f"{mode} resizing with {coord} coordinates")
+        raise Unmapped(f"{mode} resizing (archcalc's upsampling is nearest or bilinear)")
     fields: dict[str, Any] = {"scale": pair((ho // h, wo // w))}
     if kind_mode != "nearest":
         fields["mode"] = kind_mode
