@@ -243,6 +243,48 @@ def test_gates_norms_and_shuffle(tmp_path: Path, opset: int | None) -> None:
     _check(tmp_path, Gates(), (3, 16, 16), GATES, opset)
 
 
+class TinyUNet(nn.Module):
+    """U-Net's up path as it is usually written in PyTorch: a transposed convolution, F.pad to the skip's
+    size computed from both sizes (constants at a fixed input: a Pad of nothing here), torch.cat."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inc = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU())
+        self.down = nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, padding=1), nn.ReLU())
+        self.up = nn.ConvTranspose2d(16, 8, 2, 2)
+        self.conv = nn.Sequential(nn.Conv2d(16, 8, 3, padding=1), nn.ReLU())
+        self.out = nn.Conv2d(8, 2, 1)
+
+    def forward(self, x: Any) -> Any:
+        x1 = self.inc(x)
+        u = self.up(self.down(x1))
+        dy, dx = x1.size(2) - u.size(2), x1.size(3) - u.size(3)
+        u = torch.nn.functional.pad(u, [dx // 2, dx - dx // 2, dy // 2, dy - dy // 2])
+        return self.out(self.conv(torch.cat([x1, u], 1)))
+
+
+TINY_UNET = """
+name: tiny-unet
+input: 16x16x3
+layers:
+  - {kind: conv, name: inc, filters: 8, kernel: 3, padding: 1}
+  - {kind: batchnorm, name: inc_bn}
+  - {kind: relu, name: inc_relu}
+  - {kind: maxpool, name: pool, size: 2}                            # 8 x 8 x 8
+  - {kind: conv, name: down, filters: 16, kernel: 3, padding: 1}
+  - {kind: relu, name: down_relu}
+  - {kind: convtranspose, name: up, filters: 8, kernel: 2, stride: 2}   # 16 x 16 x 8
+  - {kind: concat, name: cat, from: [inc_relu, up]}
+  - {kind: conv, name: conv, filters: 8, kernel: 3, padding: 1}
+  - {kind: relu, name: conv_relu}
+  - {kind: conv, name: out, filters: 2, kernel: 1}
+"""
+
+
+def test_unet_up_path(tmp_path: Path) -> None:
+    _check(tmp_path, TinyUNet(), (3, 16, 16), TINY_UNET, None)
+
+
 def _exported_module(tmp_path: Path, spec: Path) -> tuple[Any, archcalc.Graph]:
     from archcalc.bridge.torch_out import export_torch
     g = archcalc.build(archcalc.load(spec))
