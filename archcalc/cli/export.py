@@ -25,12 +25,14 @@ def command(spec: str, to: str, out: str, seed: int, weights: str | None, sets: 
     from .. import load
     from ..errors import ArchcalcError
     from ..graph import Limits, build
-    from .common import parse_sets, parse_shape
+    from .common import parse_input, select
     if not Path(out).resolve().parent.is_dir():
         raise ArchcalcError(f"-o {out}: the folder {Path(out).resolve().parent} does not exist",
                             hint="create it, or give a path in an existing folder")
-    graph = build(load(Path(spec)), overrides=parse_sets(sets), input_shape=parse_shape(input_) if input_ else None,
-                  batch=batch, limits=Limits(max_nodes=max_nodes) if max_nodes else None)
+    path, variant, overrides = select(spec, sets)  # SPEC@VARIANT and zoo names, as every command takes them
+    shape, layout = parse_input(input_) if input_ else (None, None)
+    graph = build(load(Path(path)), overrides=overrides, input_shape=shape, input_layout=layout, batch=batch,
+                  limits=Limits(max_nodes=max_nodes) if max_nodes else None, variant=variant)
     try:
         if to == "onnx":
             from ..bridge.onnx_out import export_onnx, save
