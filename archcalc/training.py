@@ -295,7 +295,7 @@ class _Plan:
         for k, (node, row) in enumerate(zip(nodes, rows, strict=True)):
             kind = node.kind
             ins, out = list(row.input_shapes), row.output_shape
-            grads = tuple(grad[i] for i in node.inputs)
+            grads = tuple(grad[i] and j not in kind.shape_only for j, i in enumerate(node.inputs))
             strided = tuple(nodes[i].kind.strided for i in node.inputs)
             call = Call(ops[k], grads, batch, strided)
             trainable = row.trainable > 0

@@ -6,7 +6,9 @@ floor (`python -c "import click, rich, yaml"`) so that a busy machine slows both
 the median wall time, its ratio to the floor's, and the time in-process (the walk and the fit alone,
 best of the runs).
 
-    python benchmarks/bench_fit.py [--runs 5] [--memory 24GiB] [--optimizer adam]
+    python benchmarks/bench_fit.py [--runs 5] [--memory 24GiB] [--optimizer adam] [SPEC ...]
+
+SPEC picks settings by their spec file's name (`vit`, `convnext`, `unet.yaml`): these only.
 """
 
 from __future__ import annotations
@@ -46,7 +48,12 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--memory", default="24GiB")
     ap.add_argument("--optimizer", default="adam")
+    ap.add_argument("specs", nargs="*", help="only the settings of these spec files (vit, convnext.yaml ...)")
     args = ap.parse_args()
+    chosen = [s for s in settings() if not args.specs or s.split("@")[0].removeprefix("specs/").removesuffix(".yaml")
+              in {a.removesuffix(".yaml") for a in args.specs}]
+    if not chosen:
+        ap.error(f"no setting of {', '.join(args.specs)}: the specs are under specs/")
     from archcalc.fit import parse_size
     memory = parse_size(args.memory)
     floor_cmd = [sys.executable, "-c", "import click, rich, yaml"]
@@ -54,7 +61,7 @@ def main() -> None:
           f"alternating with the floor; Python {sys.version.split()[0]}\n")
     print(f"{'spec':42} {'batch':>6} {'median s':>9} {'x floor':>8} {'in-process s':>13}")
     worst = 0.0
-    for spec in settings():
+    for spec in chosen:
         cmd = [sys.executable, "-m", "archcalc", "fit", spec, "--memory", args.memory, "--optimizer", args.optimizer]
         runs, floors, inner = [], [], []
         for _ in range(args.runs):

@@ -111,6 +111,10 @@ CASES: dict[str, tuple[str, list[str], dict[str, str]]] = {
     "dropout_inplace": ("12", ["{kind: dense, units: 6}", "{kind: dropout, name: drop, rate: 0.5}"],
                         {"drop": "Dropout(inplace=True)"}),
     "dropout_zero": ("12", ["{kind: dense, units: 6}", "{kind: dropout, rate: 0}", "{kind: dense, units: 2}"], {}),
+    "crop": ("6x6x4", [STEM, "{kind: crop, size: [3, 4]}", "{kind: conv, filters: 2, kernel: 1}"], {}),
+    "crop_like": ("6x6x4", ["{kind: conv, name: a, filters: 4, kernel: 1}",
+                            "{kind: conv, name: b, filters: 4, kernel: 3}", "{kind: crop, name: c, from: [a, b]}",
+                            "{kind: concat, from: [c, b]}", "{kind: conv, filters: 2, kernel: 1}"], {}),
     "zeropad": ("6x6x4", [STEM, "{kind: zeropad, padding: 1}"], {}),
     "upsample": ("6x6x4", [STEM, "{kind: upsample, scale: 2}"], {}),
     "upsample_bilinear": ("6x6x4", [STEM, "{kind: upsample, scale: 2, mode: bilinear}"], {}),
@@ -204,3 +208,17 @@ def test_kinds_command_shows_the_rule() -> None:
     out = run("kinds", "maxpool").stdout
     assert "torch ops: MaxPool2d, F.max_pool2d" in out
     assert "training (docs/training.md): The input and the int64 index of every output's maximum" in out
+
+
+def test_crop_sends_no_gradient_to_the_input_it_takes_its_size_from() -> None:
+    # U-Net's crop(skip, up) reads up's H x W alone (tests/measured/saved_kinds.py's `crop`): autograd records
+    # the slice with skip as its only input, so the crop's backward makes skip's gradient (a zero map of
+    # 6 x 6 x 4 with the 4 x 4 x 4 centre filled) and none for up, whose gradient comes from the concat alone
+    s = training.step(analyze_text(spec("crop_like"), training=True))
+    by_name = {r.name: x for r, x in zip(s.an.rows, s.layers, strict=True)}
+    assert by_name["c"].call.grads == (True, False)
+    assert by_name["c"].recorded and by_name["c"].kept == ()
+    # peak: the crop's backward holds the concatenation's gradient (8 x 4 x 4 x 4 B = 512, of which b's half
+    # is a view) and skip's new one (6·6·4 x 4 B = 576) at once; no third buffer for up
+    at = next(e for e in s.events if e.phase == "backward" and e.at == "c")
+    assert dict(at.parts)["activation gradients"] == 512 + 576

@@ -4,7 +4,8 @@
 
 tests/test_training_kinds.py and tests/test_training_zoo.py hold archcalc to the figures measured once
 (tests/data/saved_kinds.json, tests/torchref/training.json); here torch measures them again, so a torch
-that saved otherwise would be noticed: every kind's small network at batch 1 and 3, and three networks.
+that saved otherwise would be noticed: every kind's small network at batch 1 and 3, and five networks
+(ViT-B/32 and Swin-T for attention and window attention).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def test_every_kind_again(torch) -> None:  # type: ignore[no-untyped-def]
             assert got == want, (name, b)
 
 
-@pytest.mark.parametrize("name", ["lenet5", "resnet18", "mobilenet_v2"])
+@pytest.mark.parametrize("name", ["lenet5", "resnet18", "mobilenet_v2", "vit_b_32", "swin_t"])
 def test_networks_again(torch, name: str) -> None:  # type: ignore[no-untyped-def]
     from torchref import measure_training
     want = json.loads(TRAINING.read_text(encoding="utf-8"))["networks"][name]

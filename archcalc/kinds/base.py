@@ -347,6 +347,9 @@ class Kind:
     #: whether the backward hands its inputs views of its output's gradient (a reshape, an add, a
     #: concatenation) instead of making new gradient buffers
     grad_is_view: ClassVar[bool] = False
+    #: inputs read for their shape alone (a crop's second input, which gives its size): autograd sends
+    #: them no gradient
+    shape_only: ClassVar[tuple[int, ...]] = ()
 
     def output_storage(self, call: Call) -> str:
         """Where torch puts the output: "new" memory, or the first input's own, as a "view" of it or

@@ -130,6 +130,16 @@ class Crop(Kind):
         return (f"{fmt(ins[0])} -> {fmt(out)}: rows {t}..{t + oh - 1} of {h}, columns {l}..{l + ow - 1} of {w} "
                 f"(centred: floor((H - H')/2) = {t} off the top, floor((W - W')/2) = {l} off the left)")
 
+    shape_only = (1,)  # torch reads the second input's size alone: no gradient reaches it through the crop
+
+    def output_storage(self, call: Call) -> str:
+        return "view"  # x[:, :, t:t + h, l:l + w] is a view of x
+
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """Nothing: a slice's backward needs sizes only. The crop is a view, so a layer that saves it
+        keeps the whole uncropped map (U-Net's concatenation copies it and keeps nothing)."""
+        return []
+
 
 class Upsample(Kind):
     """Upsample H and W by integer factors: nearest copies values, bilinear interpolates.

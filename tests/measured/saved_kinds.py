@@ -97,6 +97,26 @@ class Gate(nn.Module):
         return x * s
 
 
+def crop(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """The centre h x w of x, as U-Net's copy and crop (tests/torchref/unet.py): a slice, a view of x."""
+    t, l = (x.shape[-2] - h) // 2, (x.shape[-1] - w) // 2
+    return x[:, :, t:t + h, l:l + w]
+
+
+class CropCat(nn.Module):
+    """U-Net's copy and crop: conv a (1x1), conv b (3x3, valid: 4 x 4) on it, a cropped to b's size and
+    concatenated in front of b, then a 1x1 conv (the spec's crop from [a, b] and concat [crop, b])."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b, self.c = nn.Conv2d(4, 4, 1), nn.Conv2d(4, 4, 3), nn.Conv2d(8, 2, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a = self.a(x)
+        b = self.b(a)
+        return self.c(torch.cat([crop(a, *b.shape[-2:]), b], 1))
+
+
 class Concat(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -390,6 +410,8 @@ CASES: dict[str, tuple[tuple[int, ...], Any]] = {
     "dropout": (VEC, lambda: Seq(nn.Linear(12, 6), nn.Dropout(0.5))),
     "dropout_inplace": (VEC, lambda: Seq(nn.Linear(12, 6), nn.Dropout(0.5, inplace=True))),
     "dropout_zero": (VEC, lambda: Seq(nn.Linear(12, 6), nn.Dropout(0.0), nn.Linear(6, 2))),
+    "crop": (MAP, lambda: Seq(stem(), _f(crop, h=3, w=4), nn.Conv2d(4, 2, 1))),
+    "crop_like": (MAP, lambda: CropCat()),
     "zeropad": (MAP, lambda: Seq(stem(), nn.ZeroPad2d(1))),
     "upsample": (MAP, lambda: Seq(stem(), nn.Upsample(scale_factor=2))),
     "upsample_bilinear": (MAP, lambda: Seq(stem(), nn.Upsample(scale_factor=2, mode="bilinear"))),

@@ -5,6 +5,7 @@ Run by hand, in a venv with torchvision (its torch cannot be CI's 2.13; here tor
 0.29.1, CPU):
 
     /work/venvs/tv/bin/python tests/measured/training_torchvision.py   # -> tests/data/training_torchvision.json
+    /work/venvs/tv/bin/python tests/measured/training_torchvision.py swin_t   # these again, the others kept
 
 The figure is tests/torchref/measure_training.py's `saved` (the bytes of the distinct storages passing
 through saved_tensors_hooks' pack hook, the model's parameters and buffers left out, and their count),
@@ -28,9 +29,9 @@ from measure_training import saved  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "data" / "training_torchvision.json"
 #: name -> (torchvision builder (in torchvision.models), its keyword arguments, the spec (from the repository's
-#: root), the spec's variant, input side). ViT-B/16 and Swin-T are tests/data's specs of torchvision's models
-#: (Swin-T without stochastic depth, as that spec has it: torchvision's swin_t drops paths with a probability
-#: rising to 0.2, which keeps one value a sample for each of 22 branches, 88 B at batch 1).
+#: root), the spec's variant, input side). ViT-B/16 and Swin-T are the zoo's specs of torchvision's models, which
+#: tests/torchref copies too: here their attention and shifted window attention are torchvision's own (Swin-T
+#: with its stochastic depth, rising to 0.2, which keeps one value a sample for each of 22 branches).
 MODELS = {
     "resnet50": ("resnet50", {}, "specs/resnet50.yaml", None, 224),
     "googlenet": ("googlenet", {"aux_logits": False, "transform_input": True, "init_weights": False},
@@ -44,10 +45,8 @@ MODELS = {
     "wide_resnet50_2": ("wide_resnet50_2", {}, "specs/resnet50.yaml", "wide_resnet50_2", 224),
     "inception_v3": ("inception_v3", {"aux_logits": True, "init_weights": False}, "specs/inception_v3.yaml", None,
                      299),
-    "vit_b_16": ("vit_b_16", {}, "tests/data/vit_b_16_tv.yaml", None, 224),
-    "swin_t": ("swin_transformer.SwinTransformer", {"patch_size": [4, 4], "embed_dim": 96, "depths": [2, 2, 6, 2],
-               "num_heads": [3, 6, 12, 24], "window_size": [7, 7], "stochastic_depth_prob": 0.0},
-               "tests/data/swin_t_tv.yaml", None, 224),
+    "vit_b_16": ("vit_b_16", {}, "specs/vit.yaml", "vit_b_16", 224),
+    "swin_t": ("swin_t", {}, "specs/swin_t.yaml", None, 224),
 }
 
 
@@ -58,11 +57,19 @@ def build(builder: str, kw: dict) -> torch.nn.Module:
     return obj(**kw) if "." in builder else obj(weights=None, **kw)
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
     torch.set_num_threads(1)
+    unknown = set(argv) - set(MODELS)
+    if unknown:
+        sys.exit(f"unknown: {', '.join(sorted(unknown))}; the models are {', '.join(MODELS)}")
     out = {"about": __doc__.split("\n\n")[0].replace("\n", " "),
            "versions": {"torch": torch.__version__, "torchvision": torchvision.__version__}, "networks": {}}
+    old = json.loads(OUT.read_text())["networks"] if argv and OUT.exists() else {}
     for name, (builder, kw, spec, variant, side) in MODELS.items():
+        if argv and name not in argv:
+            if name in old:
+                out["networks"][name] = old[name]
+            continue
         entry = {"spec": spec, "variant": variant, "builder": builder, "kwargs": kw, "saved": {}, "saved_tensors": {}}
         for b in (1, 8):
             model = build(builder, kw).train()
@@ -81,4 +88,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
