@@ -1,8 +1,8 @@
 """Layers that move values: Transpose, Reshape, Flatten, Squeeze and Unsqueeze (views of the same
 values, views.py: they make a layer only where the new arrangement is `flatten`, `tokens`,
 `tokenmap` or `shuffle`), Pad <-> zeropad, crop <-> Slice (of H and W), Resize and Upsample <->
-upsample, Dropout <-> dropout, Identity <-> identity (and droppath, which ONNX has no other form for); the per-channel x·a + b
-on the network's input (torchvision's transform_input) is folded away."""
+upsample, Dropout <-> dropout, Identity <-> identity (and droppath, which ONNX has no other form
+for); the per-channel x·a + b on the network's input (torchvision's transform_input) is folded away."""
 
 from __future__ import annotations
 
