@@ -24,7 +24,8 @@ def relu6(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], 
 @forward("sigmoid", scratch=_no_scratch, inplace=True)
 def sigmoid(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], own: bool) -> np.ndarray:
     y = np.negative(xs[0], out=xs[0] if own else None)  # 1 / (1 + exp(-x)), in one buffer
-    np.exp(y, out=y)
+    with np.errstate(over="ignore"):  # exp(-x) is inf for x << 0, and 1 / (1 + inf) is the 0 wanted
+        np.exp(y, out=y)
     y += 1
     return np.reciprocal(y, out=y)
 
