@@ -40,13 +40,13 @@ def _geometry(shape: tuple[int, ...], padding: Any, k: tuple[int, int], s: tuple
     return ho, wo, t, l, (ho - 1) * s[0] + d[0] * (k[0] - 1) + 1, (wo - 1) * s[1] + d[1] * (k[1] - 1) + 1
 
 
-def _fill(slab: np.ndarray, x: np.ndarray, row0: int, left: int, step: int = 1, phase: int = 0) -> None:
+def _fill(slab: np.ndarray, x: np.ndarray, row0: int, left: int) -> None:
     """Copy into `slab` (L, Q, C) the part of `x` (H, W, C) it covers, zeros elsewhere.
 
     Slab row i holds input row row0 + i (row0 < 0 near the top: rows above the input are
-    padding); slab column q holds input column q·step + phase - left (the padded column
-    q·step + phase). Columns outside the input are never written, so they keep the zeros the
-    slab was made with; rows outside it are zeroed here, as a previous band may have written them.
+    padding); slab column q holds input column q - left. Columns outside the input are never
+    written, so they keep the zeros the slab was made with; rows outside it are zeroed here, as a
+    previous band may have written them.
     """
     big_l, q_n = slab.shape[:2]
     h, w = x.shape[:2]
@@ -57,11 +57,10 @@ def _fill(slab: np.ndarray, x: np.ndarray, row0: int, left: int, step: int = 1, 
         slab[max(b, 0):] = 0
     if a >= b:
         return
-    q0 = max(0, -((phase - left) // step))           # first slab column inside the input
-    c0 = q0 * step + phase - left
-    count = min(q_n - q0, -(-(w - c0) // step)) if c0 < w else 0
+    q0 = max(0, left)                                # first slab column inside the input
+    count = min(q_n - q0, w + left - q0)
     if count > 0:
-        src = x[row0 + a:row0 + b, c0:c0 + (count - 1) * step + 1:step]
+        src = x[row0 + a:row0 + b, q0 - left:q0 - left + count]
         dst = slab[a:b, q0:q0 + count]
         if dst.shape[-1] == src.shape[-1]:
             dst[...] = src
@@ -81,7 +80,14 @@ def _conv_band(kind: Any, shape: tuple[int, ...], itemsize: int
     return band, ho, wo, top, left, cols, (band - 1) * sh + dh * (kh - 1) + 1, direct
 
 
+def _is_depthwise(kind: Any, c: int) -> bool:
+    """A conv of one input channel per group (groups = C > 1): run as depthwise, not as C matmuls."""
+    return kind.groups == c > 1
+
+
 def _conv_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], itemsize: int) -> int:
+    if _is_depthwise(kind, ins[0][3]):
+        return _dw_scratch(kind, ins, out, itemsize)
     band, _, wo, _, _, cols, slab_rows, direct = _conv_band(kind, ins[0], itemsize)
     if direct:
         return 0
@@ -99,10 +105,13 @@ def conv(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -
     The block is a copy, but a band-sized one: it stays in cache, adds a few MiB at most to
     the memory peak, and gives BLAS one long contraction (f_h·f_w·C) instead of f_h·f_w
     short ones (a sum of shifted-view matmuls) whose partial outputs must each be added back.
-    A 1x1, stride-1, unpadded conv is a single matmul over the input as it lies.
+    A 1x1, stride-1, unpadded conv is a single matmul over the input as it lies; a conv with
+    one input channel per group (groups = C) runs as depthwise does.
     """
     x, kern = xs[0], ws["kernel"]
     n, c = x.shape[0], x.shape[3]
+    if _is_depthwise(kind, c):  # (f_h, f_w, 1, C·m): output channel o reads input channel o // m, as depthwise's
+        return _depthwise(t, kind, x, kern.reshape(*kern.shape[:2], kind.filters), ws.get("bias"))
     g, f = kind.groups, kind.filters
     cg, fg = c // g, f // g
     (kh, kw), (sh, sw), (dh, dw) = kind.kernel, kind.stride, kind.dilation
@@ -154,84 +163,93 @@ def _depthwise_weights(kind: Any, shapes: list[tuple[int, ...]]) -> WeightShapes
     return ws
 
 
-#: Output bytes of one depthwise band: the accumulator and the per-tap product stay in L2.
+#: Output bytes of one band of the tap-by-tap depthwise: the accumulator and the per-tap product stay in L2.
 DW_BAND_BYTES = 256 << 10
-#: From this many channels on (stride 1 along the width), one einsum per band beats the
-#: tap-by-tap multiply-add: its loop keeps each output's sum in a register instead of
-#: reading and writing the band once per tap (measured here: 0.17 against 0.25 ms at
-#: 14 x 14 x 384, no better at 56 x 56 x 144).
-DW_EINSUM_CHANNELS = 192
+#: Below this many channels (at width stride 1) the tap-by-tap multiply-add beats one einsum: the
+#: einsum's inner loop runs over the channels of one pixel, too short to pay for itself. From here
+#: on, and at any width stride, the einsum wins: its loop keeps each output's sum in a register
+#: instead of reading and writing the output once per tap (measured, thread CPU time, one
+#: thread: 112 x 112 x 32: 1.26 against 2.18 ms; 56 x 56 x 96: 0.96 against 0.76;
+#: 112 x 112 x 96 stride 2: 1.26 against 0.78; 28 x 28 x 240 5 x 5: 1.78 against 0.66).
+DW_EINSUM_CHANNELS = 64
 
 
-def _dw_band(kind: Any, shape: tuple[int, ...], itemsize: int) -> tuple[int, int, int, int, int, int, int]:
-    """(band, ho, wo, top, left, phase columns, slab rows) shared by depthwise and its scratch."""
-    (kh, _), (sh, sw), (dh, _) = kind.kernel, kind.stride, kind.dilation
-    ho, wo, top, left, _, cols = _geometry(shape, kind.padding, kind.kernel, kind.stride, kind.dilation)
-    band = max(1, min(ho, DW_BAND_BYTES // (wo * shape[3] * kind.multiplier * itemsize)))
-    return band, ho, wo, top, left, -(-cols // sw), (band - 1) * sh + dh * (kh - 1) + 1
+def _dw_params(kind: Any, c: int) -> tuple[Any, tuple[int, int], tuple[int, int], tuple[int, int], int]:
+    """(padding, kernel, stride, dilation, multiplier) of a depthwise layer, or of a conv whose every
+    group is one input channel (groups = C: EfficientNet, MobileNetV3 and ConvNeXt write theirs so)."""
+    mult = kind.multiplier if kind.name == "depthwise" else kind.filters // c
+    return kind.padding, kind.kernel, kind.stride, kind.dilation, mult
+
+
+def _dw_plan(kind: Any, shape: tuple[int, ...], itemsize: int) -> tuple[bool, int, int, int, int, int, int, int]:
+    """(einsum, band, ho, wo, top, left, slab rows, slab columns), shared by depthwise and its scratch.
+    The einsum reads one padded copy of a whole sample (band = ho); the taps, a band of it at a time."""
+    padding, k, (sh, sw), d, mult = _dw_params(kind, shape[3])
+    ho, wo, top, left, rows, cols = _geometry(shape, padding, k, (sh, sw), d)
+    cm = shape[3] * mult
+    if sw > 1 or cm >= DW_EINSUM_CHANNELS:
+        return True, ho, ho, wo, top, left, rows, cols
+    band = max(1, min(ho, DW_BAND_BYTES // (wo * cm * itemsize)))
+    return False, band, ho, wo, top, left, (band - 1) * sh + d[0] * (k[0] - 1) + 1, cols
 
 
 def _dw_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], itemsize: int) -> int:
-    band, _, wo, _, _, q_n, slab_rows = _dw_band(kind, ins[0], itemsize)
-    cm, (kh, kw) = ins[0][3] * kind.multiplier, kind.kernel
-    return (kind.stride[1] * slab_rows * q_n + band * wo + kh * kw * wo) * cm * itemsize
+    einsum, band, _, wo, _, _, slab_rows, cols = _dw_plan(kind, ins[0], itemsize)
+    _, (kh, kw), _, _, mult = _dw_params(kind, ins[0][3])
+    cm = ins[0][3] * mult
+    return (slab_rows * cols + (0 if einsum else band * wo + kh * kw * wo)) * cm * itemsize
 
 
 @forward("depthwise", weights=_depthwise_weights, scratch=_dw_scratch)
 def depthwise(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
-    """Per band of output rows, per tap: the band's shifted view times that tap's weights,
-    accumulated in place. Three things keep NumPy's inner loops long and in cache:
+    return _depthwise(t, kind, xs[0], ws["kernel"], ws.get("bias"))
 
-    * the band (a few hundred KiB of output) stays in L2 across the f_h·f_w taps;
-    * each tap's weights are repeated along the output width, so view and weights are both
-      contiguous over width x channels and NumPy runs one long loop per row, not one per pixel;
-    * the padded band is split by column phase (column mod stride), so even a stride-2 tap
-      reads a contiguous run; a multiplier m repeats each input channel m times in the band.
 
-    Wide, width-stride-1 layers take one einsum over the band's sliding windows instead.
+def _depthwise(t: Tally, kind: Any, x: np.ndarray, kern: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    """One einsum over the sliding windows of a padded copy of each sample: its loop keeps each
+    output's sum in a register (one multiply-add per tap, no pass over memory per tap). A multiplier
+    m repeats each input channel m times in the copy. `kern` is (f_h, f_w, C·m): output channel
+    c·m + k reads input channel c.
+
+    Narrow layers (fewer than DW_EINSUM_CHANNELS channels, width stride 1), where the einsum's loop
+    over one pixel's channels is too short, go per band of output rows, per tap: the band's shifted
+    view times that tap's weights, accumulated in place. The band (a few hundred KiB of output)
+    stays in L2 across the taps, and each tap's weights are repeated along the output width, so
+    view and weights are both contiguous over width x channels: one long loop per row.
     """
-    x, kern, mult = xs[0], ws["kernel"], kind.multiplier
     n, c = x.shape[0], x.shape[3]
+    _, (kh, kw), (sh, sw), (dh, dw), mult = _dw_params(kind, c)
     cm = c * mult
-    (kh, kw), (sh, sw), (dh, dw) = kind.kernel, kind.stride, kind.dilation
-    band, ho, wo, top, left, q_n, slab_rows = _dw_band(kind, x.shape, x.itemsize)
+    einsum, band, ho, wo, top, left, slab_rows, cols = _dw_plan(kind, x.shape, x.itemsize)
     y = np.empty((n, ho, wo, cm), dtype=x.dtype)
-    if n == 0:  # the dry run: no band buffers
+    if n == 0:  # the dry run: no buffers
         return y
-    slab = np.zeros((sw, slab_rows, q_n, cm), dtype=x.dtype)
-    if sw == 1 and cm >= DW_EINSUM_CHANNELS:
+    slab = np.zeros((slab_rows, cols, cm), dtype=x.dtype)
+    if einsum:
+        for b in range(n):
+            _fill(slab, x[b], -top, left)
+            # win[r, w, ch, i, j] = slab[r·sh + i·dh, w·sw + j·dw, ch]
+            win = sliding_window_view(slab, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(0, 1))
+            t.einsum("hwcij,ijc->hwc", win[::sh, ::sw, :, ::dh, ::dw], kern, out=y[b])
+    else:
+        # taps[i, j] = kern[i, j] repeated along the output width (a copy of kh·kw·wo·cm values)
+        taps = np.ascontiguousarray(np.broadcast_to(kern[:, :, None, :], (kh, kw, wo, cm)))
+        tmp = np.empty((band, wo, cm), dtype=x.dtype)
         for b in range(n):
             for r0 in range(0, ho, band):
                 m = min(band, ho - r0)
-                sl = slab[0, :(m - 1) * sh + dh * (kh - 1) + 1]
-                _fill(sl, x[b], r0 * sh - top, left)
-                # win[r, w, ch, i, j] = sl[r·sh + i·dh, w + j·dw, ch]
-                win = sliding_window_view(sl, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(0, 1))
-                t.einsum("hwcij,ijc->hwc", win[::sh, :, :, ::dh, ::dw], kern, out=y[b, r0:r0 + m])
-        if "bias" in ws:
-            y += ws["bias"]
-        return y
-    # taps[i, j] = kern[i, j] repeated along the output width (a copy of kh·kw·wo·cm values)
-    taps = np.ascontiguousarray(np.broadcast_to(kern[:, :, None, :], (kh, kw, wo, cm)))
-    tmp = np.empty((band, wo, cm), dtype=x.dtype)
-    for b in range(n):
-        for r0 in range(0, ho, band):
-            m = min(band, ho - r0)
-            span = (m - 1) * sh + dh * (kh - 1) + 1
-            for p in range(sw):
-                _fill(slab[p, :span], x[b], r0 * sh - top, left, sw, p)
-            acc, tb = y[b, r0:r0 + m], tmp[:m]
-            for i in range(kh):
-                for j in range(kw):
-                    p, q = divmod(j * dw, sw)[::-1]
-                    view = slab[p, i * dh:i * dh + (m - 1) * sh + 1:sh, q:q + wo]
-                    if i == j == 0:
-                        t.mul(view, taps[i, j], out=acc)
-                    else:
-                        t.mul(view, taps[i, j], out=tb)
-                        acc += tb
-    if "bias" in ws:
-        y += ws["bias"]
+                _fill(slab[:(m - 1) * sh + dh * (kh - 1) + 1], x[b], r0 * sh - top, left)
+                acc, tb = y[b, r0:r0 + m], tmp[:m]
+                for i in range(kh):
+                    for j in range(kw):
+                        view = slab[i * dh:i * dh + (m - 1) * sh + 1:sh, j * dw:j * dw + wo]
+                        if i == j == 0:
+                            t.mul(view, taps[i, j], out=acc)
+                        else:
+                            t.mul(view, taps[i, j], out=tb)
+                            acc += tb
+    if bias is not None:
+        y += bias
     return y
 
 
