@@ -76,6 +76,12 @@ class Tally:
         self.other_mults += math.prod(np.broadcast_shapes(np.shape(a), np.shape(b)))
         return np.multiply(a, b, out=out)
 
+    def divide(self, a: np.ndarray, b: Any, out: np.ndarray | None = None) -> np.ndarray:
+        """a times the reciprocal of b, as one division per value (SiLU's x·1/(1 + e^-x)): the
+        product it stands for is counted as `scale` counts it; the division spares a pass."""
+        self.other_mults += math.prod(np.broadcast_shapes(np.shape(a), np.shape(b)))
+        return np.divide(a, b, out=out)
+
 
 def _copy_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], itemsize: int) -> int:
     """Default scratch of a forward: one more array the size of its largest input or output
