@@ -94,13 +94,17 @@ class Forward:
     """One kind's forward: `fn(t, kind, xs, ws[, own])`, its weight shapes, and its scratch bytes.
 
     `inplace` forwards take `own`: True when nothing else will read `xs[0]`, so they may write
-    their output over it (the executor decides, from liveness; see execute.py).
+    their output over it (the executor decides, from liveness; see execute.py). `column_major`
+    names 2-D weights the executor stores transposed in memory (same shape and values, Fortran
+    order): BLAS then reads a (C, C') kernel as torch keeps nn.Linear's, (C', C) row by row, which
+    multiplies a sequence of tokens 4 to 9% faster here (ViT-B/16's projections, OpenBLAS 0.3.31).
     """
 
     fn: Callable[..., np.ndarray]
     weights: Callable[[Any, list[tuple[int, ...]]], WeightShapes]
     scratch: Callable[[Any, list[tuple[int, ...]], tuple[int, ...], int], int] = _copy_scratch
     inplace: bool = False
+    column_major: frozenset[str] = frozenset()
 
     def run(self, t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray],
             own: bool = False) -> np.ndarray:
@@ -115,10 +119,11 @@ def _no_weights(kind: Any, shapes: list[tuple[int, ...]]) -> WeightShapes:
 
 
 def forward(*names: str, weights: Callable[..., WeightShapes] = _no_weights,
-            scratch: Callable[..., int] = _copy_scratch, inplace: bool = False) -> Callable[..., Any]:
+            scratch: Callable[..., int] = _copy_scratch, inplace: bool = False,
+            column_major: tuple[str, ...] = ()) -> Callable[..., Any]:
     def deco(fn: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
         for n in names:
-            FORWARDS[n] = Forward(fn, weights, scratch, inplace)
+            FORWARDS[n] = Forward(fn, weights, scratch, inplace, frozenset(column_major))
         return fn
     return deco
 
