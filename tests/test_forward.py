@@ -82,6 +82,7 @@ CONV_CASES = [  # (H, W, C, filters, kernel, stride, padding, dilation, groups)
     (5, 5, 6, 4, (1, 1), (2, 2), "valid", (1, 1), 2),
     (7, 7, 2, 3, (5, 5), (3, 3), "same", (1, 1), 1),
     (7, 6, 3, 6, (3, 3), (2, 2), "same", (1, 1), 3),           # groups = C: run as depthwise, multiplier 2
+    (7, 8, 3, 5, (1, 1), (2, 3), "same", (1, 1), 1),           # 1 x 1 strided: the pixels read, one matmul
 ]
 
 

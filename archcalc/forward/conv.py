@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from .base import GeometryError, Tally, WeightShapes, _pads, _positions, forward
 
@@ -69,15 +69,19 @@ def _fill(slab: np.ndarray, x: np.ndarray, row0: int, left: int) -> None:
 
 
 def _conv_band(kind: Any, shape: tuple[int, ...], itemsize: int
-               ) -> tuple[int, int, int, int, int, int, int, bool]:
-    """(band, ho, wo, top, left, cols, slab rows, direct): the banding every conv call and its
-    scratch estimate share. `direct`: a 1x1 stride-1 unpadded conv, one matmul, no scratch."""
-    (kh, kw), (sh, _), (dh, _) = kind.kernel, kind.stride, kind.dilation
+               ) -> tuple[int, int, int, int, int, int, int, str]:
+    """(band, ho, wo, top, left, cols, slab rows, path): the banding every conv call and its scratch
+    estimate share. `path`: "direct", a 1x1 stride-1 unpadded conv, one matmul over the input as it
+    lies; "gather", a 1x1 strided unpadded one, one matmul over a copy of the pixels it reads;
+    "bands", im2col a band of output rows at a time."""
+    (kh, kw), (sh, sw), (dh, _) = kind.kernel, kind.stride, kind.dilation
     ho, wo, top, left, _, cols = _geometry(shape, kind.padding, kind.kernel, kind.stride, kind.dilation)
-    direct = (kh, kw, *kind.stride, kind.groups, ho, wo, top, left) == (1, 1, 1, 1, 1, shape[1], shape[2], 0, 0)
+    path = "bands"
+    if (kh, kw, kind.groups, top, left) == (1, 1, 1, 0, 0):
+        path = "direct" if (sh, sw, ho, wo) == (1, 1, shape[1], shape[2]) else "gather"
     per_row = wo * kh * kw * (shape[3] // kind.groups) * itemsize
     band = max(1, min(ho, CHUNK_BYTES // per_row, CHUNK_ROWS // wo))
-    return band, ho, wo, top, left, cols, (band - 1) * sh + dh * (kh - 1) + 1, direct
+    return band, ho, wo, top, left, cols, (band - 1) * sh + dh * (kh - 1) + 1, path
 
 
 def _is_depthwise(kind: Any, c: int) -> bool:
@@ -88,9 +92,9 @@ def _is_depthwise(kind: Any, c: int) -> bool:
 def _conv_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], itemsize: int) -> int:
     if _is_depthwise(kind, ins[0][3]):
         return _dw_scratch(kind, ins, out, itemsize)
-    band, _, wo, _, _, cols, slab_rows, direct = _conv_band(kind, ins[0], itemsize)
-    if direct:
-        return 0
+    band, ho, wo, _, _, cols, slab_rows, path = _conv_band(kind, ins[0], itemsize)
+    if path != "bands":
+        return ins[0][0] * ho * wo * ins[0][3] * itemsize if path == "gather" else 0
     c, (kh, kw), g = ins[0][3], kind.kernel, kind.groups
     return (slab_rows * cols * c + band * wo * kh * kw * (c // g) + (band * wo * kind.filters // g if g > 1 else 0)
             ) * itemsize
@@ -115,9 +119,11 @@ def conv(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -
     g, f = kind.groups, kind.filters
     cg, fg = c // g, f // g
     (kh, kw), (sh, sw), (dh, dw) = kind.kernel, kind.stride, kind.dilation
-    band, ho, wo, top, left, cols, slab_rows, direct = _conv_band(kind, x.shape, x.itemsize)
+    band, ho, wo, top, left, cols, slab_rows, path = _conv_band(kind, x.shape, x.itemsize)
     bias = ws.get("bias")
-    if direct:
+    if path != "bands":
+        if path == "gather":
+            x = np.ascontiguousarray(x[:, :(ho - 1) * sh + 1:sh, :(wo - 1) * sw + 1:sw])
         y = t.matmul(x.reshape(-1, c), kern.reshape(c, f)).reshape(n, ho, wo, f)
         if bias is not None:
             y += bias
@@ -134,20 +140,29 @@ def conv(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -
             m = min(band, ho - r0)
             sl = slab[:(m - 1) * sh + dh * (kh - 1) + 1]
             _fill(sl, x[b], r0 * sh - top, left)
-            # windows[r, w, ch, i, j] = sl[r·sh + i·dh, w·sw + j·dw, ch]
-            win = sliding_window_view(sl, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(0, 1))
-            win = win[::sh, ::sw, :, ::dh, ::dw].transpose(0, 1, 3, 4, 2)
             yb = y[b, r0:r0 + m].reshape(m * wo, f)
-            for gi in range(g):
-                cb = col[:m]
-                np.copyto(cb, win[..., gi * cg:(gi + 1) * cg])
-                a = cb.reshape(m * wo, kh * kw * cg)
-                if g == 1:
-                    t.matmul(a, k2, out=yb)
-                else:
-                    ob = out[:m * wo]  # type: ignore[index]
-                    t.matmul(a, k2[:, gi * fg:(gi + 1) * fg], out=ob)
-                    yb[:, gi * fg:(gi + 1) * fg] = ob
+            if g == 1 and dw == 1:
+                # windows[r, w, i, j·C + ch] = sl[r·sh + i·dh, w·sw + j, ch]: a tap row's f_w·C values
+                # lie side by side in the slab, so the copy runs over them in one stretch
+                st = sl.strides
+                win = as_strided(sl, (m, wo, kh, kw * c), (st[0] * sh, st[1] * sw, st[0] * dh, st[2]),
+                                 writeable=False)
+                np.copyto(col[:m].reshape(m, wo, kh, kw * c), win)
+                t.matmul(col[:m].reshape(m * wo, kh * kw * c), k2, out=yb)
+            else:
+                # windows[r, w, ch, i, j] = sl[r·sh + i·dh, w·sw + j·dw, ch]
+                win = sliding_window_view(sl, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(0, 1))
+                win = win[::sh, ::sw, :, ::dh, ::dw].transpose(0, 1, 3, 4, 2)
+                for gi in range(g):
+                    cb = col[:m]
+                    np.copyto(cb, win[..., gi * cg:(gi + 1) * cg])
+                    a = cb.reshape(m * wo, kh * kw * cg)
+                    if g == 1:
+                        t.matmul(a, k2, out=yb)
+                    else:
+                        ob = out[:m * wo]  # type: ignore[index]
+                        t.matmul(a, k2[:, gi * fg:(gi + 1) * fg], out=ob)
+                        yb[:, gi * fg:(gi + 1) * fg] = ob
             if bias is not None:
                 yb += bias
     return y
