@@ -19,7 +19,8 @@ from .base import GeometryError, Tally, WeightShapes, forward
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
-    x = x - x.max(axis=-1, keepdims=True)
+    """Over the last axis, in place (the scores are this forward's own array)."""
+    np.subtract(x, x.max(axis=-1, keepdims=True), out=x)
     np.exp(x, out=x)
     x /= x.sum(axis=-1, keepdims=True)
     return x

@@ -60,15 +60,20 @@ class Tally:
         self.macs += math.prod(np.broadcast_shapes(a.shape, b.shape))
         return np.multiply(a, b, out=out)
 
-    def einsum(self, subscripts: str, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    def einsum(self, subscripts: str, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None,
+               other: bool = False) -> np.ndarray:
         """Two-operand sum of products ('ab,bc->ac' style, explicit output): NumPy's einsum loop
-        multiplies once per combination of all the indices, so that product is the count."""
+        multiplies once per combination of all the indices, so that product is the count. `other`:
+        the products are no kernel MACs (a normalisation's squares) and count in `other_mults`."""
         extent: dict[str, int] = {}
         for subs, arr in zip(subscripts.split("->")[0].split(","), (a, b), strict=True):
             for ch, n in zip(subs, arr.shape, strict=True):
                 if extent.setdefault(ch, n) != n:
                     raise ValueError(f"einsum {subscripts} of {a.shape} and {b.shape}")
-        self.macs += math.prod(extent.values())
+        if other:
+            self.other_mults += math.prod(extent.values())
+        else:
+            self.macs += math.prod(extent.values())
         return np.einsum(subscripts, a, b, out=out)
 
     def scale(self, a: np.ndarray, b: Any, out: np.ndarray | None = None) -> np.ndarray:
