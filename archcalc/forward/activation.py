@@ -201,8 +201,9 @@ def gelu(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], o
         for v, o in blocks:
             _gelu_tanh(t, v, o)
         return y
-    buf = np.empty((6, blocks[0][0].size if blocks else 0), y.dtype)
-    buf[4], buf[5] = _ERFC_Z, 0
+    buf = np.empty((6 if y.dtype == np.float32 else 0, blocks[0][0].size if blocks else 0), y.dtype)
+    if len(buf):
+        buf[4], buf[5] = _ERFC_Z, 0
     for v, o in blocks:
         _gelu_exact(t, v, o, buf)
     return y
