@@ -33,6 +33,7 @@ def bands(request, monkeypatch):
         from archcalc.forward import conv, norm
         monkeypatch.setattr(conv, "CHUNK_BYTES", 1)
         monkeypatch.setattr(conv, "DW_BAND_BYTES", 1)
+        monkeypatch.setattr(conv, "DW_SLAB_BYTES", 1)
         monkeypatch.setattr(norm, "AFFINE_BAND_BYTES", 1)
     return request.param
 

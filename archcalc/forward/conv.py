@@ -40,6 +40,16 @@ def _geometry(shape: tuple[int, ...], padding: Any, k: tuple[int, int], s: tuple
     return ho, wo, t, l, (ho - 1) * s[0] + d[0] * (k[0] - 1) + 1, (wo - 1) * s[1] + d[1] * (k[1] - 1) + 1
 
 
+def _slab(rows: int, cols: int, c: int, left: int, w: int, dtype: Any) -> np.ndarray:
+    """A buffer for `_fill`: zeros only in the columns of padding (left of the input, right of
+    it), which `_fill` never writes; the rest it fills row by row (not zeroing it all first
+    saves a pass over a slab that may be a whole sample)."""
+    slab = np.empty((rows, cols, c), dtype=dtype)
+    slab[:, :left] = 0
+    slab[:, left + w:] = 0
+    return slab
+
+
 def _fill(slab: np.ndarray, x: np.ndarray, row0: int, left: int) -> None:
     """Copy into `slab` (L, Q, C) the part of `x` (H, W, C) it covers, zeros elsewhere.
 
@@ -132,7 +142,7 @@ def conv(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -
     if n == 0:  # the dry run: no band buffers
         return y
     k2 = kern.reshape(kh * kw * cg, f)
-    slab = np.zeros((slab_rows, cols, c), dtype=x.dtype)
+    slab = _slab(slab_rows, cols, c, left, x.shape[2], x.dtype)
     col = np.empty((band, wo, kh, kw, cg), dtype=x.dtype)
     out = np.empty((band * wo, fg), dtype=x.dtype) if g > 1 else None
     for b in range(n):
@@ -187,6 +197,9 @@ DW_BAND_BYTES = 256 << 10
 #: thread: 112 x 112 x 32: 1.26 against 2.18 ms; 56 x 56 x 96: 0.96 against 0.76;
 #: 112 x 112 x 96 stride 2: 1.26 against 0.78; 28 x 28 x 240 5 x 5: 1.78 against 0.66).
 DW_EINSUM_CHANNELS = 64
+#: Input bytes of one band of the einsum depthwise (its padded slab): small enough to stay in L2
+#: between being copied and being read, so a large map is read from memory once.
+DW_SLAB_BYTES = 1 << 20
 
 
 def _dw_params(kind: Any, c: int) -> tuple[Any, tuple[int, int], tuple[int, int], tuple[int, int], int]:
@@ -198,12 +211,15 @@ def _dw_params(kind: Any, c: int) -> tuple[Any, tuple[int, int], tuple[int, int]
 
 def _dw_plan(kind: Any, shape: tuple[int, ...], itemsize: int) -> tuple[bool, int, int, int, int, int, int, int]:
     """(einsum, band, ho, wo, top, left, slab rows, slab columns), shared by depthwise and its scratch.
-    The einsum reads one padded copy of a whole sample (band = ho); the taps, a band of it at a time."""
+    Both paths read a padded copy of a band of output rows' input at a time: the einsum's bands are
+    sized by their input (DW_SLAB_BYTES), the taps' by their output (DW_BAND_BYTES)."""
     padding, k, (sh, sw), d, mult = _dw_params(kind, shape[3])
     ho, wo, top, left, rows, cols = _geometry(shape, padding, k, (sh, sw), d)
     cm = shape[3] * mult
     if sw > 1 or cm >= DW_EINSUM_CHANNELS:
-        return True, ho, ho, wo, top, left, rows, cols
+        per_row = sh * cols * cm * itemsize
+        band = max(1, min(ho, DW_SLAB_BYTES // per_row))
+        return True, band, ho, wo, top, left, (band - 1) * sh + d[0] * (k[0] - 1) + 1, cols
     band = max(1, min(ho, DW_BAND_BYTES // (wo * cm * itemsize)))
     return False, band, ho, wo, top, left, (band - 1) * sh + d[0] * (k[0] - 1) + 1, cols
 
@@ -221,10 +237,10 @@ def depthwise(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarra
 
 
 def _depthwise(t: Tally, kind: Any, x: np.ndarray, kern: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
-    """One einsum over the sliding windows of a padded copy of each sample: its loop keeps each
-    output's sum in a register (one multiply-add per tap, no pass over memory per tap). A multiplier
-    m repeats each input channel m times in the copy. `kern` is (f_h, f_w, C·m): output channel
-    c·m + k reads input channel c.
+    """One einsum over the sliding windows of a padded copy of a band of output rows' input: its
+    loop keeps each output's sum in a register (one multiply-add per tap, no pass over memory per
+    tap). A multiplier m repeats each input channel m times in the copy. `kern` is (f_h, f_w, C·m):
+    output channel c·m + k reads input channel c.
 
     Narrow layers (fewer than DW_EINSUM_CHANNELS channels, width stride 1), where the einsum's loop
     over one pixel's channels is too short, go per band of output rows, per tap: the band's shifted
@@ -239,13 +255,16 @@ def _depthwise(t: Tally, kind: Any, x: np.ndarray, kern: np.ndarray, bias: np.nd
     y = np.empty((n, ho, wo, cm), dtype=x.dtype)
     if n == 0:  # the dry run: no buffers
         return y
-    slab = np.zeros((slab_rows, cols, cm), dtype=x.dtype)
+    slab = _slab(slab_rows, cols, cm, left, x.shape[2], x.dtype)
     if einsum:
         for b in range(n):
-            _fill(slab, x[b], -top, left)
-            # win[r, w, ch, i, j] = slab[r·sh + i·dh, w·sw + j·dw, ch]
-            win = sliding_window_view(slab, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(0, 1))
-            t.einsum("hwcij,ijc->hwc", win[::sh, ::sw, :, ::dh, ::dw], kern, out=y[b])
+            for r0 in range(0, ho, band):
+                m = min(band, ho - r0)
+                sl = slab[:(m - 1) * sh + dh * (kh - 1) + 1]
+                _fill(sl, x[b], r0 * sh - top, left)
+                # win[r, w, ch, i, j] = sl[r·sh + i·dh, w·sw + j·dw, ch]
+                win = sliding_window_view(sl, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(0, 1))
+                t.einsum("hwcij,ijc->hwc", win[::sh, ::sw, :, ::dh, ::dw], kern, out=y[b, r0:r0 + m])
     else:
         # taps[i, j] = kern[i, j] repeated along the output width (a copy of kh·kw·wo·cm values)
         taps = np.ascontiguousarray(np.broadcast_to(kern[:, :, None, :], (kh, kw, wo, cm)))
