@@ -62,7 +62,8 @@ class Execution:
     outputs: dict[str, Any] = field(default_factory=dict)   # layer name -> array (N, ...)
     peak_estimate: int = 0        # bytes: parameters + the largest live set of activations and scratch
     param_bytes: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0          # wall time of the forward
+    cpu_seconds: float = 0.0      # this thread's CPU time in it: apart from waiting for the CPU on a busy machine
 
     @property
     def macs(self) -> int:
@@ -442,7 +443,7 @@ def execute(graph: Graph, *, seed: int = 0, weights: str | Path | Mapping[str, A
     t = Tally()
     runs: list[LayerRun] = []
     inactive = graph.inactive
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.thread_time()
     for j, node in enumerate(nodes):
         if inactive and j in inactive:  # training-only at inference: parameters only, not run
             runs.append(LayerRun(node.path, node.kind.name, plan.shapes[j], *counts[j], 0, 0, 0.0))
@@ -468,9 +469,9 @@ def execute(graph: Graph, *, seed: int = 0, weights: str | Path | Mapping[str, A
         del y
         if progress is not None:
             progress(j + 1, len(nodes), node.path)
-    total = time.perf_counter() - start
+    total, cpu = time.perf_counter() - start, time.thread_time() - cpu_start
     outputs = {nodes[i].path: live.vals[i] for i in graph.outputs} if keep else {}
-    return Execution(runs, batch, dtype, outputs, plan.peak, plan.param_bytes, total)
+    return Execution(runs, batch, dtype, outputs, plan.peak, plan.param_bytes, total, cpu)
 
 
 __all__ = ["DTYPES", "ExecError", "Execution", "LayerRun", "available_memory", "execute", "load_input_array",

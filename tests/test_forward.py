@@ -32,18 +32,17 @@ def bands(request, monkeypatch):
     if request.param == "tiny bands":
         from archcalc.forward import conv, norm
         monkeypatch.setattr(conv, "CHUNK_BYTES", 1)
-        monkeypatch.setattr(conv, "DW_BAND_BYTES", 1)
         monkeypatch.setattr(conv, "DW_SLAB_BYTES", 1)
         monkeypatch.setattr(norm, "AFFINE_BAND_BYTES", 1)
     return request.param
 
 
-@pytest.fixture(params=["taps", "einsum"])
+@pytest.fixture(params=["rows", "pixels"])
 def dw_path(request, monkeypatch):
-    """Run a depthwise test down each path: the einsum (any width stride) and, at width stride 1,
-    the tap-by-tap multiply-add (these inputs are narrow: the shipped threshold takes the taps)."""
+    """Run a depthwise test down each path: the einsum along whole rows (width stride 1; these
+    inputs are narrow, so the shipped threshold takes it) and the einsum per pixel (any stride)."""
     from archcalc.forward import conv
-    monkeypatch.setattr(conv, "DW_EINSUM_CHANNELS", 10**9 if request.param == "taps" else 1)
+    monkeypatch.setattr(conv, "DW_ROW_CHANNELS", 10**9 if request.param == "rows" else 1)
     return request.param
 
 

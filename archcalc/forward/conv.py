@@ -188,17 +188,16 @@ def _depthwise_weights(kind: Any, shapes: list[tuple[int, ...]]) -> WeightShapes
     return ws
 
 
-#: Output bytes of one band of the tap-by-tap depthwise: the accumulator and the per-tap product stay in L2.
-DW_BAND_BYTES = 256 << 10
-#: Below this many channels (at width stride 1) the tap-by-tap multiply-add beats one einsum: the
-#: einsum's inner loop runs over the channels of one pixel, too short to pay for itself. From here
-#: on, and at any width stride, the einsum wins: its loop keeps each output's sum in a register
-#: instead of reading and writing the output once per tap (measured, thread CPU time, one
-#: thread: 112 x 112 x 32: 1.26 against 2.18 ms; 56 x 56 x 96: 0.96 against 0.76;
-#: 112 x 112 x 96 stride 2: 1.26 against 0.78; 28 x 28 x 240 5 x 5: 1.78 against 0.66).
-DW_EINSUM_CHANNELS = 64
-#: Input bytes of one band of the einsum depthwise (its padded slab): small enough to stay in L2
-#: between being copied and being read, so a large map is read from memory once.
+#: Below this many channels (C·m), at width stride 1, depthwise's einsum runs along whole rows:
+#: its inner loop covers a row's W'·C values at once (the weights repeated along the row), where
+#: the per-pixel form loops over one pixel's C channels, too few to pay for a loop each. From
+#: here on the per-pixel form wins: the repeated weights (f_h·f_w·W'·C values) are read again for
+#: every output row. Measured (thread CPU time, one thread, ms, rows against pixels):
+#: 112 x 112 x 32 3 x 3 0.58 against 2.37; 56 x 56 x 144 0.76 against 1.02; 28 x 28 x 192 0.25
+#: against 0.28; 28 x 28 x 288 0.40 against 0.39; 14 x 14 x 480 5 x 5 0.41 against 0.31.
+DW_ROW_CHANNELS = 192
+#: Input bytes of one band of depthwise (its padded slab): small enough to stay in L2 between
+#: being copied and being read, so a large map is read from memory once.
 DW_SLAB_BYTES = 1 << 20
 
 
@@ -210,25 +209,22 @@ def _dw_params(kind: Any, c: int) -> tuple[Any, tuple[int, int], tuple[int, int]
 
 
 def _dw_plan(kind: Any, shape: tuple[int, ...], itemsize: int) -> tuple[bool, int, int, int, int, int, int, int]:
-    """(einsum, band, ho, wo, top, left, slab rows, slab columns), shared by depthwise and its scratch.
-    Both paths read a padded copy of a band of output rows' input at a time: the einsum's bands are
-    sized by their input (DW_SLAB_BYTES), the taps' by their output (DW_BAND_BYTES)."""
+    """(rows, band, ho, wo, top, left, slab rows, slab columns), shared by depthwise and its scratch:
+    `rows`, the einsum runs along whole rows (see DW_ROW_CHANNELS); `band` output rows read one
+    padded slab of about DW_SLAB_BYTES."""
     padding, k, (sh, sw), d, mult = _dw_params(kind, shape[3])
-    ho, wo, top, left, rows, cols = _geometry(shape, padding, k, (sh, sw), d)
+    ho, wo, top, left, _, cols = _geometry(shape, padding, k, (sh, sw), d)
     cm = shape[3] * mult
-    if sw > 1 or cm >= DW_EINSUM_CHANNELS:
-        per_row = sh * cols * cm * itemsize
-        band = max(1, min(ho, DW_SLAB_BYTES // per_row))
-        return True, band, ho, wo, top, left, (band - 1) * sh + d[0] * (k[0] - 1) + 1, cols
-    band = max(1, min(ho, DW_BAND_BYTES // (wo * cm * itemsize)))
-    return False, band, ho, wo, top, left, (band - 1) * sh + d[0] * (k[0] - 1) + 1, cols
+    band = max(1, min(ho, DW_SLAB_BYTES // (sh * cols * cm * itemsize)))
+    rows = sw == 1 and cm < DW_ROW_CHANNELS
+    return rows, band, ho, wo, top, left, (band - 1) * sh + d[0] * (k[0] - 1) + 1, cols
 
 
 def _dw_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], itemsize: int) -> int:
-    einsum, band, _, wo, _, _, slab_rows, cols = _dw_plan(kind, ins[0], itemsize)
+    """The slab, and for the row form the weights repeated along a row."""
+    rows, _, _, wo, _, _, slab_rows, cols = _dw_plan(kind, ins[0], itemsize)
     _, (kh, kw), _, _, mult = _dw_params(kind, ins[0][3])
-    cm = ins[0][3] * mult
-    return (slab_rows * cols + (0 if einsum else band * wo + kh * kw * wo)) * cm * itemsize
+    return (slab_rows * cols + (kh * kw * wo if rows else 0)) * ins[0][3] * mult * itemsize
 
 
 @forward("depthwise", weights=_depthwise_weights, scratch=_dw_scratch)
@@ -237,51 +233,43 @@ def depthwise(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarra
 
 
 def _depthwise(t: Tally, kind: Any, x: np.ndarray, kern: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
-    """One einsum over the sliding windows of a padded copy of a band of output rows' input: its
-    loop keeps each output's sum in a register (one multiply-add per tap, no pass over memory per
-    tap). A multiplier m repeats each input channel m times in the copy. `kern` is (f_h, f_w, C·m):
-    output channel c·m + k reads input channel c.
+    """One einsum per band of output rows, over a padded copy of the band's input (a multiplier m
+    repeats each input channel m times in it): its loop keeps each output's sum in a register, one
+    multiply-add per tap, no pass over memory per tap. `kern` is (f_h, f_w, C·m): output channel
+    c·m + k reads input channel c.
 
-    Narrow layers (fewer than DW_EINSUM_CHANNELS channels, width stride 1), where the einsum's loop
-    over one pixel's channels is too short, go per band of output rows, per tap: the band's shifted
-    view times that tap's weights, accumulated in place. The band (a few hundred KiB of output)
-    stays in L2 across the taps, and each tap's weights are repeated along the output width, so
-    view and weights are both contiguous over width x channels: one long loop per row.
+    Narrow layers at width stride 1 run along whole rows: a row of output (W'·C values, side by
+    side) takes tap (i, j) from a stretch of a slab row that is just as contiguous, times the tap's
+    weights repeated along the row, so the einsum's inner loop covers the row at once. Wider (or
+    strided) layers run per pixel: windows from a sliding view, the inner loop over C channels.
     """
     n, c = x.shape[0], x.shape[3]
     _, (kh, kw), (sh, sw), (dh, dw), mult = _dw_params(kind, c)
     cm = c * mult
-    einsum, band, ho, wo, top, left, slab_rows, cols = _dw_plan(kind, x.shape, x.itemsize)
+    rows, band, ho, wo, top, left, slab_rows, cols = _dw_plan(kind, x.shape, x.itemsize)
     y = np.empty((n, ho, wo, cm), dtype=x.dtype)
     if n == 0:  # the dry run: no buffers
         return y
     slab = _slab(slab_rows, cols, cm, left, x.shape[2], x.dtype)
-    if einsum:
-        for b in range(n):
-            for r0 in range(0, ho, band):
-                m = min(band, ho - r0)
-                sl = slab[:(m - 1) * sh + dh * (kh - 1) + 1]
-                _fill(sl, x[b], r0 * sh - top, left)
+    # taps[i, j] = kern[i, j] repeated along the output row (kh·kw·wo·cm values)
+    taps = np.ascontiguousarray(np.broadcast_to(kern[:, :, None, :], (kh, kw, wo, cm))).reshape(
+        kh, kw, wo * cm) if rows else None
+    for b in range(n):
+        for r0 in range(0, ho, band):
+            m = min(band, ho - r0)
+            sl = slab[:(m - 1) * sh + dh * (kh - 1) + 1]
+            _fill(sl, x[b], r0 * sh - top, left)
+            st = sl.strides
+            if taps is not None:
+                # win[r, i, j, w·cm + ch] = sl[r·sh + i·dh, w + j·dw, ch]: (w, ch) side by side
+                win = as_strided(sl, (m, kh, kw, wo * cm), (st[0] * sh, st[0] * dh, st[1] * dw, st[2]),
+                                 writeable=False)
+                t.einsum("hijk,ijk->hk", win, taps, out=y[b, r0:r0 + m].reshape(m, wo * cm))
+            else:
                 # win[r, w, ch, i, j] = sl[r·sh + i·dh, w·sw + j·dw, ch]
-                win = sliding_window_view(sl, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(0, 1))
-                t.einsum("hwcij,ijc->hwc", win[::sh, ::sw, :, ::dh, ::dw], kern, out=y[b, r0:r0 + m])
-    else:
-        # taps[i, j] = kern[i, j] repeated along the output width (a copy of kh·kw·wo·cm values)
-        taps = np.ascontiguousarray(np.broadcast_to(kern[:, :, None, :], (kh, kw, wo, cm)))
-        tmp = np.empty((band, wo, cm), dtype=x.dtype)
-        for b in range(n):
-            for r0 in range(0, ho, band):
-                m = min(band, ho - r0)
-                _fill(slab[:(m - 1) * sh + dh * (kh - 1) + 1], x[b], r0 * sh - top, left)
-                acc, tb = y[b, r0:r0 + m], tmp[:m]
-                for i in range(kh):
-                    for j in range(kw):
-                        view = slab[i * dh:i * dh + (m - 1) * sh + 1:sh, j * dw:j * dw + wo]
-                        if i == j == 0:
-                            t.mul(view, taps[i, j], out=acc)
-                        else:
-                            t.mul(view, taps[i, j], out=tb)
-                            acc += tb
+                win = as_strided(sl, (m, wo, cm, kh, kw), (st[0] * sh, st[1] * sw, st[2], st[0] * dh, st[1] * dw),
+                                 writeable=False)
+                t.einsum("hwcij,ijc->hwc", win, kern, out=y[b, r0:r0 + m])
     if bias is not None:
         y += bias
     return y
