@@ -19,7 +19,8 @@ from .base import GeometryError, Tally, WeightShapes, forward
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
-    x = x - x.max(axis=-1, keepdims=True)
+    """Over the last axis, in place (the scores are this forward's own array)."""
+    np.subtract(x, x.max(axis=-1, keepdims=True), out=x)
     np.exp(x, out=x)
     x /= x.sum(axis=-1, keepdims=True)
     return x
@@ -68,7 +69,7 @@ def _attention_weights(kind: Any, shapes: list[tuple[int, ...]]) -> WeightShapes
     return ws
 
 
-@forward("attention", weights=_attention_weights)
+@forward("attention", weights=_attention_weights, column_major=("qkv_kernel", "proj_kernel"))
 def attention(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
     x = xs[0]
     h = kind.heads
@@ -114,7 +115,7 @@ def shift_mask(hp: int, wp: int, wh: int, ww: int, sh: int, sw: int) -> np.ndarr
     return np.where(win[:, None, :] != win[:, :, None], -100.0, 0.0)
 
 
-@forward("windowattention", weights=_window_weights)
+@forward("windowattention", weights=_window_weights, column_major=("qkv_kernel", "proj_kernel"))
 def windowattention(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
     """torchvision's shifted_window_attention: pad to window multiples, roll by -shift (not along an axis
     one window covers), attend within each window with the relative position bias (and the mask of

@@ -18,7 +18,8 @@ def _linear_weights(kind: Any, shapes: list[tuple[int, ...]]) -> WeightShapes:
     return ws
 
 
-@forward("linear", "dense", weights=_linear_weights)
+@forward("dense", weights=_linear_weights)
+@forward("linear", weights=_linear_weights, column_major=("kernel",))
 def linear(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
     """x (..., C) @ kernel (C, C'): every position or token through the same matrix (nn.Linear)."""
     y = t.matmul(xs[0], ws["kernel"])

@@ -234,7 +234,7 @@ class ConvTranspose(Conv):
         at i·s: in input pixels it lies at (o + p_top - (k_eff - 1)/2)/s. Neighbouring outputs are
         j/s apart, and the taps of one output span at most ceil(k_eff/s) inputs (the largest
         over the output positions; some see fewer)."""
-        from ..receptive import RF, Axis
+        from ..receptive import RF, Axis, div
         f = ins[0]
         if f is None or len(in_shapes[0]) != 3:
             return None
@@ -243,7 +243,7 @@ class ConvTranspose(Conv):
 
         def up(a: Any, k: int, s: int, d: int, lo: int) -> Any:
             keff = d * (k - 1) + 1
-            return Axis(a.size + (-(-keff // s) - 1) * a.jump, a.jump / s,
+            return Axis(a.size + (-(-keff // s) - 1) * a.jump, div(a.jump, s),
                         a.start + (Fraction(2 * lo - keff + 1, 2) / s) * a.jump)
         return RF(up(f.h, self.kernel[0], self.stride[0], self.dilation[0], t),
                   up(f.w, self.kernel[1], self.stride[1], self.dilation[1], l), f.spatial)
