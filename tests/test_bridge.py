@@ -111,9 +111,21 @@ def _kind(r: archcalc.Row) -> str:
 
 
 def _rows(an: archcalc.Analysis, graph: archcalc.Graph | None = None) -> list[tuple[Any, ...]]:
+    """Also: a global pool with `keepdims: true` and the flatten after it (Swin-T's AdaptiveAvgPool2d(1)
+    and Flatten) export as the same GlobalAveragePool and Flatten as a global pool to a vector, which
+    is how they import: one row, the pool's, with the flatten's output and its (zero) cost."""
     skip = graph.inactive if graph is not None else frozenset()
-    return [(_kind(r), r.output_shape, r.trainable, r.non_trainable, r.macs, r.other)
-            for j, r in enumerate(an.rows) if j and j not in skip]
+    out: list[tuple[Any, ...]] = []
+    for j, r in enumerate(an.rows):
+        if not j or j in skip:
+            continue
+        row = (_kind(r), r.output_shape, r.trainable, r.non_trainable, r.macs, r.other)
+        if r.kind == "flatten" and out and out[-1][0] in ("globalavgpool", "globalmaxpool") \
+                and out[-1][1][:2] == (1, 1) and not (r.params or r.macs or r.other):
+            out[-1] = (out[-1][0], r.output_shape, *out[-1][2:])
+            continue
+        out.append(row)
+    return out
 
 
 @pytest.mark.parametrize(("path", "variant"), ZOO)
