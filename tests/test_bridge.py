@@ -309,7 +309,7 @@ def test_witness4_torch_onnx_export_imports(tmp_path: Path, name: str) -> None:
     assert an.totals.macs == own.totals.macs
     assert an.totals.params == imp.initializer_floats - imp.constant_floats
     count, removed = _folded(graph)
-    assert imp.folded_bn == count and ("folded" in text) == bool(count)
+    assert imp.folded_bn == count and ("BatchNorm layers into the convolutions" in text) == bool(count)
     inactive = sum(own.rows[j].params for j in graph.inactive)
     assert an.totals.params == own.totals.params - inactive - removed
     text, imp = import_onnx(_torch_export(tmp_path, name, preserve=True))
