@@ -59,6 +59,8 @@ class ArchcalcError(Exception):
     """Base of every error a user can cause; `exit_code` is what the CLI returns."""
 
     exit_code = 1
+    #: True when checking stopped at a limit of diagnostics: more problems may follow
+    stopped = False
 
     def __init__(self, message: str, loc: Location | None = None, hint: str | None = None,
                  *, diagnostics: list[Diagnostic] | None = None) -> None:
@@ -157,7 +159,8 @@ def render(err: ArchcalcError, sources: dict[str, str] | None = None) -> str:
         if d.hint:
             out.append(_clip(f"  hint: {d.hint}"))
     if len(err.diagnostics) > MAX_SHOWN:
-        out.append(f"... and {len(err.diagnostics) - MAX_SHOWN:,} more errors")
+        out.append(f"... and {len(err.diagnostics) - MAX_SHOWN:,} more errors"
+                   + (" (the check stopped there; fix these first)" if err.stopped else ""))
     return "\n".join(out)
 
 
@@ -178,17 +181,28 @@ def describe(v: Any) -> str:
     return repr(v)
 
 
-def did_you_mean(word: Any, options: Iterable[str], what: str = "known keys") -> str:
-    """`did you mean 'conv'?` when a close match exists, else the list of `what` there is."""
-    opts = list(options)
+#: A hint that lists what there is names at most this many options (then how many in all).
+MAX_LISTED = 12
+
+
+def did_you_mean(word: Any, options: Iterable[Any], what: str = "known keys") -> str:
+    """`did you mean 'conv'?` when a close match exists, else (some of) the list of `what` there is.
+
+    Options that are not text (a YAML key written `null` or `3`) are left out: they are reported
+    on their own, and no word is close to them.
+    """
+    opts = [o for o in options if isinstance(o, str)]
     close = close_matches(str(word), opts)
     if close:
         return f"did you mean '{close[0]}'?"
-    return f"{what}: {', '.join(opts)}" if opts else ""
+    if not opts:
+        return ""
+    more = f", ... ({len(opts):,} in all)" if len(opts) > MAX_LISTED else ""
+    return f"{what}: {', '.join(opts[:MAX_LISTED])}{more}"
 
 
-def close_matches(word: str, options: Iterable[str]) -> list[str]:
+def close_matches(word: str, options: Iterable[Any]) -> list[str]:
     """The closest option to `word`, if any is close (a list of at most one), for did-you-mean
     hints. difflib is imported here, on the error path only: it costs a millisecond at start-up."""
     import difflib
-    return difflib.get_close_matches(word, list(options), n=1)
+    return difflib.get_close_matches(word, [o for o in options if isinstance(o, str)], n=1)

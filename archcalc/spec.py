@@ -10,12 +10,13 @@ definitions. All such problems are collected and reported together. Values
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ._gc import paused
-from .errors import Diagnostic, KindError, Location, SpecError, describe, did_you_mean
-from .kinds import REGISTRY, lookup
+from .errors import Diagnostic, Location, SpecError, describe, did_you_mean
+from .kinds import REGISTRY
 from .record import Frozen
 from .source import LList, LMap, Source, load_source, parse
 
@@ -83,12 +84,54 @@ class Spec(Frozen):
         return v if isinstance(v, LMap) else LMap(self.root.loc)
 
 
-class _Collector:
-    def __init__(self) -> None:
-        self.diags: list[Diagnostic] = []
+#: Structural problems listed at once; past this many the check stops (a file of 80,000
+#: misspelt layers needs no 80,000 messages, and collecting them would cost seconds).
+MAX_DIAGNOSTICS = 1000
+#: Diagnostics whose did-you-mean hint is worked out. A hint compares one word with every
+#: option, so one for each of 1,000 unknown kinds against 3,000 block names would cost
+#: seconds for hints nobody reads: five are printed; later diagnostics carry no hint.
+HINTED = 20
 
-    def add(self, message: str, loc: Location, hint: str | None = None) -> None:
+
+class _Full(Exception):
+    """MAX_DIAGNOSTICS problems are collected: stop looking for more."""
+
+
+class _Collector:
+    def __init__(self, blocks: dict[str, LMap] | None = None) -> None:
+        self.diags: list[Diagnostic] = []
+        self.blocks = blocks or {}
+        self._fields: dict[str, tuple[frozenset[Any], list[Any], list[Any]]] = {}
+        self._names: list[str] | None = None
+
+    def add(self, message: str, loc: Location, hint: str | Callable[[], str] | None = None) -> None:
+        """Record a problem; a `hint` given as a function is worked out only for the first HINTED."""
+        if callable(hint):
+            hint = hint() if len(self.diags) < HINTED else None
         self.diags.append(Diagnostic(message, loc, hint))
+        if len(self.diags) >= MAX_DIAGNOSTICS:
+            raise _Full
+
+    def fields(self, kind: str, cls: type | None) -> tuple[frozenset[Any], list[Any], list[Any]]:
+        """(allowed keys, their list, required keys) of a kind or block, worked out once per
+        name rather than once per layer (a block of 2,000 arguments used 10,000 times)."""
+        got = self._fields.get(kind)
+        if got is None:
+            if cls is None:
+                bargs = self.blocks[kind].get("args")
+                bargs = bargs if isinstance(bargs, LMap) else {}  # a malformed `args:` is reported once, above
+                allowed = list(bargs)
+                required = [a for a, d in bargs.items() if d is None]
+            else:
+                allowed = list(cls.fields)  # type: ignore[attr-defined]
+                required = [f for f, d in cls.fields.items() if d.required]  # type: ignore[attr-defined]
+            got = self._fields[kind] = (frozenset(allowed), allowed, required)
+        return got
+
+    def kind_names(self) -> list[str]:
+        if self._names is None:
+            self._names = sorted([k for k, v in REGISTRY.items() if not v.internal] + list(self.blocks))
+        return self._names
 
 
 def _parse_item(raw: Any, loc: Location, blocks: dict[str, LMap], c: _Collector) -> LayerSpec | None:
@@ -106,26 +149,21 @@ def _parse_item(raw: Any, loc: Location, blocks: dict[str, LMap], c: _Collector)
         return None
     is_block = kind in blocks
     if is_block:
-        bargs = blocks[kind].get("args")
-        bargs = bargs if isinstance(bargs, LMap) else {}  # a malformed `args:` is reported once, above
-        allowed = list(bargs)
-        required = [a for a, d in bargs.items() if d is None]
+        allowed_set, allowed, required = c.fields(kind, None)
     else:
-        try:
-            cls = lookup(kind)
-        except KindError as e:
-            names = sorted([k for k, v in REGISTRY.items() if not v.internal] + list(blocks))
-            c.add(e.message, raw.at("kind"), did_you_mean(kind, names, "known kinds and blocks"))
+        cls = REGISTRY.get(kind)
+        if cls is None or cls.internal:  # as kinds.lookup says it, with the blocks in the hint
+            c.add(f"unknown layer kind '{kind}'", raw.at("kind"),
+                  lambda: did_you_mean(kind, c.kind_names(), "known kinds and blocks"))
             return None
-        allowed = list(cls.fields)
-        required = [f for f, d in cls.fields.items() if d.required]
+        allowed_set, allowed, required = c.fields(kind, cls)
     ok = True
     for k in raw:
         if k in ITEM_KEYS:
             continue
-        if k not in allowed:
+        if k not in allowed_set:
             what = f"block '{kind}' has no argument" if is_block else f"'{kind}' has no field"
-            hint = did_you_mean(k, allowed + list(ITEM_KEYS), "it takes")
+            hint: Any = lambda k=k: did_you_mean(k, [*allowed, *ITEM_KEYS], "it takes")  # noqa: E731
             if not str(k).isidentifier():  # `{filters: max(8, 4)}`: YAML split the value at the comma
                 hint = "inside { } a comma ends the value: quote an expression with commas, "\
                        "e.g. filters: \"max(8, 4)\""
@@ -171,16 +209,30 @@ def _parse_layers(raw: Any, loc: Location, blocks: dict[str, LMap], c: _Collecto
 
 
 def from_source(src: Source) -> Spec:
-    """Check a located tree's structure; raise one SpecError listing every problem found."""
-    root = src.root
+    """Check a located tree's structure; raise one SpecError listing every problem found
+    (the first MAX_DIAGNOSTICS of them)."""
     c = _Collector()
+    try:
+        spec = _check(src, c)
+    except _Full:
+        spec = None
+    if c.diags or spec is None:
+        err = SpecError("", diagnostics=c.diags)
+        err.stopped = spec is None
+        raise err
+    return spec
+
+
+def _check(src: Source, c: _Collector) -> Spec | None:
+    root = src.root
     if not isinstance(root, LMap):
         loc = getattr(root, "loc", Location(src.path, 1, 1))
         raise SpecError(f"a spec is a mapping with `input:` and `layers:`, but this file holds {describe(root)}",
                         loc, "start from a shipped spec, e.g. specs/lenet5.yaml")
     for k in root:
         if k not in TOP_KEYS:
-            c.add(f"unknown top-level key '{k}'", root.key_at(k), did_you_mean(k, TOP_KEYS, "top-level keys"))
+            c.add(f"unknown top-level key '{k}'", root.key_at(k),
+                  lambda k=k: did_you_mean(k, TOP_KEYS, "top-level keys"))
     for k in ("input", "layers"):
         if k not in root:
             c.add(f"the spec has no `{k}:`", root.loc,
@@ -208,7 +260,7 @@ def from_source(src: Source) -> Spec:
             for k in b:
                 if k not in BLOCK_KEYS:
                     c.add(f"unknown key '{k}' in block '{bname}'", b.key_at(k),
-                          did_you_mean(k, BLOCK_KEYS, "a block has"))
+                          lambda k=k: did_you_mean(k, BLOCK_KEYS, "a block has"))
             args = b.get("args")
             if args is not None and not isinstance(args, LMap):
                 c.add("`args` is a mapping of argument -> default (null = required)", b.at("args"))
@@ -218,6 +270,7 @@ def from_source(src: Source) -> Spec:
                         c.add(f"argument name {describe(a)} is not usable (a word, not one of {', '.join(ITEM_KEYS)})",
                               args.key_at(a))
             good[bname] = b
+    c.blocks = good
     blocks: dict[str, BlockSpec] = {}
     for bname, b in good.items():
         layers = _parse_layers(b.get("layers"), b.at("layers"), good, c, f"block '{bname}'")
@@ -232,8 +285,6 @@ def from_source(src: Source) -> Spec:
     name = root.get("name")
     if name is not None and not isinstance(name, str):
         c.add(f"`name` is text, received {describe(name)}", root.at("name"))
-    if c.diags:
-        raise SpecError("", diagnostics=c.diags)
     return Spec(src, root, name or Path(src.path).stem, layers, blocks)
 
 
