@@ -525,6 +525,10 @@ def build(spec: Spec, *, overrides: dict[str, Any] | None = None, input_shape: S
             outs_raw = [outs_raw]
         if not isinstance(outs_raw, list) or not all(isinstance(o, str) for o in outs_raw):
             raise _err("`outputs` is a list of layer names", spec.root.at("outputs"))
+        if not outs_raw:  # every report shows the (last) output: a network of none has nothing to show
+            raise _err("`outputs` is an empty list", spec.root.at("outputs"),
+                       "name at least one layer, or leave `outputs` out: by default every layer "
+                       "that no other layer reads is an output")
         outputs = []
         for i, o in enumerate(outs_raw):
             idx = names.get(o, b.paths.get(o))
