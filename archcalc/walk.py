@@ -15,6 +15,7 @@ from .analysis import Analysis, Row
 from .errors import KindError, SpecError
 from .formula import ZERO, Formula, q, scaled, total
 from .graph import Graph, Node
+from .kinds.base import MAX_INT, _short
 from .shape import Shape, fmt
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
@@ -61,6 +62,11 @@ def _figures(graph: Graph, node: Node, ins: tuple[Shape, ...], n_sym: Formula | 
         for d in out:
             if d <= 0:  # pragma: no cover - window() raises first; kept as a guard
                 raise KindError(f"output size {fmt(out)} is not positive")
+            if d > MAX_INT:  # the bound every written size has holds for computed ones too
+                raise KindError(f"its output has a dimension of {_short(d)}, more than the largest size "
+                                "archcalc accepts, 2^63 - 1",
+                                hint="no framework holds a tensor that large (sizes are 64-bit): "
+                                     "is an upsampling scale, a repeat count or an input size wrong?")
         weights = kind.weights(shapes, out)
         macs = kind.macs(shapes, out)
         other = kind.other_ops(shapes, out)
