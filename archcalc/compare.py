@@ -313,7 +313,13 @@ def _show(v: Any) -> str:
     if isinstance(v, bool):
         return str(v).lower()
     if isinstance(v, Fraction):
-        return str(float(v)) if v.denominator != 1 else str(v.numerator)
+        if v.denominator == 1:
+            return str(v.numerator)
+        try:
+            return str(float(v))
+        except OverflowError:  # exact, and past a float's range (2**1100/3)
+            from .calc import approx
+            return approx(v)
     if isinstance(v, (list, tuple)):
         return "x".join(map(str, v))
     return str(v)
