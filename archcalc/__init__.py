@@ -51,7 +51,8 @@ def analyze(spec: Spec | str | Path, *, overrides: dict[str, Any] | None = None,
             limits: Limits | None = None) -> Analysis:
     """Expand a spec (or a spec file) under `overrides` and count every layer.
 
-    `overrides` are `--set` values: numbers, or text parsed like a spec value.
+    `overrides` are `--set` values: numbers, or text parsed like a spec value (after every
+    name is checked against the spec's variables).
     """
     from .errors import SpecError
     from .graph import build
@@ -59,12 +60,8 @@ def analyze(spec: Spec | str | Path, *, overrides: dict[str, Any] | None = None,
     from .walk import walk
     if not isinstance(spec, Spec):
         spec = load(spec)
-    parsed: dict[str, Any] = {}
-    for k, v in (overrides or {}).items():
-        if isinstance(v, str):
-            from .graph import parse_override
-            _, v = parse_override(f"{k}={v}")
-        parsed[k] = v
+    from .graph import overrides_for
+    parsed = overrides_for(spec, overrides)
     if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
         raise SpecError(f"batch must be a whole number >= 1, received {batch!r}")
     graph = build(spec, overrides=parsed, input_shape=input_shape, batch=batch, limits=limits)

@@ -443,7 +443,9 @@ def discover(paths: Iterable[str | Path]) -> list[str]:
     for p in paths:
         s = str(p)
         path = Path(s)
-        if s != "-" and path.is_dir():
+        if not s:  # Path('') is '.': an empty argument would check every spec below here
+            raise SpecError("an empty path", hint="name a spec file or a folder ('.' for this one)")
+        if s != "-" and _is_dir(path):
             found = sorted(f for f in path.rglob("*") if f.suffix in (".yaml", ".yml") and f.is_file()
                            and not any(part.startswith(".") for part in f.relative_to(path).parts))
             if not found:
@@ -452,6 +454,15 @@ def discover(paths: Iterable[str | Path]) -> list[str]:
         else:
             out.append(s)
     return out
+
+
+def _is_dir(path: Path) -> bool:
+    """Whether `path` is a folder; a name the file system refuses (too long) is taken as a file,
+    whose reading then says what is wrong with it."""
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
 
 
 def is_spec_text(root: Any) -> bool:

@@ -87,6 +87,13 @@ class ArchcalcError(Exception):
         return self.diagnostics[0].hint
 
 
+def add_note(err: ArchcalcError, note: str) -> None:
+    """Append a context line to an error's first diagnostic (the command-line settings it was
+    found under, say), after the notes already there."""
+    d = err.diagnostics[0]
+    err.diagnostics[0] = Diagnostic(d.message, d.loc, d.hint, (*d.notes, note))
+
+
 class SpecError(ArchcalcError):
     """The spec text is malformed, mistyped, or describes an impossible network."""
 
@@ -119,6 +126,12 @@ def _printable(text: str) -> str:
 def _clip(text: str, width: int = MAX_WIDTH) -> str:
     text = _printable(text)
     return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def short(text: str, width: int = 80) -> str:
+    """A name (a path, a setting) cut in the middle to `width` characters, so that what a message
+    says after it is never cut away with it."""
+    return text if len(text) <= width else text[: width // 2 - 2] + "..." + text[-(width - width // 2 - 1):]
 
 
 def _window(src: str, col: int, width: int = 100) -> tuple[str, int]:

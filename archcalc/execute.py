@@ -15,9 +15,11 @@ the forwards' own code, hence a peak estimate, checked against `max_memory`.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -109,20 +111,20 @@ def retain_freed_memory() -> bool:
         return False
 
 
+_SIZE = re.compile(r"^\s*(\d{1,24}(?:\.\d{0,24})?|\.\d{1,24})\s*([KMGT]?)(?:I?B)?\s*$", re.IGNORECASE)
+
+
 def parse_bytes(text: str) -> int:
-    """`4G`, `512M`, `1.5GiB`, `100000` -> bytes (powers of 1024)."""
-    t = text.strip().upper().removesuffix("IB").removesuffix("B")
-    mult = 1
-    if t and t[-1] in "KMGT":
-        mult = 1024 ** ("KMGT".index(t[-1]) + 1)
-        t = t[:-1]
-    try:
-        v = float(t)
-    except ValueError:
-        raise ExecError(f"--max-memory takes a size such as 4G or 512M, received {text!r}") from None
-    if v <= 0:
-        raise ExecError(f"--max-memory must be positive, received {text!r}")
-    return int(v * mult)
+    """`4G`, `512M`, `1.5GiB`, `100000` -> bytes (powers of 1024), exactly: digits and a unit,
+    nothing a float would make of `inf`, `nan` or `1e400`."""
+    m = _SIZE.match(text)
+    if m is None:
+        raise ExecError(f"--max-memory takes a size such as 4G, 512M or 1.5GiB, received {text[:60]!r}")
+    unit = m.group(2).upper()
+    n = int(Fraction(m.group(1)) * 1024 ** ("KMGT".index(unit) + 1 if unit else 0))
+    if n < 1:
+        raise ExecError(f"--max-memory must be at least 1 byte, received {text!r}")
+    return n
 
 
 def _fmt_bytes(n: int) -> str:

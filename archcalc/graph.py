@@ -112,19 +112,46 @@ def _literal(raw: Any, env: dict[str, Any]) -> Any:
     return to_number(raw)
 
 
-def parse_override(text: str) -> tuple[str, Any]:
-    """`name=value` from the command line: the value is a number, an expression or a word."""
+def parse_override(text: str, option: str = "--set ") -> tuple[str, Any]:
+    """`name=value` from the command line: the value is a number, an expression or a word.
+    Errors quote the setting as typed, after `option` (`--set blocks1=1e999: ...`)."""
     if "=" not in text:
-        raise SpecError(f"--set takes name=value, received {text!r}", hint="e.g. --set alpha=0.5")
+        raise SpecError(f"{option.strip()} takes name=value, received {text!r}", hint="e.g. --set alpha=0.5")
     name, _, value = text.partition("=")
     name = name.strip()
     if not name.isidentifier():
-        raise SpecError(f"--set: {name!r} is not a variable name")
+        raise SpecError(f"{option}{_typed(text)}: {name!r} is not a variable name")
     value = value.strip()
     try:
         return name, _literal(value, {})
     except CalcError as e:
-        raise SpecError(f"--set {name}: {e.message}", hint=e.hint) from None
+        raise SpecError(f"{option}{_typed(text)}: {e.message}", hint=e.hint) from None
+
+
+def _typed(text: str, width: int = 60) -> str:
+    """A command-line setting as typed, cut to fit a message."""
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def check_override_names(spec: Spec, names: Any, option: str = "--set ") -> None:
+    """Refuse a `--set` of a variable the spec does not have, before any value is evaluated
+    (`--set é=1/0` is about `é` first, not about the division)."""
+    raw = spec.vars
+    unknown = [k for k in names if k not in raw]
+    if unknown:
+        close = close_matches(str(unknown[0]), list(raw))
+        raise SpecError(f"{option}{unknown[0]}: the spec has no variable '{unknown[0]}'",
+                        hint=f"did you mean '{close[0]}'?" if close else
+                        (f"its variables: {', '.join(list(raw)[:12])}" if raw else "it defines no `vars:`"))
+
+
+def overrides_for(spec: Spec, given: dict[str, Any] | None, option: str = "--set ") -> dict[str, Any]:
+    """`--set` values for `spec`: the names checked first, then text values parsed as on the
+    command line (`"0.5"` -> 1/2); other values are taken as they are. `option` is how errors
+    say where a setting was written (`--set `, or `spec.yaml@` for compare)."""
+    check_override_names(spec, given or {}, option)
+    return {k: parse_override(f"{k}={v}", option)[1] if isinstance(v, str) else v
+            for k, v in (given or {}).items()}
 
 
 class _Builder:
@@ -442,12 +469,7 @@ def _when(raw: Any, env: dict[str, Any]) -> bool:
 
 def _env(spec: Spec, overrides: dict[str, Any]) -> dict[str, Any]:
     raw = spec.vars
-    unknown = [k for k in overrides if k not in raw]
-    if unknown:
-        close = close_matches(unknown[0], list(raw))
-        raise SpecError(f"--set {unknown[0]}: the spec has no variable '{unknown[0]}'",
-                        hint=f"did you mean '{close[0]}'?" if close else
-                        (f"its variables: {', '.join(raw)}" if raw else "it defines no `vars:`"))
+    check_override_names(spec, overrides)
     env: dict[str, Any] = {}
     for k, v in raw.items():
         if k in overrides:

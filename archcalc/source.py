@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from .calc import MAX_BITS
-from .errors import Location, SpecError
+from .errors import Location, SpecError, short
 from .record import Frozen
 
 try:  # libyaml: 4-8x faster and keeps line/column marks (without snippets)
@@ -92,17 +92,21 @@ def read_text(path: str | Path) -> tuple[str, str]:
         name = "<stdin>"
         data = _read_bounded(sys.stdin.buffer, name)
     else:
+        if not name:  # Path("") is the current folder
+            raise SpecError("the spec's path is empty", hint="name a .yaml file, or - for standard input")
         p = Path(path)
-        if p.is_dir():
-            raise SpecError(f"{name} is a directory, not a spec file",
-                            hint="name a .yaml file inside it")
         try:
+            if p.is_dir():
+                raise SpecError(f"{short(name)} is a directory, not a spec file",
+                                hint="name a .yaml file inside it")
             with p.open("rb") as f:
                 data = _read_bounded(f, name)
         except FileNotFoundError:
-            raise SpecError(f"no such file: {name}", hint="check the path") from None
-        except OSError as e:
-            raise SpecError(f"cannot read {name}: {e.strerror or e}") from None
+            raise SpecError(f"no such file: {short(name)}", hint="check the path") from None
+        except OSError as e:  # no permission; a name too long for the file system (is_dir raises it too)
+            raise SpecError(f"cannot read {short(name)}: {e.strerror or e}") from None
+        except ValueError:  # a NUL in the name (a program's string: no shell passes one)
+            raise SpecError(f"cannot read {short(name)!r}: a file name holds no NUL character") from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -123,7 +127,7 @@ def _read_bounded(f: Any, name: str) -> bytes:
     """Read at most MAX_BYTES (so `/dev/zero` or an endless pipe cannot exhaust memory)."""
     data = f.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
-        raise SpecError(f"{name} is larger than {MAX_BYTES:,} bytes: not a spec",
+        raise SpecError(f"{short(name)} is larger than {MAX_BYTES:,} bytes: not a spec",
                         hint="a spec is a short YAML file; raise archcalc.source.MAX_BYTES if it is truly one")
     return data
 

@@ -300,6 +300,14 @@ def load(source: str | Path | None = None, *, text: str | None = None, path: str
     if source is None:
         raise TypeError("load() needs a path or text=")
     s = str(source)
-    if isinstance(source, Path) or s == "-" or Path(s).exists() or ("\n" not in s and ":" not in s):
+    if isinstance(source, Path) or s == "-" or _exists(s) or ("\n" not in s and ":" not in s):
         return from_source(load_source(source))
     return from_source(parse(s, path or "<text>"))
+
+
+def _exists(s: str) -> bool:
+    """Whether `s` names a file or folder; text too long to be a file name names none."""
+    try:
+        return Path(s).exists()
+    except (OSError, ValueError):  # ENAMETOOLONG; a NUL in the text
+        return False

@@ -19,7 +19,9 @@ SCHEMA_VERSION = 1
 
 def _line(r: Any) -> list[str]:
     from ..check import FAIL, INVALID, PASS
-    name = f" ({r.name})" if r.name else ""
+    from ..errors import short
+    name = f" ({short(r.name)})" if r.name else ""
+    path = short(r.path)
     if r.status == PASS:
         ex = sum(1 for f in r.findings if f.kind == "expect")
         bu = len(r.findings) - ex
@@ -27,17 +29,17 @@ def _line(r: Any) -> list[str]:
                                      f"{bu} budget{'s' * (bu != 1)}" if bu else "") if x)
         used = list(dict.fromkeys(f.convention for f in r.findings if f.convention))
         under = f" (tool counts: {', '.join(used)})" if used else ""
-        return [f"PASS  {r.path}{name}: {what} hold{under}"]
+        return [f"PASS  {path}{name}: {what} hold{under}"]
     if r.status == FAIL:
-        out = [f"FAIL  {r.path}{name}: {len(r.failures)} of {len(r.findings)} checks differ"]
+        out = [f"FAIL  {path}{name}: {len(r.failures)} of {len(r.findings)} checks differ"]
         for f in r.failures:
             out.append(f"      {f.loc}: {f.describe()}")
             if f.convention:
                 out.append(f"        {_composition(f.convention, r.conventions[f.convention])}")
         return out
     if r.status == INVALID:
-        return [f"ERROR {r.path}: invalid spec (see the error above)"]
-    return [f"SKIP  {r.path}{name}: no `expect:` or `budget:` block"]
+        return [f"ERROR {path}: invalid spec (see the error above)"]
+    return [f"SKIP  {path}{name}: no `expect:` or `budget:` block"]
 
 
 def _composition(name: str, fig: dict[str, Any]) -> str:

@@ -16,10 +16,13 @@ def split_spec(arg: str) -> tuple[str, list[str]]:
     An argument naming an existing file is a path even if it holds '@'. Commas inside
     parentheses (`make_divisible(32 * 0.5, 8)`) do not split.
     """
-    from pathlib import Path
-    if "@" not in arg or Path(arg).exists():
+    from ..errors import SpecError
+    if "@" not in arg or _is_file(arg):
         return arg, []
     path, _, rest = arg.rpartition("@")
+    if not path:
+        raise SpecError(f"{_typed(arg)}: no spec file before '@'",
+                        hint="write SPEC@NAME=VALUE, e.g. specs/mobilenet_v1.yaml@alpha=0.5")
     parts, depth, cur = [], 0, ""
     for ch in rest:
         if ch == "," and depth == 0:
@@ -32,14 +35,29 @@ def split_spec(arg: str) -> tuple[str, list[str]]:
     return path, [p.strip() for p in parts if p.strip()]
 
 
+def _is_file(arg: str) -> bool:
+    """Whether `arg` names an existing file (a name too long for the file system names none)."""
+    from pathlib import Path
+    try:
+        return Path(arg).exists()
+    except OSError:
+        return False
+
+
+def _typed(text: str) -> str:
+    from ..graph import _typed as cut
+    return cut(text)
+
+
 def build(args: tuple[str, ...], sets: tuple[str, ...] = (), input_: str | None = None,
           batch: int | None = None, dtype: str = "float32", max_nodes: int | None = None,
           convention: str | None = None, torch: dict[str, str] | None = None) -> Any:
     """Load each spec file once and analyse it under the shared options and its own overrides."""
     from .. import analyze, load
     from ..compare import Entry, compare, label
-    from ..graph import Limits
-    from .common import parse_sets, parse_shape
+    from ..errors import ArchcalcError, short
+    from ..graph import Limits, overrides_for
+    from .common import noting, parse_sets, parse_shape, settings_note, spec_path
     limits = Limits(max_nodes=max_nodes) if max_nodes else None
     shape = parse_shape(input_) if input_ else None
     shared = parse_sets(sets)
@@ -47,11 +65,17 @@ def build(args: tuple[str, ...], sets: tuple[str, ...] = (), input_: str | None 
     entries = []
     for i, arg in enumerate(args):
         path, own = split_spec(arg)
+        mine = parse_sets(tuple(own), f"{_typed(path)}@")
         if path not in loaded:
-            loaded[path] = load(path)
-        mine = parse_sets(tuple(own))
-        an = analyze(loaded[path], overrides={**shared, **mine}, input_shape=shape, batch=batch,
-                     dtype=dtype, limits=limits)
+            loaded[path] = load(spec_path(path))
+        try:
+            mine = overrides_for(loaded[path], mine, f"{_typed(path)}@")  # evaluated, for the titles
+            an = analyze(loaded[path], overrides={**shared, **mine}, input_shape=shape, batch=batch,
+                         dtype=dtype, limits=limits)
+        except ArchcalcError as e:
+            note = settings_note(sets, input_, batch)
+            where = f"[{label(i)}] {short(arg, 160)}" if own else None
+            raise noting(e, ", ".join(x for x in (where, note) if x) or None) from None
         entries.append(Entry(label(i), an, mine))
     return compare(entries, convention=convention, torch=torch)
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
 
-from .common import analyze_cli, depth_option, spec_options
+from .common import analyze_cli, depth_option, output_file, spec_options, write_output
 
 
 @click.command()
@@ -26,6 +25,8 @@ def command(spec: str, fmt: str, depth: int | None, output: str, **opts: Any) ->
     archcalc graph specs/vgg16.yaml --depth 1 -f dot | dot -Tsvg > vgg16.svg
     """
     from .. import diagram
+    if output != "-":
+        output_file("-o", output)  # before the work: a missing folder is said at once
     an = analyze_cli(spec, **opts)
     text = diagram.render(an, fmt, depth)
     if output == "-":
@@ -33,5 +34,5 @@ def command(spec: str, fmt: str, depth: int | None, output: str, **opts: Any) ->
         return
     if output.endswith(".md"):
         text = f"```{fmt}\n{text}```\n"
-    Path(output).write_text(text, encoding="utf-8")
+    write_output("-o", output, text)
     click.echo(f"wrote {output}", err=True)

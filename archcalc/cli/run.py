@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
@@ -21,9 +20,9 @@ def command(spec: str, out: str | None, **opts: Any) -> None:
     from rich.table import Table
 
     from ..errors import ArchcalcError
-    if out is not None and not Path(out).resolve().parent.is_dir():  # say so before a long run, not after
-        raise ArchcalcError(f"-o {out}: the folder {Path(out).resolve().parent} does not exist",
-                            hint="create it, or give a path in an existing folder")
+    from .common import output_file
+    if out is not None:  # say so before a long run, not after
+        output_file("-o", out)
     an_graph, ex = execute_cli(spec, keep=out is not None, **opts)
     t = Table(title=f"{an_graph.spec.name}: executed at batch {ex.batch}, {ex.dtype}")
     for col, just in (("layer", "left"), ("kind", "left"), ("output", "right"), ("params", "right"),
