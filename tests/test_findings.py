@@ -174,3 +174,258 @@ def test_findings_17_24_28_36_empty_outputs(finding: str, command: tuple[str, ..
     args = [command[0], str(p), *(str(p) if a == "SPEC" else a for a in command[1:])]
     line = text.splitlines().index(next(x for x in text.splitlines() if x.startswith("outputs"))) + 1
     fails(cli(*args), p, line, r"`outputs` is an empty list")
+
+
+# --- C. exact huge numbers meet float() or the 4,300-digit str() limit ------------------------------
+
+def test_finding_13_not_whole_and_past_a_float(write) -> None:  # type: ignore[no-untyped-def]
+    """--set classes=2**1100/3: the 'expected an integer' message took float() of the value."""
+    p = write("input: [resolution, resolution, 3]\nvars: {resolution: 224, classes: 1000}\nlayers:\n"
+              "- {kind: dense, units: classes}\n")
+    err = fails(cli("run", str(p), "--set", "classes=2**1100/3"), p, 4,
+                r"units: expected an integer, but 'classes' is 13582985\.\.\.5376 \(332 digits\)/3 "
+                r"\(= 4\.52766e\+330\)")
+    assert "--set classes=2**1100/3" in err
+
+
+def test_finding_20_out_of_range_real(write) -> None:  # type: ignore[no-untyped-def]
+    """A dropout rate of 2**1100/3: the range message took float() of it."""
+    p = write("input: [resolution, resolution, 3]\nvars: {resolution: 224}\nlayers:\n"
+              "- {kind: dropout, rate: 2**1100/3}\n")
+    fails(cli("summarize", str(p)), p, 4, r"rate: must be at least 0, at most 1, received 4\.52766e\+330")
+
+
+@pytest.mark.parametrize("finding, command, text, line", [
+    ("22", ("summarize",), "input: [resolution, resolution, 3]\nvars: {resolution: 224, classes: 1000}\n"
+                           "layers:\n- {kind: upsample, scale: 4294967296, repeat: 600}\n- {kind: flatten}\n"
+                           "- {kind: dense, units: classes}\n", 4),
+    ("23", ("check",), "input: 6x6x3\nlayers:\n- {kind: upsample, scale: 4294967296, repeat: 600}\n"
+                       "- {kind: conv, filters: 5, kernel: 3}\nexpect:\n"
+                       "  macs: {value: 2160, source: 'case-study notes, Fi'}\n", 3),
+    ("27", ("compare", "SPEC", "SPEC"), "input: [3, 3, 1000000000000000000]\nlayers:\n- kind: upsample\n"
+                                        "  scale: [1, 4611686018427387904]\n  repeat: 600\n", 3),
+    ("29", ("sweep",), "input: 28x28x192\nlayers:\n- {kind: upsample, scale: 9223372036854775807, repeat: 240}\n", 3),
+    ("37", ("summarize", "--bars", "none"), "input: 1x1x1\nlayers:\n"
+                                            "  - {kind: upsample, scale: [9223372036854775807, 1], repeat: 12000}\n",
+     3),
+])
+def test_findings_22_23_27_29_37_dimensions_are_bounded(finding: str, command: tuple[str, ...], text: str,
+                                                        line: int, write) -> None:  # type: ignore[no-untyped-def]
+    """Repeated upsampling made shapes of thousands of digits: Python's 4,300-digit str() limit
+    crashed the table (22), check's FAIL line (23), compare's totals (27), the sweep's shapes (29);
+    12,000 upsamplings by 2^63 - 1 held 1.2 GB of shapes first (37). Every dimension a layer
+    computes is now held to the bound a written one has, 2^63 - 1, at the layer that passes it."""
+    p = write(text)
+    args = [command[0], str(p), *(str(p) if a == "SPEC" else a for a in command[1:])]
+    fails(cli(*args), p, line, r"its output has a dimension of [\d.]+( \(\d+ digits\))?, more than the largest "
+                               r"size archcalc accepts, 2\^63 - 1")
+
+
+def test_finding_37_refused_at_once() -> None:
+    """12,000 upsamplings by 2^63 - 1: refused at the second, so the work grows with the number of
+    layers (expanding them), not with the size of their shapes (63 bits more at each layer)."""
+    def analyse(n: int) -> None:
+        with pytest.raises(archcalc.SpecError, match="upsample2"):
+            archcalc.analyze(archcalc.load(text="input: 1x1x1\nlayers:\n"
+                                           f"  - {{kind: upsample, scale: [9223372036854775807, 1], repeat: {n}}}\n"))
+    assert cpu_growth(analyse, 1500) < 20  # the expansion is linear; the walk stops at layer 2
+
+
+def test_finding_18_plot_of_figures_past_a_c_long(write, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A batch of 2^40 gives MACs past 2^63: matplotlib converts ints to a C long."""
+    pytest.importorskip("matplotlib")
+    p = write("input: 28x28x192\nlayers:\n- {kind: conv, filters: 32, kernel: 5}\nbatch: 1099511627776\n")
+    out = tmp_path / "cost.png"
+    r = cli("plot", str(p), "-o", str(out))
+    assert r.exit_code == 0 and out.stat().st_size > 0, r.output
+
+
+def test_finding_25_variable_past_a_float_in_a_title(write) -> None:  # type: ignore[no-untyped-def]
+    """compare's title of a spec set with SPEC@blocks4=2**1100/3 took float() of the value."""
+    p = write("input: [resolution,resolution,3]\nvars: {resolution: 4, blocks4}\nlayers:\n- {kind: batchnorm}\n")
+    r = cli("compare", str(p), f"{p}@blocks4=2**1100/3")
+    assert r.exit_code == 0 and "(blocks4=4.52766e+330)" in r.stdout, r.output
+
+
+def test_sweep_of_a_value_past_a_float(write, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Same class as 25: sweep shows values as compare does, and plots them as categories."""
+    pytest.importorskip("matplotlib")
+    p = write("input: 8x8x3\nvars: {x: 1}\nlayers:\n  - {kind: relu}\n")
+    r = cli("sweep", str(p), "--set", "x=2**1100/3,1", "--plot", str(tmp_path / "s.png"))
+    assert r.exit_code == 0 and "4.52766e+330" in r.stdout and (tmp_path / "s.png").exists(), r.output
+    r = cli("sweep", str(p), "--set", "x=2**1100/3,1", "-f", "json")
+    assert r.exit_code == 0 and '"135829852904938584927735' in r.stdout  # exact, as text
+
+
+def test_finding_34_receptive_field_past_a_float(write) -> None:  # type: ignore[no-untyped-def]
+    """Receptive fields are exact fractions, shown as floats: a jump past 1e308 with a half-pixel
+    start crashed every `-f json` and `--rf`. As found (zeropad 2^63 - 1 on both sides) the spec
+    now stops at the dimension bound; the same growth within it (an odd stride of 3^39, 18 times,
+    then a 2 x 2 window) gives fields that are followed up to receptive.MAX_BITS, then unknown."""
+    p = write("input: 1x1x1\nblocks:\n  zs:\n    layers:\n      - {kind: zeropad, padding: 9223372036854775807}\n"
+              "      - {kind: conv, filters: 1, kernel: 1, stride: 9223372036854775807}\nlayers:\n"
+              "  - {kind: zs, repeat: 18}\n  - {kind: conv, filters: 1, kernel: 2}\n")
+    fails(cli("summarize", str(p), "-f", "json"), p, 5, r"dimension of 18446744073709551615")
+    stride = 3**39  # 4,052,555,153,018,976,267 < 2^63 - 1
+    q = write(f"input: 1x1x1\nblocks:\n  zs:\n    layers:\n      - {{kind: zeropad, padding: [{stride}, 0, 0, 0]}}\n"
+              f"      - {{kind: conv, filters: 1, kernel: 1, stride: {stride}}}\nlayers:\n"
+              "  - {kind: zs, repeat: 18}\n  - {kind: conv, filters: 1, kernel: 2, padding: [0, 1, 0, 1]}\n",
+              "odd.yaml")
+    import json
+    layers = json.loads(cli("summarize", str(q), "-f", "json").stdout)["layers"]
+    fields = [x["receptive_field"] for x in layers]
+    assert fields[0] == {"size": [1, 1], "jump": [1, 1], "start": [0, 0], "spatial": True}
+    assert fields[2]["jump"] == [stride, stride]    # zs1/conv1: one stride in
+    assert fields[-1] is None                       # 3^(39·18) needs 1,116 bits
+    assert cli("summarize", str(q), "--rf").exit_code == 0
+
+
+# --- E. command-line values -----------------------------------------------------------------------
+
+CONV = "input: 6x6x3\nlayers:\n- {kind: conv, filters: 5, kernel: 3}\n"
+
+
+@pytest.mark.parametrize("finding, command, value", [
+    ("09", "run", "inf"), ("09", "run", "1e400"), ("10", "verify", "nan"),
+    ("same class", "run", "-1G"), ("same class", "run", "0"), ("same class", "run", "0.1"),
+    ("same class", "run", "4X"), ("same class", "run", ""), ("same class", "run", "9" * 5000),
+])
+def test_findings_09_10_max_memory(finding: str, command: str, value: str, write) -> None:  # type: ignore[no-untyped-def]
+    """--max-memory inf, 1e400 (OverflowError) and nan (ValueError) went through float() and int():
+    a usage error now, naming the option and the value as typed."""
+    p = write(CONV)
+    r = cli(command, str(p), "--max-memory", value)
+    assert r.exit_code == 2 and "Invalid value for '--max-memory'" in r.stderr, r.output
+    assert repr(value[:57] + "..." if len(value) > 60 else value) in r.stderr
+
+
+def test_max_memory_sizes_are_exact(write) -> None:  # type: ignore[no-untyped-def]
+    from archcalc.execute import parse_bytes
+    assert parse_bytes("4G") == 4 * 1024**3 and parse_bytes("1.5GiB") == 3 * 1024**3 // 2
+    assert parse_bytes("512 mb") == 512 * 1024**2 and parse_bytes("100000") == 100_000 and parse_bytes("1B") == 1
+
+
+def test_finding_16_negative_seed(write) -> None:  # type: ignore[no-untyped-def]
+    """--seed -1 (an accepted int) reached numpy.random.default_rng: ValueError."""
+    r = cli("run", str(write("input: 28x28x192\nlayers:\n- {kind: conv, filters: 32, kernel: 5}\n")), "--seed", "-1")
+    assert r.exit_code == 2 and "Invalid value for '--seed': -1 is not in the range x>=0" in r.stderr, r.output
+
+
+@pytest.mark.parametrize("finding, args", [
+    ("11", ("schema", "-o", "nodir/s.json")),
+    ("12", ("graph", "SPEC", "-o", "nodir/out.md")),
+    ("14", ("plot", "SPEC", "-o", "nodir/p.png")),
+    ("same class", ("sweep", "SPEC", "--set", "n=1,2", "--plot", "nodir/p.png")),
+    ("same class", ("run", "SPEC", "-o", "nodir/y.npy")),
+])
+def test_findings_11_12_14_output_into_a_missing_folder(finding: str, args: tuple[str, ...], write,  # type: ignore[no-untyped-def]
+                                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """-o into a folder that does not exist: FileNotFoundError escaped from schema, graph and
+    plot (and sweep --plot: the same class). Each says so before any work, naming the option."""
+    if "plot" in args or "--plot" in args:
+        pytest.importorskip("matplotlib")
+    p = write("input: 6x6x3\nvars: {n: 5}\nlayers:\n- {kind: conv, filters: n, kernel: 1}\n")
+    monkeypatch.chdir(tmp_path)
+    r = cli(*(str(p) if a == "SPEC" else a for a in args))
+    option = args[-2]
+    fails(r, p, None, rf"error: {re.escape(option)} nodir/\S+: the folder {re.escape(str(tmp_path))}/nodir "
+                      r"does not exist")
+    assert not (tmp_path / "nodir").exists()
+
+
+def test_output_that_is_a_folder_or_unwritable(write, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    p = write(CONV)
+    assert fails(cli("schema", "-o", str(tmp_path)), p, None, r"Invalid value for '--output'", code=2)
+    long = str(tmp_path / ("x" * 5000))
+    fails(cli("graph", str(p), "-o", long + ".md"), p, None, r"error: -o .{10,}\.\.\.: cannot write there: "
+                                                            r"File name too long")
+
+
+def test_finding_15_overlong_spec_at_argument(write) -> None:  # type: ignore[no-untyped-def]
+    """SPEC@NAME=VALUE longer than a file name may be: Path.exists() raised ENAMETOOLONG."""
+    p = write("input: 28x28x3\nvars: {x: 1}\nlayers:\n- {kind: relu}\n")
+    r = cli("compare", str(p), f"{p}@1x=" + "x" * 3000)
+    fails(r, p, None, r"@1x=x+\.\.\.: '1x' is not a variable name")
+
+
+@pytest.mark.parametrize("command", ["summarize", "check", "graph", "run", "verify", "plot", "sweep"])
+def test_overlong_or_empty_spec_path(command: str, tmp_path: Path) -> None:
+    """Same class as 15: every command took a path too long for the file system to an internal
+    error (is_dir raised), and an empty one for the current folder ('.')."""
+    long = str(tmp_path / ("x" * 5000)) + ".yaml"
+    r = cli(command, long)
+    assert r.exit_code == 1 and "error: cannot read " in r.stderr and "File name too long" in r.stderr, r.output
+    r = cli(command, "")
+    assert r.exit_code == 1 and ("the SPEC argument is empty" in r.stderr or "an empty path" in r.stderr), r.output
+
+
+def test_load_text_too_long_to_be_a_path() -> None:
+    """archcalc.load(a string) asks whether it names a file first: a 5,000-character line raised."""
+    with pytest.raises(archcalc.SpecError, match="the spec has no `layers:`"):
+        archcalc.load("input: 8x8x3 " + "x" * 5000)
+    with pytest.raises(archcalc.SpecError, match="holds no NUL"):
+        archcalc.load("a\x00b")
+
+
+# --- D. errors that blame the wrong thing ---------------------------------------------------------
+
+BLOCKS = ("input: 8x8x3\nvars: {blocks1: 2}\nblocks:\n  stage:\n    args: {n: null}\n    layers:\n"
+          "      - {kind: relu, repeat: n}\nlayers:\n  - {kind: stage, n: blocks1}\n")
+
+
+def test_sweep_set_names_the_value_and_the_option(write) -> None:  # type: ignore[no-untyped-def]
+    """`sweep --set blocks1=x` pointed at `repeat: n` inside the block and named neither `x` nor
+    the --set that caused it."""
+    p = write(BLOCKS)
+    err = fails(cli("sweep", str(p), "--set", "blocks1=x,2"), p, 7,
+                r"repeat: expected an integer, received 'n' \(text\), which is 'x' \(text\)")
+    assert "note: at the sweep point --set blocks1=x" in err
+    err = fails(cli("summarize", str(p), "--set", "blocks1=x"), p, 7, r"which is 'x' \(text\)")
+    assert "note: with --set blocks1=x" in err
+    err = fails(cli("compare", str(p), f"{p}@blocks1=x"), p, 7, r"which is 'x' \(text\)")
+    assert f"note: [B] {p}@blocks1=x" in err
+
+
+def test_set_name_is_checked_before_its_value(write) -> None:  # type: ignore[no-untyped-def]
+    """`--set é=...` evaluated the value before saying the spec has no variable `é`."""
+    p = write(BLOCKS)
+    for command in ("summarize", "sweep", "run"):
+        fails(cli(command, str(p), "--set", "é=1/0"), p, None, r"--set é: the spec has no variable 'é'")
+    fails(cli("compare", str(p), f"{p}@é=1/0"), p, None, r"@é: the spec has no variable 'é'")
+
+
+def test_set_1e999_is_not_inf(write) -> None:  # type: ignore[no-untyped-def]
+    """`--set blocks1=1e999` was reported as `inf`: a decimal literal is now read exactly as typed."""
+    p = write(BLOCKS)
+    err = fails(cli("summarize", str(p), "--set", "blocks1=1e999"), p, 7,
+                r"repeat: 10000000\.\.\.0000 \(1000 digits\) is larger than the largest size")
+    assert "note: with --set blocks1=1e999" in err
+    fails(cli("summarize", str(p), "--set", "blocks1=1e99999"), p, None,
+          r"--set blocks1=1e99999: the number 1e99999 exceeds 4096 bits")
+    from archcalc.calc import evaluate
+    assert evaluate("1e-999 > 0", {}) is True  # was 0.0
+    assert evaluate("0.1 + 0.2", {}) == evaluate("3/10", {})
+
+
+def test_compare_at_setting_without_a_spec(write) -> None:  # type: ignore[no-untyped-def]
+    """`compare spec.yaml @a=1` printed "error:  is a directory" (the empty path before '@')."""
+    p = write(BLOCKS)
+    fails(cli("compare", str(p), "@a=1"), p, None, r"error: @a=1: no spec file before '@'")
+
+
+def test_command_line_sizes(write) -> None:  # type: ignore[no-untyped-def]
+    p = write(BLOCKS)
+    big = "9" * 30
+    r = cli("summarize", str(p), "--batch", big)
+    assert r.exit_code == 2 and "Invalid value for '--batch'" in r.stderr
+    fails(cli("summarize", str(p), "--input", f"{big}x8x3"), p, None,
+          r"--input 9+x8x3: a size is larger than the largest archcalc accepts")
+    fails(cli("sweep", str(p), "--batch", f"1,{big}"), p, None, r"--batch 1,9+: '9+' is not a whole number")
+    fails(cli("sweep", str(p), "--batch", "9" * 5000), p, None, r"is not a whole number from 1 to 2\^63 - 1")
+
+
+def test_finding_40_comparing_a_word(write) -> None:  # type: ignore[no-untyped-def]
+    """`when: "mode > 1"` with `mode` a word printed Python's TypeError text."""
+    p = write('input: 8x8x3\nvars: {mode: fast}\nlayers:\n  - {kind: relu, when: "mode > 1"}\n')
+    err = fails(cli("summarize", str(p)), p, 4, r"when: '>' compares numbers, received 'fast' \(text\)")
+    assert "not supported between instances" not in err
