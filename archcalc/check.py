@@ -348,13 +348,13 @@ def parse_torch_ops(root: LMap) -> list[TorchOp]:
 def spec_torch(an: Any, ops: list[TorchOp]) -> dict[str, str]:
     """The spec's torch ops as a mapping, each checked against the network (a located SpecError
     for a layer it lacks or an op its kind cannot be)."""
-    from .profiles import torch_op_problem
-    names = {r.name for r in an.rows}
+    from .profiles import rows_by_name, torch_op_problem
+    rows = rows_by_name(an)
     for t in ops:
-        problem = torch_op_problem(an, t.layer, t.op)
+        problem = torch_op_problem(an, t.layer, t.op, rows)
         if problem is not None:
             raise SpecError(f"{t.where}.{t.layer}: {problem[0]}",
-                            t.key_loc if t.layer not in names else t.value_loc, problem[1])
+                            t.key_loc if t.layer not in rows else t.value_loc, problem[1])
     return {t.layer: t.op for t in ops}
 
 
