@@ -7,6 +7,7 @@ is always in topological order and a cycle cannot be written. Expansion is bound
 
 from __future__ import annotations
 
+from collections import ChainMap
 from typing import Any
 
 from ._gc import paused
@@ -195,10 +196,12 @@ class _Builder:
 
     # -- expansion --------------------------------------------------------------------------
     def too_many_steps(self, loc: Location) -> SpecError:
-        """The error once `steps` (layers, block instances and skipped layers expanded so far,
-        counted inline by `expand`, the hot loop) passes `max_steps`."""
+        """The error once `steps` (layers, block instances, skipped layers, `from:` references and
+        block arguments expanded so far, counted inline by `expand`, the hot loop) passes
+        `max_steps`. References and arguments count because each instance of a block repeats
+        them: a 2,000-name `from:` list in a block used 2,000 times is 4,000,000 edges."""
         return _err(f"expanding this spec takes more than {self.max_steps:,} "
-                    "steps (layers, block instances and skipped layers)", loc,
+                    "steps (layers, block instances, skipped layers, `from:` references and block arguments)", loc,
                     "check `repeat:` counts; raise the limit with --max-nodes if this is intended")
 
     def expand(self, layers: tuple[LayerSpec, ...], prefix: str, env: dict[str, Any],
@@ -213,7 +216,7 @@ class _Builder:
         prev = input_idx
         for ls in layers:
             item = ls.item
-            self.steps += 1
+            self.steps += 1 if ls.inputs is None else 1 + len(ls.inputs)
             if self.steps > self.max_steps:
                 raise self.too_many_steps(item.loc)
             ins = (prev,) if ls.inputs is None else self.inputs(ls, names, declared, prefix)
@@ -248,7 +251,8 @@ class _Builder:
                 if name in names and name != "input":
                     raise _err(f"two layers are named '{prefix}{name}'", item.at("name") if ls.name else item.loc,
                                "give each layer its own name")
-                ienv = env if count is None else {**env, "index": index}
+                # a layer over the scope's variables, not a copy of them all per copy (quadratic)
+                ienv = env if count is None else ChainMap({"index": index}, env)
                 if index > 1:
                     self.steps += 1
                     if self.steps > self.max_steps:
@@ -358,7 +362,10 @@ class _Builder:
         if len(ins) != 1:
             raise _err(f"block '{ls.kind}' takes one input, received {len(ins)}", item.at("from"),
                        "concatenate or add the inputs first")
-        benv = dict(self.global_env)
+        self.steps += len(b.args)
+        if self.steps > self.max_steps:
+            raise self.too_many_steps(item.loc)
+        benv: Any = ChainMap({}, self.global_env)  # the arguments over the globals, not a copy of them
         for a, default in b.args.items():
             try:
                 if a in item:
