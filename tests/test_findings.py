@@ -429,3 +429,133 @@ def test_finding_40_comparing_a_word(write) -> None:  # type: ignore[no-untyped-
     p = write('input: 8x8x3\nvars: {mode: fast}\nlayers:\n  - {kind: relu, when: "mode > 1"}\n')
     err = fails(cli("summarize", str(p)), p, 4, r"when: '>' compares numbers, received 'fast' \(text\)")
     assert "not supported between instances" not in err
+
+
+# --- B. superlinear work on large legal specs -------------------------------------------------------
+
+def _nested(depth: int) -> str:
+    """Finding 04's document at `depth` levels of blocks, each repeated 3 times (the file: 9 levels,
+    3^9 = 19,683 layers)."""
+    blocks = "".join(f"  d{i}:\n    layers:\n    - {{kind: d{i + 1}, repeat: 3}}\n" for i in range(depth))
+    return f"input: 6x6x3\nlayers:\n- {{kind: d0}}\nblocks:\n{blocks}  d{depth}:\n    layers:\n    - {{kind: relu}}\n"
+
+
+def test_finding_04_compare_aligns_in_linear_time() -> None:
+    """compare lined layers up with list.index and list.insert in its loop: the file's 19,683
+    layers compared with themselves took 10 s."""
+    from archcalc.compare import compare
+    spec = archcalc.load(text=_nested(9))
+    an = archcalc.analyze(spec)
+    assert len(an.rows) == 3**9 + 1
+    rows = compare([an, an]).aligned()
+    assert [a.name for a in rows] == [r.name for r in an.rows] and all(a.rows[0] is a.rows[1] for a in rows)
+
+    def aligned(n: int) -> None:
+        text = "input: 6x6x3\nlayers:\n" + "- {kind: relu}\n" * n
+        a, b = archcalc.analyze(archcalc.load(text=text)), archcalc.analyze(archcalc.load(text=text.replace("relu", "tanh")))
+        compare([a, b]).aligned()  # no name shared: every row of B is stepped over or inserted
+    assert cpu_growth(aligned, 2000) < 20
+
+
+def _aligned_by_lists(per: list[list[str]]) -> list[str]:
+    """compare.aligned as it was written before (list.index and list.insert): the reference."""
+    order: list[str] = []
+    seen: set[str] = set()
+    for names in per:
+        own = set(names)
+        at = 0
+        for n in names:
+            if n in seen:
+                at = order.index(n) + 1
+                continue
+            while at < len(order) and order[at] not in own:
+                at += 1
+            order.insert(at, n)
+            seen.add(n)
+            at += 1
+    return order
+
+
+def test_aligned_order_is_unchanged() -> None:
+    """The linked list gives the order the lists gave, for any names in any order."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from archcalc.compare import Comparison
+
+    class Fake:
+        def __init__(self, names: list[str]) -> None:
+            self.names = names
+
+        def folded(self, depth: Any) -> list[Any]:
+            return [type("R", (), {"name": n})() for n in self.names]
+
+    @settings(max_examples=200, derandomize=True, database=None)
+    @given(st.lists(st.lists(st.sampled_from("abcdefghij"), unique=True), min_size=1, max_size=4))
+    def same(per: list[list[str]]) -> None:
+        c = Comparison.__new__(Comparison)
+        c.entries = [type("E", (), {"analysis": Fake(p)})() for p in per]
+        assert [a.name for a in c.aligned()] == _aligned_by_lists(per)
+    same()
+
+
+def test_finding_31_folded_convention_counts_are_linear(write) -> None:  # type: ignore[no-untyped-def]
+    """--depth 1 --convention: each folded row summed its layers by scanning every row (20 s for
+    the file's 10,000 one-layer block instances, against 0.7 s without --convention)."""
+    text = "input: 4x4x1\nblocks:\n  tiny:\n    layers:\n      - {kind: relu, name: a}\nlayers:\n" \
+           "  - {kind: tiny, name: t, repeat: N}\n"
+    p = write(text.replace("N", "10000"))
+    r = cli("summarize", str(p), "--depth", "1", "--convention", "torchinfo")
+    assert r.exit_code == 0 and "t10000  tiny" in r.stdout, r.output
+    from archcalc import profiles, render
+
+    def table(n: int) -> None:
+        an = archcalc.analyze(archcalc.load(text=text.replace("N", str(n))))
+        render.table(an, 1, extras=render.Extras(an, convention="ptflops"))
+    assert cpu_growth(table, 1000) < 20
+    an = archcalc.analyze(archcalc.load(text="input: 4x4x1\nblocks:\n  two:\n    layers:\n      - {kind: relu}\n"
+                                              "      - {kind: maxpool, size: 1}\nlayers:\n  - {kind: two, repeat: 3}\n"))
+    layers = profiles.per_layer(an, "ptflops")
+    assert [profiles.row_total(an, r, layers) for r in an.folded(1)] == [0, 2 * 16 + 2 * 16] * 1 + [64, 64]
+
+
+def test_variables_are_not_copied_per_instance() -> None:
+    """Same class: a block instance copied every global variable, and so did each copy of a
+    repeated layer (to add `index`): n variables and n copies cost n x n."""
+    def analyse(n: int) -> None:
+        vars_ = ", ".join(f"v{i}: {i}" for i in range(n))
+        archcalc.analyze(archcalc.load(text=f"input: 8x8x3\nvars: {{{vars_}}}\nblocks:\n  b:\n    layers:\n"
+                                            f"      - {{kind: relu, repeat: 2}}\nlayers:\n  - {{kind: b, repeat: {n}}}\n"))
+    assert cpu_growth(analyse, 1000) < 20
+
+
+@pytest.mark.parametrize("what", ["from", "args"])
+def test_references_and_arguments_count_as_expansion_steps(what: str) -> None:
+    """Same class: a block holding a 2,000-name `from:` list (or 2,000 arguments), used 2,000 times,
+    expanded 4,000,000 references (14 kB of spec, 0.5 s; 20,000 of each: a minute and gigabytes).
+    Each instance's references and arguments now count as expansion steps, which are bounded."""
+    n = 2000
+    if what == "from":
+        body = f"      - {{kind: add, from: [{', '.join(['input'] * n)}]}}\n"
+        args = ""
+    else:
+        body = "      - {kind: relu}\n"
+        args = f"    args: {{{', '.join(f'a{i}: 1' for i in range(n))}}}\n"
+    text = f"input: 2x2x1\nblocks:\n  b:\n{args}    layers:\n{body}layers:\n  - {{kind: b, repeat: {n}}}\n"
+    with pytest.raises(archcalc.SpecError, match=r"takes more than 400,000 steps \(layers, block instances, "
+                                                 r"skipped layers, `from:` references and block arguments\)"):
+        archcalc.analyze(archcalc.load(text=text))
+    assert len(archcalc.analyze(archcalc.load(text=text.replace(f"repeat: {n}", "repeat: 150"))).rows) == 151
+
+
+def test_torch_ops_are_looked_up_not_scanned(write) -> None:  # type: ignore[no-untyped-def]
+    """Same class: each `torch_ops:` entry (and each --torch-op) scanned every row of the network.
+    ptflops counts an F.relu once per element: 2·2·1 = 4 per layer, 4n in all."""
+    def check(n: int) -> None:
+        ops = ", ".join(f"relu{i}: F.relu" for i in range(1, n + 1))
+        spec = archcalc.load(text=f"input: 2x2x1\nlayers:\n  - {{kind: relu, repeat: {n}}}\nexpect:\n  conventions:\n"
+                                  f"    torch_ops: {{{ops}}}\n    ptflops: {{value: {4 * n}, source: 'arithmetic'}}\n"
+                                  .replace("repeat", "name: relu, repeat"))
+        from archcalc.check import check_spec
+        assert check_spec(spec).findings[0].ok
+    assert cpu_growth(check, 500) < 20
