@@ -452,7 +452,8 @@ def test_finding_04_compare_aligns_in_linear_time() -> None:
 
     def aligned(n: int) -> None:
         text = "input: 6x6x3\nlayers:\n" + "- {kind: relu}\n" * n
-        a, b = archcalc.analyze(archcalc.load(text=text)), archcalc.analyze(archcalc.load(text=text.replace("relu", "tanh")))
+        a = archcalc.analyze(archcalc.load(text=text))
+        b = archcalc.analyze(archcalc.load(text=text.replace("relu", "tanh")))
         compare([a, b]).aligned()  # no name shared: every row of B is stepped over or inserted
     assert cpu_growth(aligned, 2000) < 20
 
