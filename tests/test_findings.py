@@ -515,9 +515,10 @@ def test_finding_31_folded_convention_counts_are_linear(write) -> None:  # type:
         render.table(an, 1, extras=render.Extras(an, convention="ptflops"))
     assert cpu_growth(table, 1000) < 20
     an = archcalc.analyze(archcalc.load(text="input: 4x4x1\nblocks:\n  two:\n    layers:\n      - {kind: relu}\n"
-                                              "      - {kind: maxpool, size: 1}\nlayers:\n  - {kind: two, repeat: 3}\n"))
+                                            "      - {kind: maxpool, size: 1}\nlayers:\n  - {kind: two, repeat: 3}\n"))
     layers = profiles.per_layer(an, "ptflops")
-    assert [profiles.row_total(an, r, layers) for r in an.folded(1)] == [0, 2 * 16 + 2 * 16] * 1 + [64, 64]
+    # the input, then per block: nn.ReLU 2 per element and nn.MaxPool2d 2 per input element, 16 elements
+    assert [profiles.row_total(an, r, layers) for r in an.folded(1)] == [0] + [2 * 16 + 2 * 16] * 3
 
 
 def test_variables_are_not_copied_per_instance() -> None:
