@@ -526,8 +526,9 @@ def test_variables_are_not_copied_per_instance() -> None:
     repeated layer (to add `index`): n variables and n copies cost n x n."""
     def analyse(n: int) -> None:
         vars_ = ", ".join(f"v{i}: {i}" for i in range(n))
-        archcalc.analyze(archcalc.load(text=f"input: 8x8x3\nvars: {{{vars_}}}\nblocks:\n  b:\n    layers:\n"
-                                            f"      - {{kind: relu, repeat: 2}}\nlayers:\n  - {{kind: b, repeat: {n}}}\n"))
+        text = (f"input: 8x8x3\nvars: {{{vars_}}}\nblocks:\n  b:\n    layers:\n"
+                f"      - {{kind: relu, repeat: 2}}\nlayers:\n  - {{kind: b, repeat: {n}}}\n")
+        archcalc.analyze(archcalc.load(text=text))
     assert cpu_growth(analyse, 1000) < 20
 
 
