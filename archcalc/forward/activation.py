@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import GeometryError, Tally, _no_scratch, forward
+from .base import GeometryError, Tally, _need, _no_scratch, forward
 
 
 @forward("relu", scratch=_no_scratch, inplace=True)
@@ -42,7 +42,12 @@ def hardswish(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarra
     return t.scale(x, gate, out=x if own else gate)
 
 
-@forward("softmax")
+def _flat_shape(kind: Any, ins: list[tuple[int, ...]]) -> tuple[int, ...]:
+    _need(ins[0], 2, kind.name)
+    return ins[0]
+
+
+@forward("softmax", shape=_flat_shape)
 def softmax(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
     x = xs[0]
     if x.ndim != 2:

@@ -10,6 +10,18 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .base import GeometryError, Tally, WeightShapes, _pads, _positions, forward
 
 
+def _conv_shape(kind: Any, ins: list[tuple[int, ...]]) -> tuple[int, ...]:
+    _conv_weights(kind, ins)  # the checks of channels against groups
+    ho, wo = _geometry(ins[0], kind.padding, kind.kernel, kind.stride, kind.dilation)[:2]
+    return (ins[0][0], ho, wo, kind.filters)
+
+
+def _depthwise_shape(kind: Any, ins: list[tuple[int, ...]]) -> tuple[int, ...]:
+    _depthwise_weights(kind, ins)
+    ho, wo = _geometry(ins[0], kind.padding, kind.kernel, kind.stride, kind.dilation)[:2]
+    return (ins[0][0], ho, wo, ins[0][3] * kind.multiplier)
+
+
 def _conv_weights(kind: Any, shapes: list[tuple[int, ...]]) -> WeightShapes:
     c, g = shapes[0][-1], kind.groups
     if len(shapes[0]) != 4 or c % g or kind.filters % g:
@@ -89,7 +101,7 @@ def _conv_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], i
             ) * itemsize
 
 
-@forward("conv", weights=_conv_weights, scratch=_conv_scratch)
+@forward("conv", weights=_conv_weights, scratch=_conv_scratch, shape=_conv_shape)
 def conv(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
     """im2col in bands of output rows: per band, the padded input rows it reads (a small slab),
     then its windows copied from a sliding-window view into one block and multiplied by the
@@ -113,7 +125,7 @@ def conv(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -
             y += bias
         return y
     y = np.empty((n, ho, wo, f), dtype=x.dtype)
-    if n == 0:  # the dry run: no band buffers
+    if n == 0:  # an empty batch: no band buffers
         return y
     k2 = kern.reshape(kh * kw * cg, f)
     slab = np.zeros((slab_rows, cols, c), dtype=x.dtype)
@@ -176,7 +188,7 @@ def _dw_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], ite
     return (kind.stride[1] * slab_rows * q_n + band * wo + kh * kw * wo) * cm * itemsize
 
 
-@forward("depthwise", weights=_depthwise_weights, scratch=_dw_scratch)
+@forward("depthwise", weights=_depthwise_weights, scratch=_dw_scratch, shape=_depthwise_shape)
 def depthwise(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
     """Per band of output rows, per tap: the band's shifted view times that tap's weights,
     accumulated in place. Three things keep NumPy's inner loops long and in cache:
@@ -195,7 +207,7 @@ def depthwise(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarra
     (kh, kw), (sh, sw), (dh, dw) = kind.kernel, kind.stride, kind.dilation
     band, ho, wo, top, left, q_n, slab_rows = _dw_band(kind, x.shape, x.itemsize)
     y = np.empty((n, ho, wo, cm), dtype=x.dtype)
-    if n == 0:  # the dry run: no band buffers
+    if n == 0:  # an empty batch: no band buffers
         return y
     slab = np.zeros((sw, slab_rows, q_n, cm), dtype=x.dtype)
     if sw == 1 and cm >= DW_EINSUM_CHANNELS:

@@ -18,7 +18,12 @@ def _dense_weights(kind: Any, shapes: list[tuple[int, ...]]) -> WeightShapes:
     return ws
 
 
-@forward("dense", weights=_dense_weights)
+def _dense_shape(kind: Any, ins: list[tuple[int, ...]]) -> tuple[int, ...]:
+    _dense_weights(kind, ins)
+    return (ins[0][0], kind.units)
+
+
+@forward("dense", weights=_dense_weights, shape=_dense_shape)
 def dense(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
     y = t.matmul(xs[0], ws["kernel"])
     if "bias" in ws:

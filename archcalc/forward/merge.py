@@ -9,7 +9,19 @@ import numpy as np
 from .base import GeometryError, Tally, _no_scratch, forward
 
 
-@forward("add", scratch=_no_scratch, inplace=True)
+def _add_shape(kind: Any, ins: list[tuple[int, ...]]) -> tuple[int, ...]:
+    if any(s != ins[0] for s in ins):
+        raise GeometryError(f"add of different shapes {ins}")
+    return ins[0]
+
+
+def _concat_shape(kind: Any, ins: list[tuple[int, ...]]) -> tuple[int, ...]:
+    if any(len(s) != len(ins[0]) or s[:-1] != ins[0][:-1] for s in ins):
+        raise GeometryError(f"concat of shapes {ins}: all but the channels must agree")
+    return (*ins[0][:-1], sum(s[-1] for s in ins))
+
+
+@forward("add", scratch=_no_scratch, inplace=True, shape=_add_shape)
 def add(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], own: bool) -> np.ndarray:
     if any(x.shape != xs[0].shape for x in xs):
         raise GeometryError(f"add of different shapes {[x.shape for x in xs]}")
@@ -19,6 +31,6 @@ def add(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], ow
     return y
 
 
-@forward("concat", scratch=_no_scratch)
+@forward("concat", scratch=_no_scratch, shape=_concat_shape)
 def concat(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
     return np.concatenate(xs, axis=-1)
