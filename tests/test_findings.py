@@ -562,3 +562,109 @@ def test_torch_ops_are_looked_up_not_scanned(write) -> None:  # type: ignore[no-
         from archcalc.check import check_spec
         assert check_spec(spec).findings[0].ok
     assert cpu_growth(check, 500) < 20
+
+
+# --- A. the executor's set-up: planned by arithmetic, refused before anything is allocated ---------
+
+def _traced(fn: Callable[[], Any]) -> tuple[Any, int]:
+    """(what fn returned or raised, the most bytes Python and NumPy held while it ran)."""
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        try:
+            out = fn()
+        except Exception as e:  # noqa: BLE001 - the caller looks at what was raised
+            out = e
+        return out, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_the_plan_runs_no_forward(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every estimate is worked out before anything runs: the plan never calls a forward (the dry
+    run at batch 0 did, and some forwards looped or allocated by the input's size even so)."""
+    import dataclasses
+
+    import numpy as np
+    from conftest import SPECS
+
+    from archcalc.execute import _plan
+    from archcalc.forward import FORWARDS
+    for name in FORWARDS:
+        monkeypatch.setitem(FORWARDS, name, dataclasses.replace(FORWARDS[name], fn=None))  # calling it raises
+    for path in sorted(SPECS.glob("*.yaml")):
+        an = archcalc.analyze(path)
+        plan = _plan(an.graph, np.dtype("float32"), 1)
+        assert [(1, *s) for s in plan.shapes] == [(1, *r.output_shape) for r in an.rows], path.name
+
+
+def test_finding_01_positions_by_division(write) -> None:  # type: ignore[no-untyped-def]
+    """A dry run counted output positions one at a time: --input 1000000000x1x192 spun for 86 s
+    before a geometry error."""
+    from archcalc.forward.base import _positions
+    assert _positions(10**18, 1, 1, 3, 1) == 10**18 and _positions(10**18, 0, 0, 5, 2, ceil=True) == 5 * 10**17 - 1
+    p = write("input: 28x28x192\nlayers:\n- {kind: conv, filters: 32, kernel: 5}\n")
+    fails(cli("run", str(p), "--input", "1000000000x1x192"), p, 3,
+          r"layer 'conv1' \(conv\): the executor cannot run it: a window of 5 does not fit in 1 \+ 0 padding")
+
+
+def test_finding_05_window_of_65536_in_same_padding(write) -> None:  # type: ignore[no-untyped-def]
+    """A 65,536 x 65,536 max pool (`same` padding, stride 1) over 28 x 28: the dry run looped over
+    4.3 x 10^9 taps. Taps that read padding only are skipped: 55 x 55 of them read the input, and
+    every window covers the whole input, so each output is its channel's maximum."""
+    from archcalc.forward.base import _taps
+    assert len(_taps(65536, 1, 32767, 28, 28)) == 28 + 28 - 1
+    p = write("input: 28x28x192\nlayers:\n  - {kind: maxpool, size: 65536, stride: 1, padding: same}\n")
+    r = cli("verify", str(p))
+    assert r.exit_code == 0 and "all 2 layers agree" in r.stdout, r.output
+    import numpy as np
+
+    from archcalc.execute import execute
+    graph = archcalc.build(archcalc.load(str(p)))
+    x = np.random.default_rng(0).standard_normal((1, 28, 28, 192), dtype=np.float32)
+    y = execute(graph, input=x).outputs["maxpool1"]
+    assert np.array_equal(y, np.broadcast_to(x.max(axis=(1, 2), keepdims=True), y.shape))
+
+
+@pytest.mark.parametrize("finding, text, args, needs, at", [
+    ("07", "input: 16x16x3\nlayers:\n  - {kind: conv, filters: 4294967297, kernel: 1, bias: false}\n"
+           "  - {kind: batchnorm}\n", ("verify", "--max-memory", "1G"), r"4\.7 TiB \(112\.0 GiB of parameters", 4),
+    ("08", "input: 32x32x1\nlayers:\n- {kind: avgpool, size: 2}\n",
+     ("verify", "--input", "20000x20000x1", "--max-memory", "1G"), r"2\.2 GiB", 3),
+    ("38", "input: 1x1x1\nlayers:\n  - {kind: upsample, scale: [200000000, 1], mode: bilinear}\n",
+     ("run", "--max-memory", "1M"), r"11\.9 GiB", 3),
+    ("19", "input: 1000000000000000000x1000000000000000000x1000000000000000000\nlayers:\n"
+           "- {kind: conv, filters: 32, kernel: 5}\n", ("verify", "--max-memory", "999999T"), r"3\.638E\+42 TiB", 3),
+])
+def test_findings_07_08_19_38_refused_before_allocating(finding: str, text: str, args: tuple[str, ...], needs: str,
+                                                        at: int, write) -> None:  # type: ignore[no-untyped-def]
+    """07: a conv of 2^32 + 1 filters then BatchNorm allocated 16 GiB under --max-memory 1G; 08: the
+    average pool's divisor mask was built at full size first (3 GiB); 38: a bilinear upsample by
+    2 x 10^8 built its index arrays (7 GB); 19: a 10^18 dimension ended in NumPy's "array is too
+    big". Each is refused now from the plan's arithmetic, naming the layer at the peak."""
+    p = write(text)
+    r, traced = _traced(lambda: cli(args[0], str(p), *args[1:]))
+    layer = re.escape(text.splitlines()[at - 1].split("kind: ")[1].split(",")[0].rstrip("}")) + "1"
+    fails(r, p, at, rf"running this needs about {needs}.*the most is held while layer '{layer}'")
+    assert traced < 64 << 20, traced  # the arrays the run would need were never made
+
+
+def test_numpy_cannot_address_it(write) -> None:  # type: ignore[no-untyped-def]
+    """Same class as 19: however high --max-memory, no array NumPy cannot hold is attempted."""
+    p = write("input: 4611686018427387904x4x1\nlayers:\n  - {kind: relu}\n")
+    r = cli("run", str(p), "--max-memory", "9" * 20 + "T")
+    err = fails(r, p, 3, r"more than NumPy can address \(8\.389E\+6 TiB\)")  # 2^63 B = 2^23 TiB
+    assert "raise --max-memory" not in err
+
+
+def test_out_of_memory_in_the_run_names_the_layer(write, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """Same class: when the machine has less than it said (another process took it), NumPy's
+    MemoryError is an error naming the layer, not an internal error."""
+    from archcalc.forward import FORWARDS
+
+    def no_memory(*args: Any) -> Any:
+        raise MemoryError
+    import dataclasses
+    monkeypatch.setitem(FORWARDS, "relu", dataclasses.replace(FORWARDS["relu"], fn=no_memory))
+    p = write("input: 8x8x3\nlayers:\n  - {kind: conv, filters: 4, kernel: 3}\n  - {kind: relu}\n")
+    fails(cli("run", str(p)), p, 4, r"the machine ran out of memory at layer 'relu1' \(relu\)")
