@@ -198,7 +198,10 @@ def _count(v: Any, what: str, loc: Location, *, allow_zero: bool = True) -> int:
 
 def _shape_value(v: Any, loc: Location) -> tuple[int, ...]:
     if isinstance(v, str) and _HWC.match(v):
-        return tuple(int(x) for x in re.split(r"\s*[x×X]\s*", v.strip()))
+        parts = re.split(r"\s*[x×X]\s*", v.strip())
+        if any(len(x) > 19 for x in parts):  # past 2^63 - 1 (and int() refuses 4,300 digits)
+            raise SpecError("output_shape value has a size larger than the largest archcalc accepts, 2^63 - 1", loc)
+        return tuple(int(x) for x in parts)
     if isinstance(v, int) and not isinstance(v, bool) and v > 0:
         return (v,)
     if isinstance(v, list) and v and all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in v):

@@ -500,7 +500,10 @@ def _input_shape(spec: Spec, env: dict[str, Any], override: Shape | None) -> Sha
     root = spec.root
     raw, loc = root["input"], root.at("input")
     if isinstance(raw, str):
-        dims = parse_shape_text(raw)
+        try:
+            dims = parse_shape_text(raw)
+        except ValueError:  # int() refuses 4,300 digits and more: far past the largest size anyway
+            raise _err("input: a dimension is larger than the largest size archcalc accepts, 2^63 - 1", loc) from None
         if dims is not None:
             try:
                 return tuple(_POS.convert(d, env) for d in dims)

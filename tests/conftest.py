@@ -66,6 +66,9 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true",
                      help="Rewrite tests/golden/* from the current output (review the diff!).")
+    parser.addoption("--fuzz-seconds", type=float, default=0,
+                     help="Run each fuzz test (-m fuzz) on random inputs for this long instead of its "
+                          "bounded, derandomised budget (tests/fuzzing.py).")
 
 
 @pytest.fixture

@@ -668,3 +668,19 @@ def test_out_of_memory_in_the_run_names_the_layer(write, monkeypatch: pytest.Mon
     monkeypatch.setitem(FORWARDS, "relu", dataclasses.replace(FORWARDS["relu"], fn=no_memory))
     p = write("input: 8x8x3\nlayers:\n  - {kind: conv, filters: 4, kernel: 3}\n  - {kind: relu}\n")
     fails(cli("run", str(p)), p, 4, r"the machine ran out of memory at layer 'relu1' \(relu\)")
+
+
+def test_sizes_of_thousands_of_digits_as_text(write) -> None:  # type: ignore[no-untyped-def]
+    """Same class as C: Python's int() refuses text of 4,300 digits and more, where a size is text:
+    the spec's `input:` and `--input` (HxWxC), an `output_shape` expected as text, `--batch` of a
+    sweep; found by the fuzzer with '²', which str.isdigit() takes and int() refuses."""
+    big = "9" * 5000
+    p = write(f"input: {big}x1x1\nlayers:\n  - {{kind: relu}}\n")
+    fails(cli("summarize", str(p)), p, 1, r"input: a dimension is larger than the largest size archcalc accepts")
+    q = write(f"input: 8x8x3\nlayers:\n  - {{kind: relu}}\nexpect:\n  output_shape: {{value: {big}x1, source: x}}\n",
+              "q.yaml")
+    fails(cli("check", str(q)), q, 5, r"output_shape value has a size larger than the largest archcalc accepts")
+    for command in ("summarize", "sweep"):
+        fails(cli(command, str(q), "--input", f"{big}x1x1"), q, None,
+              r"--input 9+\.\.\.: a size is larger than the largest archcalc accepts")
+    fails(cli("sweep", str(q), "--batch", "²"), q, None, r"--batch ²: '²' is not a whole number")

@@ -15,7 +15,10 @@ def parse_shape(text: str, option: str = "--input") -> tuple[int, ...]:
     """`224x224x3` (H x W x C) or `784` (a flat length)."""
     from ..kinds.base import MAX_INT
     from ..shape import parse_shape_text
-    dims = parse_shape_text(text)
+    try:
+        dims = parse_shape_text(text)
+    except ValueError:  # int() refuses 4,300 digits and more: far past the largest size anyway
+        dims = (MAX_INT + 1,)
     if dims is None:
         raise SpecError(f"{option} takes H x W x C such as 224x224x3, received {text!r}")
     if any(d < 1 for d in dims):
@@ -248,6 +251,8 @@ def output_file(option: str, value: str) -> Path:
         exists = folder.is_dir()
     except OSError as e:  # a name too long for the file system, a loop of links
         raise ArchcalcError(f"{where}: cannot write there: {e.strerror or e}", hint="give a shorter path") from None
+    except ValueError:  # a NUL in the name (a program's argument: no shell passes one)
+        raise ArchcalcError(f"{where!r}: a file name holds no NUL character") from None
     if not exists:
         raise ArchcalcError(f"{where}: the folder {folder} does not exist",
                             hint="create it, or give a path in an existing folder")

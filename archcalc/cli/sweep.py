@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import click
 
 from ..walk import DTYPE_BYTES
@@ -77,7 +79,7 @@ def command(spec: str, sets: tuple[str, ...], inputs: tuple[str, ...], batches: 
         from ..kinds.base import MAX_INT
         bs = []
         for b in split_top(batches):
-            if b and (not b.isdigit() or len(b) > 19 or not 1 <= int(b) <= MAX_INT):  # no sign, no 1e3
+            if b and (not re.fullmatch(r"[0-9]{1,19}", b) or not 1 <= int(b) <= MAX_INT):  # no sign, no 1e3, no ²
                 raise SpecError(f"--batch {batches[:60]}: {b[:30]!r} is not a whole number from 1 to 2^63 - 1",
                                 hint="e.g. --batch 1,8,32")
             bs += [int(b)] if b else []
