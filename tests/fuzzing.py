@@ -11,7 +11,8 @@ Invariants (`check_cli`, `check_network`):
   command-line value names the option;
 * for a valid network, the executor's shapes, parameters and multiplications equal the analytic
   ones, and NumPy's traced memory stays within the executor's own estimate;
-* every input ends within SECONDS (a hang is a failure, not a slow test).
+* every input ends within SECONDS (a hang is a failure, not a slow test);
+* `verify` never exits 3: the executor disagreeing with the analysis is a bug, whatever the spec.
 """
 
 from __future__ import annotations
@@ -251,6 +252,7 @@ def check_cli(args: list[str], spec_path: str | None = None, about: str = "") ->
     context = f"\n--- archcalc {' '.join(args)}\n{about}\n--- output:\n{out[-3000:]}"
     assert r.exit_code in (0, 1, 2, 3), f"exit {r.exit_code}{context}"
     assert "internal error" not in out and "Traceback" not in out, context
+    assert not (args[0] == "verify" and r.exit_code == 3), f"the executor disagrees with the analysis{context}"
     if r.exit_code == 1:
         located = any(m.group("path") == spec_path for m in LOCATED.finditer(r.stderr))
         if args[0] == "check" and "json" in args:  # check -f json reports the error in its JSON
@@ -295,12 +297,15 @@ def fuzz(request: pytest.FixtureRequest, strategy: st.SearchStrategy[Any], body:
     """Run `body` on examples of `strategy`. In the default suite: `examples` of them,
     derandomised (the same inputs every run, a few seconds). With --fuzz-seconds S (as in
     `pytest -m fuzz --fuzz-seconds 600`): random examples, round after round with fresh seeds,
-    for S seconds; a failure prints its example and the blob that reproduces it."""
+    for this test's share of S (S over the number of fuzz tests run); a failure prints its
+    example and the blob that reproduces it."""
     from hypothesis import given
 
     def test(example: Any) -> None:  # hypothesis wants None back, whatever `body` tells its caller
         body(example)
+    from conftest import FUZZ_TESTS
     seconds = float(request.config.getoption("--fuzz-seconds") or 0)
+    seconds /= max(1, request.config.stash.get(FUZZ_TESTS, 1))  # the time is for the whole fuzz run
     common = dict(deadline=None, database=None, suppress_health_check=list(HealthCheck), print_blob=True)
     if not seconds:
         settings(max_examples=examples, derandomize=True, **common)(given(strategy)(test))()

@@ -5,11 +5,12 @@ tests/fuzzing.py, made from the kinds' own Field declarations, so kinds added la
 without a change here.
 
 The default suite runs a bounded, derandomised budget (the same inputs every run, some seconds).
-For a long run of random inputs, give the time:
+For a long run of random inputs, give the time, shared among the fuzz tests:
 
-    pytest -m fuzz --fuzz-seconds 600 -p no:cacheprovider
+    pytest -m fuzz --fuzz-seconds 600 -p no:cacheprovider -W ignore::DeprecationWarning
 
-(`.ci/run` runs `pytest -m fuzz --fuzz-seconds 60`). A failure prints the falsifying example and
+(`.ci/run` runs it for 60 s; `-W ignore::DeprecationWarning`: on a failure hypothesis imports
+libcst, which warns, and `filterwarnings = error` would turn the report into an INTERNALERROR). A failure prints the falsifying example and
 a blob that reproduces it (`@reproduce_failure`).
 """
 
@@ -197,8 +198,7 @@ def test_networks_through_every_command(request: pytest.FixtureRequest, tmp_path
     def body(args: tuple[dict[str, Any], st.DataObject]) -> None:
         doc, data = args
         text = network_text(doc)
-        outcome = _through_the_cli(tmp_path, text, data, "")
-        assert outcome in ("ok", "differs") or "check" in text, outcome  # check: no expect block is fine
+        assert _through_the_cli(tmp_path, text, data, "") == "ok"
     fuzz(request, st.tuples(networks(), st.data()), body)
 
 
