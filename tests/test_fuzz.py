@@ -10,8 +10,8 @@ For a long run of random inputs, give the time, shared among the fuzz tests:
     pytest -m fuzz --fuzz-seconds 600 -p no:cacheprovider -W ignore::DeprecationWarning
 
 (`.ci/run` runs it for 60 s; `-W ignore::DeprecationWarning`: on a failure hypothesis imports
-libcst, which warns, and `filterwarnings = error` would turn the report into an INTERNALERROR). A failure prints the falsifying example and
-a blob that reproduces it (`@reproduce_failure`).
+libcst, which warns, and `filterwarnings = error` would turn the report into an INTERNALERROR).
+A failure prints the falsifying example and a blob that reproduces it (`@reproduce_failure`).
 """
 
 from __future__ import annotations
