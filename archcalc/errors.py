@@ -214,8 +214,15 @@ def did_you_mean(word: Any, options: Iterable[Any], what: str = "known keys") ->
     return f"{what}: {', '.join(opts[:MAX_LISTED])}{more}"
 
 
+#: A did-you-mean compares the word with at most this many options (the first ones): difflib
+#: costs a few microseconds an option, and a spec may name hundreds of thousands of things.
+MAX_COMPARED = 10_000
+
+
 def close_matches(word: str, options: Iterable[Any]) -> list[str]:
     """The closest option to `word`, if any is close (a list of at most one), for did-you-mean
     hints. difflib is imported here, on the error path only: it costs a millisecond at start-up."""
     import difflib
-    return difflib.get_close_matches(word, [o for o in options if isinstance(o, str)], n=1)
+    from itertools import islice
+    opts = list(islice((o for o in options if isinstance(o, str)), MAX_COMPARED))
+    return difflib.get_close_matches(word, opts, n=1)

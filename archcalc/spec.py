@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ._gc import paused
-from .errors import Diagnostic, Location, SpecError, describe, did_you_mean
+from .errors import MAX_SHOWN, Diagnostic, Location, SpecError, describe, did_you_mean
 from .kinds import REGISTRY
 from .record import Frozen
 from .source import LList, LMap, Source, load_source, parse
@@ -87,10 +87,11 @@ class Spec(Frozen):
 #: Structural problems listed at once; past this many the check stops (a file of 80,000
 #: misspelt layers needs no 80,000 messages, and collecting them would cost seconds).
 MAX_DIAGNOSTICS = 1000
-#: Diagnostics whose did-you-mean hint is worked out. A hint compares one word with every
-#: option, so one for each of 1,000 unknown kinds against 3,000 block names would cost
-#: seconds for hints nobody reads: five are printed; later diagnostics carry no hint.
-HINTED = 20
+#: Diagnostics whose did-you-mean hint is worked out: as many as are printed. A hint compares
+#: one word with every option (up to errors.MAX_COMPARED of them), so one for each of 1,000
+#: unknown kinds against 3,000 block names would cost seconds for hints nobody reads; later
+#: diagnostics carry no hint.
+HINTED = MAX_SHOWN
 
 
 class _Full(Exception):

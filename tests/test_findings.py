@@ -684,3 +684,15 @@ def test_sizes_of_thousands_of_digits_as_text(write) -> None:  # type: ignore[no
         fails(cli(command, str(q), "--input", f"{big}x1x1"), q, None,
               r"--input 9+\.\.\.: a size is larger than the largest archcalc accepts")
     fails(cli("sweep", str(q), "--batch", "²"), q, None, r"--batch ²: '²' is not a whole number")
+
+
+def test_finding_32_flat_list_past_the_layer_limit(write) -> None:  # type: ignore[no-untyped-def]
+    """140,000 one-line layers (2 MiB) are read before the 100,000-layer limit refuses them: the
+    refusal names the first layer past it, and reading costs in proportion to the file (the
+    time and memory of the largest files are in docs/limits.md, from benchmarks/bench_scale.py)."""
+    p = write("input: 8x8x3\nlayers:\n" + "- {kind: relu}\n" * 140_000)
+    fails(cli("summarize", str(p)), p, 100_003, r"the graph expands past 100,000 layers")
+
+    def read(n: int) -> None:
+        archcalc.load(text="input: 8x8x3\nlayers:\n" + "- {kind: relu}\n" * n)
+    assert cpu_growth(read, 5000) < 20
