@@ -7,7 +7,7 @@ its peak RSS, and the rate (items a second); per shape, how the time grew agains
 (linear: the time ratio is about the size ratio; quadratic: its square). Then the largest
 accepted inputs, the figures docs/limits.md states.
 
-    python benchmarks/bench_scale.py [--quick] [--repeat 2] [--only NAME]
+    python benchmarks/bench_scale.py [--quick] [--repeat 2] [--only NAME] [--largest]
 
 Figures are the best of --repeat fresh processes (a busy machine only ever slows a run down).
 """
@@ -180,8 +180,8 @@ LARGEST = [
     ("two 100,000-layer specs compared", lambda: _flat(100_000), ["compare", "SPEC"], 0),
     ("8 MiB of layers in unused blocks", lambda: _unused_blocks(8 * 2**20), ["summarize"], 0),
     ("8 MiB of variables", lambda: _many_vars(8 * 2**20), ["summarize"], 0),
-    ("8 MiB of misspelt layers (refused)", lambda: _misspelt(8 * 2**20 // 38), ["summarize"], 1),
-    ("a flat list past the layer limit, 8 MiB (refused)", lambda: _flat(8 * 2**20 // 15), ["summarize"], 1),
+    ("8 MiB of misspelt layers (refused)", lambda: _misspelt((8 * 2**20 - 64) // 38), ["summarize"], 1),
+    ("a flat list past the layer limit, 8 MiB (refused)", lambda: _flat((8 * 2**20 - 64) // 15), ["summarize"], 1),
     ("executor plan of 100,000 layers (refused: --max-memory 1)", lambda: __import__("gen_specs").nested(100_000),
      ["run", "--max-memory", "1"], 1),
 ]
@@ -212,7 +212,7 @@ def largest(repeat: int) -> None:
             argv = [args[0], str(path), *(str(path) if a == "SPEC" else a for a in args[1:])]
             secs, rss, first = run(argv, expect, repeat)
             print(f"{label:58} {len(text) / 2**20:>6.2f}MB {secs:>8.2f} {rss / 2**20:>7.0f}MB  "
-                  f"{first[:60] if expect else ''}")
+                  f"{first.split(': ', 2)[-1][:50] if expect else ''}")
 
 
 def main() -> None:
@@ -220,9 +220,11 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="two sizes a shape, and no largest inputs")
     ap.add_argument("--repeat", type=int, default=2, help="fresh processes per figure (best kept)")
     ap.add_argument("--only", help="only the shapes whose name holds this")
+    ap.add_argument("--largest", action="store_true", help="only the largest accepted inputs")
     a = ap.parse_args()
     print(f"Python {sys.version.split()[0]} on {sys.platform}; {time.strftime('%Y-%m-%d')}")
-    scale(a.repeat, a.quick, a.only)
+    if not a.largest:
+        scale(a.repeat, a.quick, a.only)
     if not a.quick and not a.only:
         largest(a.repeat)
 
