@@ -149,7 +149,7 @@ def _fail(node: Any, e: Exception) -> ExecError:
 
 def _root(a: Any) -> Any:
     """The array that owns a value's memory (a reshape or an identity forward shares it)."""
-    while a.base is not None:
+    while hasattr(a.base, "base"):  # an array's; a mapped file's base is the mmap itself
         a = a.base
     return a
 
@@ -293,6 +293,24 @@ class _Weights:
     def keys(self) -> set[str]:
         return set(self.file.files if self.file is not None else self.arrays)
 
+    def shape_of(self, key: str) -> tuple[int, ...] | None:
+        """A member's shape from its .npy header, read before its data: a file may declare an
+        array far larger than the layer's (a small zip can inflate to gigabytes), and nothing the
+        plan did not count is allocated. None for a mapping (its arrays are in memory already)."""
+        import numpy as np
+        if self.file is None:
+            return None
+        member = key + ".npy" if key + ".npy" in self.file.zip.namelist() else key
+        try:
+            with self.file.zip.open(member) as f:
+                version = np.lib.format.read_magic(f)
+                read = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                    np.lib.format.read_array_header_2_0
+                shape, _, _ = read(f)
+        except Exception as e:  # noqa: BLE001 - a damaged member or header, whatever zipfile and numpy raise
+            raise self._error(f"{key}: {e}") from None
+        return tuple(shape)
+
     def get(self, key: str) -> Any:
         import numpy as np
         try:
@@ -322,10 +340,11 @@ def _numpy_file_error(path: str | Path, e: Exception) -> str:
 
 
 def load_input_array(path: str | Path) -> Any:
-    """The array in an `.npy` file, refusing anything else with a message (no pickle, ever)."""
+    """The array in an `.npy` file, refusing anything else with a message (no pickle, ever).
+    Mapped, not read: its shape is checked, and the run planned, before its data is in memory."""
     import numpy as np
     try:
-        x = np.load(path, allow_pickle=False)
+        x = np.load(path, allow_pickle=False, mmap_mode="r")
     except (OSError, ValueError, EOFError) as e:
         raise ExecError(f"cannot read the input array {path}: {_numpy_file_error(path, e)}",
                         hint="give an .npy written by numpy.save") from None
@@ -353,7 +372,7 @@ def _load_input(x: Any, shape: tuple[int, ...], batch: int | None, dtype: Any) -
     if batch is not None and x.shape[0] != batch:
         raise ExecError(f"the input array holds a batch of {x.shape[0]}, but the batch is {batch}",
                         hint="drop --batch, or give an input of that many samples")
-    return x.astype(dtype, copy=False)
+    return x  # converted to `dtype` once the run is planned (execute)
 
 
 def _init(rng: Any, name: str, shape: tuple[int, ...], dtype: Any) -> Any:
@@ -387,10 +406,11 @@ def _weights(nodes: list[Any], wshapes: list[dict[str, tuple[tuple[int, ...], bo
         for k, (s, _) in ws.items():
             key = f"{node.path}/{k}"
             if given is not None:
-                a = given.get(key)
-                if a.shape != s:
-                    raise ExecError(f"weights file: {key} has shape {a.shape}, the layer needs {s}",
-                                    node.loc, "see docs/executor.md for the array layouts")
+                declared = given.shape_of(key)
+                a = given.get(key) if declared in (None, s) else None
+                if a is None or a.shape != s:
+                    raise ExecError(f"weights file: {key} has shape {declared if a is None else a.shape}, "
+                                    f"the layer needs {s}", node.loc, "see docs/executor.md for the array layouts")
                 arrays[k] = np.ascontiguousarray(a, dtype=dt)
             else:
                 arrays[k] = _init(rng, k, s, dt)
@@ -456,8 +476,11 @@ def execute(graph: Graph, *, seed: int = 0, weights: str | Path | Mapping[str, A
             x_in = rng.standard_normal((batch, *graph.input_shape), dtype=dt)
         except MemoryError:
             raise _out_of_memory(nodes[0], plan, limit) from None
-    else:
-        x_in = np.ascontiguousarray(x_in)  # flatten's output is then a view of it, as the plan assumes
+    else:  # the plan counted it: in memory now, contiguous (flatten's output is a view of it, as planned)
+        try:  # a mapped file (read-only) is read now, once, not page by page inside the first layer
+            x_in = np.ascontiguousarray(x_in, dtype=dt) if x_in.flags.writeable else np.array(x_in, dtype=dt)
+        except MemoryError:
+            raise _out_of_memory(nodes[0], plan, limit) from None
 
     live = _Live(graph, batch, dt.itemsize)
     counts = [(sum(a.size for k, a in ws.items() if wshapes[j][k][1]),

@@ -696,3 +696,43 @@ def test_finding_32_flat_list_past_the_layer_limit(write) -> None:  # type: igno
     def read(n: int) -> None:
         archcalc.load(text="input: 8x8x3\nlayers:\n" + "- {kind: relu}\n" * n)
     assert cpu_growth(read, 5000) < 20
+
+
+def test_check_notes_the_settings(write) -> None:  # type: ignore[no-untyped-def]
+    """Same class as D: `check` reports a spec error found under --set with the setting, as typed."""
+    p = write(BLOCKS)
+    err = fails(cli("check", str(p), "--set", "blocks1=x"), p, 7, r"which is 'x' \(text\)")
+    assert "note: with --set blocks1=x" in err
+
+
+def test_weights_member_checked_before_it_is_read(write, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Same class as A: a weights member was read whole, then its shape compared: a small zip can
+    declare (and inflate to) any size. Its .npy header is read first now; nothing is allocated."""
+    import zipfile
+
+    import numpy as np
+    p = write("input: 4x4x1\nlayers:\n  - {kind: conv, filters: 2, kernel: 3, bias: false}\n")
+    w = tmp_path / "w.npz"
+    with zipfile.ZipFile(w, "w") as z, z.open("conv1/kernel.npy", "w") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": "<f4", "fortran_order": False, "shape": (10**6, 10**6)})
+    r, traced = _traced(lambda: cli("run", str(p), "--weights", str(w)))
+    fails(r, p, 3, r"weights file: conv1/kernel has shape \(1000000, 1000000\), the layer needs \(3, 3, 1, 2\)")
+    assert traced < 64 << 20
+
+
+def test_input_array_mapped_before_it_is_read(write, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Same class: --input-array was read whole before the run was planned; it is mapped now, its
+    shape checked, and read once the plan fits (a float64 file for a float32 run, converted)."""
+    import numpy as np
+    p = write("input: 4x4x1\nlayers:\n  - {kind: conv, filters: 2, kernel: 3}\n")
+    x = np.random.default_rng(0).standard_normal((3, 4, 4, 1))
+    np.save(tmp_path / "x.npy", x)
+    for dtype in ("float32", "float64"):
+        r = cli("run", str(p), "--input-array", str(tmp_path / "x.npy"), "--dtype", dtype,
+                "-o", str(tmp_path / "y.npy"))
+        assert r.exit_code == 0, r.output
+    y = np.load(tmp_path / "y.npy")
+    assert y.shape == (3, 2, 2, 2) and y.dtype == np.float64
+    np.save(tmp_path / "big.npy", np.zeros((2, 5, 5, 1)))
+    fails(cli("run", str(p), "--input-array", str(tmp_path / "big.npy")), p, None,
+          r"the input array has shape \(2, 5, 5, 1\); the spec expects N x 4 x 4 x 1")

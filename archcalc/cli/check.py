@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from ._conventions import convention_options, parse_torch_ops
-from .common import parse_sets, parse_shape, spec_options
+from .common import noting, parse_sets, parse_shape, settings_note, spec_options
 
 SCHEMA_VERSION = 1
 
@@ -80,6 +80,10 @@ def command(paths: tuple[str, ...], fmt: str, skip_non_specs: bool, convention: 
         "convention": convention, "torch": torch,
     }
     results = check_paths(paths, skip_non_specs=skip_non_specs, **kw)
+    note = settings_note(sets, input_, batch)
+    for r in results:  # an error found under --set, --input or --batch says so
+        if r.error is not None:
+            noting(r.error, note)
     analysed = [r for r in results if r.error is None]
     for layer, op in (torch or {}).items():  # a --torch-op that names no layer would change nothing, silently
         if analysed and not any(layer in r.torch_applied for r in analysed):
