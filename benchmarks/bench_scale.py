@@ -24,6 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import gen_specs  # noqa: E402
 
 #: runs `archcalc ARGS` in this process and reports its own time and peak RSS on stderr at exit
 CHILD = r"""
@@ -71,36 +74,6 @@ class Shape:
     quick: tuple[int, ...] = ()
 
 
-def _wide(n: int) -> str:
-    args = ", ".join(f"a{i}: 1" for i in range(n))
-    bad = ", ".join(f"z{i}: 1" for i in range(n))
-    return f"blocks:\n  wide:\n    args: {{{args}}}\n    layers: [{{kind: relu}}]\nlayers:\n- {{kind: wide, {bad}}}\n"
-
-
-def _misspelt(n: int) -> str:
-    return "input: 8x8x3\nlayers:\n" + "- {kind: conv, filtres: 1, kernal: 3}\n" * n
-
-
-def _unknown_kinds(n: int) -> str:
-    blocks = "".join(f"  blk{i}:\n    layers:\n      - {{kind: nosuchkind{i}}}\n" for i in range(n))
-    return f"input: 8x8x3\nblocks:\n{blocks}layers:\n  - {{kind: relu}}\n"
-
-
-def _flat(n: int) -> str:
-    return "input: 8x8x3\nlayers:\n" + "- {kind: relu}\n" * n
-
-
-def _instances(n: int) -> str:
-    return ("input: 4x4x1\nblocks:\n  tiny:\n    layers:\n      - {kind: relu, name: a}\nlayers:\n"
-            f"  - {{kind: tiny, name: t, repeat: {n}}}\n")
-
-
-def _nested(n: int) -> str:
-    """n levels of blocks, each repeated 3 times: 3^n layers (finding 04)."""
-    blocks = "".join(f"  d{i}:\n    layers:\n    - {{kind: d{i + 1}, repeat: 3}}\n" for i in range(n))
-    return f"input: 6x6x3\nlayers:\n- {{kind: d0}}\nblocks:\n{blocks}  d{n}:\n    layers:\n    - {{kind: relu}}\n"
-
-
 def _vars(n: int) -> str:
     vars_ = ", ".join(f"v{i}: {i}" for i in range(n))
     return (f"input: 8x8x3\nvars: {{{vars_}}}\nblocks:\n  b:\n    layers:\n      - {{kind: relu, repeat: 2}}\n"
@@ -123,16 +96,16 @@ def _conv_filters(n: int) -> str:
 
 
 SHAPES = [
-    Shape("02 did-you-mean", "arguments", (2_000, 8_000, 32_000, 128_000), _wide, lambda s: ["summarize", s], 1,
-          (2_000, 8_000)),
-    Shape("06 did-you-mean", "layers", (10_000, 40_000, 160_000), _misspelt, lambda s: ["summarize", s], 1,
+    Shape("02 did-you-mean", "arguments", (2_000, 8_000, 32_000, 128_000),
+          lambda n: gen_specs.unknown_arguments(n, list(range(n))), lambda s: ["summarize", s], 1, (2_000, 8_000)),
+    Shape("06 did-you-mean", "layers", (10_000, 40_000, 160_000), gen_specs.misspelt, lambda s: ["summarize", s], 1,
           (10_000, 40_000)),
-    Shape("30 did-you-mean", "blocks", (3_000, 12_000, 48_000), _unknown_kinds, lambda s: ["summarize", s], 1,
+    Shape("30 did-you-mean", "blocks", (3_000, 12_000, 48_000), gen_specs.unknown_kinds, lambda s: ["summarize", s], 1,
           (3_000, 12_000)),
-    Shape("04 compare", "layers", (7, 8, 9, 10), _nested, lambda s: ["compare", s, s], 0, (7, 8, 9)),
-    Shape("31 --depth --convention", "instances", (12_500, 25_000, 50_000, 100_000), _instances,
+    Shape("04 compare", "layers", (7, 8, 9, 10), gen_specs.nested_blocks, lambda s: ["compare", s, s], 0, (7, 8, 9)),
+    Shape("31 --depth --convention", "instances", (12_500, 25_000, 50_000, 100_000), gen_specs.block_instances,
           lambda s: ["summarize", s, "--depth", "1", "--convention", "torchinfo"], 0, (12_500, 50_000)),
-    Shape("32 flat list", "layers", (25_000, 50_000, 100_000), _flat, lambda s: ["summarize", s], 0,
+    Shape("32 flat list", "layers", (25_000, 50_000, 100_000), gen_specs.relus, lambda s: ["summarize", s], 0,
           (25_000, 100_000)),
     Shape("variables x copies", "variables", (12_500, 25_000, 50_000, 100_000), _vars, lambda s: ["summarize", s], 0,
           (12_500, 50_000)),
@@ -173,16 +146,17 @@ def scale(repeat: int, quick: bool, only: str | None) -> None:
 
 #: the largest input each limit accepts (docs/limits.md), and the command run on it
 LARGEST = [
-    ("100,000 layers through blocks and repeat", lambda: __import__("gen_specs").nested(100_000), ["summarize"], 0),
-    ("100,000 layers written out (1.5 MB)", lambda: _flat(100_000), ["summarize"], 0),
-    ("100,000 layers, --depth 1 --convention torchinfo", lambda: _instances(100_000),
+    ("100,000 layers through blocks and repeat", lambda: gen_specs.nested(100_000), ["summarize"], 0),
+    ("100,000 layers written out (1.5 MB)", lambda: gen_specs.relus(100_000), ["summarize"], 0),
+    ("100,000 layers, --depth 1 --convention torchinfo", lambda: gen_specs.block_instances(100_000),
      ["summarize", "--depth", "1", "--convention", "torchinfo"], 0),
-    ("two 100,000-layer specs compared", lambda: _flat(100_000), ["compare", "SPEC"], 0),
+    ("two 100,000-layer specs compared", lambda: gen_specs.relus(100_000), ["compare", "SPEC"], 0),
     ("8 MiB of layers in unused blocks", lambda: _unused_blocks(8 * 2**20), ["summarize"], 0),
     ("8 MiB of variables", lambda: _many_vars(8 * 2**20), ["summarize"], 0),
-    ("8 MiB of misspelt layers (refused)", lambda: _misspelt((8 * 2**20 - 64) // 38), ["summarize"], 1),
-    ("a flat list past the layer limit, 8 MiB (refused)", lambda: _flat((8 * 2**20 - 64) // 15), ["summarize"], 1),
-    ("executor plan of 100,000 layers (refused: --max-memory 1)", lambda: __import__("gen_specs").nested(100_000),
+    ("8 MiB of misspelt layers (refused)", lambda: gen_specs.misspelt((8 * 2**20 - 64) // 38), ["summarize"], 1),
+    ("a flat list past the layer limit, 8 MiB (refused)", lambda: gen_specs.relus((8 * 2**20 - 64) // 15),
+     ["summarize"], 1),
+    ("executor plan of 100,000 layers (refused: --max-memory 1)", lambda: gen_specs.nested(100_000),
      ["run", "--max-memory", "1"], 1),
 ]
 
@@ -202,7 +176,6 @@ def _many_vars(size: int) -> str:
 def largest(repeat: int) -> None:
     print("\nThe largest accepted inputs (and the refusals at the size limit)")
     print(f"{'input':58} {'file':>8} {'seconds':>8} {'peak RSS':>9}  first line")
-    sys.path.insert(0, str(ROOT / "benchmarks"))
     with tempfile.TemporaryDirectory() as tmp:
         for label, make, args, expect in LARGEST:
             path = Path(tmp) / "spec.yaml"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,9 +20,12 @@ from unittest import mock
 
 import pytest
 from click.testing import Result
-from conftest import run
+from conftest import ROOT, run
 
 import archcalc
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import gen_specs  # noqa: E402  (the findings' documents, at any size; the benchmarks use them too)
 
 
 def cli(*args: str) -> Result:
@@ -91,29 +95,10 @@ def test_finding_21_null_argument_name(write) -> None:  # type: ignore[no-untype
 
 # --- B. did-you-mean over every name, for every diagnostic ------------------------------------------
 
-def _wide_block() -> str:
-    """Finding 02's document: a block of 2,000 arguments a0..a1999, used by one layer that passes
-    1,985 arguments it does not have (z3, z16 ... z1999); no `input:`."""
-    args = ", ".join(f"a{i}: 1" for i in range(2000))
-    bad = ", ".join(f"z{i}: 1" for i in [3, *range(16, 2000)])
-    return f"blocks:\n  wide:\n    args: {{{args}}}\n    layers: [{{kind: relu}}]\nlayers:\n- {{kind: wide, {bad}}}\n"
-
-
-def _misspelt(n: int) -> str:
-    """Finding 06's document at n layers (the file has 40,000): two misspelt fields on each."""
-    return "input: 8x8x3\nlayers:\n" + "- {kind: conv, filtres: 1, kernal: 3}\n" * n
-
-
-def _unknown_kinds(n: int) -> str:
-    """Finding 30's document at n blocks (the file has 3,000), each with a layer of an unknown kind."""
-    blocks = "".join(f"  blk{i}:\n    layers:\n      - {{kind: nosuchkind{i}}}\n" for i in range(n))
-    return f"input: 8x8x3\nblocks:\n{blocks}layers:\n  - {{kind: relu}}\n"
-
-
 @pytest.mark.parametrize("finding, text, line, message", [
-    ("02", _wide_block(), 1, r"the spec has no `input:`"),
-    ("06", _misspelt(40_000), 3, r"'conv' has no field 'filtres'"),
-    ("30", _unknown_kinds(3000), 5, r"unknown layer kind 'nosuchkind0'"),
+    ("02", gen_specs.unknown_arguments(2000, [3, *range(16, 2000)]), 1, r"the spec has no `input:`"),
+    ("06", gen_specs.misspelt(40_000), 3, r"'conv' has no field 'filtres'"),
+    ("30", gen_specs.unknown_kinds(3000), 5, r"unknown layer kind 'nosuchkind0'"),
 ])
 def test_findings_02_06_30_hints_only_for_what_is_shown(finding: str, text: str, line: int, message: str,
                                                          write) -> None:  # type: ignore[no-untyped-def]
@@ -133,7 +118,7 @@ def test_findings_02_06_30_hints_only_for_what_is_shown(finding: str, text: str,
 
 def test_finding_30_hint_lists_some_names(write) -> None:  # type: ignore[no-untyped-def]
     """With nothing close, the hint listed all 3,000 block names (a 25 kB line built per error)."""
-    p = write(_unknown_kinds(3000).replace("nosuchkind0}", "qqqqqqqqqqqqqqqqqqqq}"))
+    p = write(gen_specs.unknown_kinds(3000).replace("nosuchkind0}", "qqqqqqqqqqqqqqqqqqqq}"))
     err = fails(cli("summarize", str(p)), p, 5, r"unknown layer kind 'qqqqqqqqqqqqqqqqqqqq'")
     hint = next(x for x in err.splitlines() if x.startswith("  hint: known kinds and blocks:"))
     assert len(hint) <= 200
@@ -143,7 +128,7 @@ def test_finding_06_checking_is_linear() -> None:
     """Checking the structure of n misspelt layers costs about n (the file's 40,000 took 11 s)."""
     def check(n: int) -> None:
         with pytest.raises(archcalc.SpecError):
-            archcalc.load(text=_misspelt(n))
+            archcalc.load(text=gen_specs.misspelt(n))
     assert cpu_growth(check, 2000) < 20
 
 
@@ -433,18 +418,11 @@ def test_finding_40_comparing_a_word(write) -> None:  # type: ignore[no-untyped-
 
 # --- B. superlinear work on large legal specs -------------------------------------------------------
 
-def _nested(depth: int) -> str:
-    """Finding 04's document at `depth` levels of blocks, each repeated 3 times (the file: 9 levels,
-    3^9 = 19,683 layers)."""
-    blocks = "".join(f"  d{i}:\n    layers:\n    - {{kind: d{i + 1}, repeat: 3}}\n" for i in range(depth))
-    return f"input: 6x6x3\nlayers:\n- {{kind: d0}}\nblocks:\n{blocks}  d{depth}:\n    layers:\n    - {{kind: relu}}\n"
-
-
 def test_finding_04_compare_aligns_in_linear_time() -> None:
     """compare lined layers up with list.index and list.insert in its loop: the file's 19,683
     layers compared with themselves took 10 s."""
     from archcalc.compare import compare
-    spec = archcalc.load(text=_nested(9))
+    spec = archcalc.load(text=gen_specs.nested_blocks(9))
     an = archcalc.analyze(spec)
     assert len(an.rows) == 3**9 + 1
     rows = compare([an, an]).aligned()
@@ -503,15 +481,13 @@ def test_aligned_order_is_unchanged() -> None:
 def test_finding_31_folded_convention_counts_are_linear(write) -> None:  # type: ignore[no-untyped-def]
     """--depth 1 --convention: each folded row summed its layers by scanning every row (20 s for
     the file's 10,000 one-layer block instances, against 0.7 s without --convention)."""
-    text = "input: 4x4x1\nblocks:\n  tiny:\n    layers:\n      - {kind: relu, name: a}\nlayers:\n" \
-           "  - {kind: tiny, name: t, repeat: N}\n"
-    p = write(text.replace("N", "10000"))
+    p = write(gen_specs.block_instances(10_000))
     r = cli("summarize", str(p), "--depth", "1", "--convention", "torchinfo")
     assert r.exit_code == 0 and "t10000  tiny" in r.stdout, r.output
     from archcalc import profiles, render
 
     def table(n: int) -> None:
-        an = archcalc.analyze(archcalc.load(text=text.replace("N", str(n))))
+        an = archcalc.analyze(archcalc.load(text=gen_specs.block_instances(n)))
         render.table(an, 1, extras=render.Extras(an, convention="ptflops"))
     assert cpu_growth(table, 1000) < 20
     an = archcalc.analyze(archcalc.load(text="input: 4x4x1\nblocks:\n  two:\n    layers:\n      - {kind: relu}\n"
@@ -687,14 +663,14 @@ def test_sizes_of_thousands_of_digits_as_text(write) -> None:  # type: ignore[no
 
 
 def test_finding_32_flat_list_past_the_layer_limit(write) -> None:  # type: ignore[no-untyped-def]
-    """140,000 one-line layers (2 MiB) are read before the 100,000-layer limit refuses them: the
+    """139,810 one-line layers (2 MiB) are read before the 100,000-layer limit refuses them: the
     refusal names the first layer past it, and reading costs in proportion to the file (the
     time and memory of the largest files are in docs/limits.md, from benchmarks/bench_scale.py)."""
-    p = write("input: 8x8x3\nlayers:\n" + "- {kind: relu}\n" * 140_000)
+    p = write(gen_specs.relus(139_810))
     fails(cli("summarize", str(p)), p, 100_003, r"the graph expands past 100,000 layers")
 
     def read(n: int) -> None:
-        archcalc.load(text="input: 8x8x3\nlayers:\n" + "- {kind: relu}\n" * n)
+        archcalc.load(text=gen_specs.relus(n))
     assert cpu_growth(read, 5000) < 20
 
 
