@@ -251,8 +251,9 @@ def _plan(graph: Graph, dtype: Any, batch: int) -> _Plan:
         ins = [(batch, *graph.input_shape)] if not node.inputs else [(batch, *shapes[i]) for i in node.inputs]
         own = live.own(j)
         try:
-            out = tuple(fw.shape(node.kind, ins))
             ws_shapes = fw.weights(node.kind, ins)
+            out = (tuple(fw.shape(node.kind, ins)) if fw.shape is not None else
+                   _run_empty(fw, node, ins, ws_shapes, dtype))
             scratch = fw.scratch(node.kind, ins, out, dtype.itemsize)
         except (GeometryError, ValueError) as e:
             raise _fail(node, e) from None
@@ -265,6 +266,20 @@ def _plan(graph: Graph, dtype: Any, batch: int) -> _Plan:
         wshapes.append(ws_shapes)
     params = sum(math.prod(s) for ws in wshapes for s, _ in ws.values()) * dtype.itemsize
     return _Plan(shapes, wshapes, params, params + peak, at)
+
+
+def _run_empty(fw: Any, node: Any, ins: list[tuple[int, ...]], ws_shapes: Any, dtype: Any) -> tuple[int, ...]:
+    """The output shape of a forward that declares no `shape`: it runs on an empty batch (NumPy
+    does no work on empty arrays; the weights are zero-stride views), as every forward once did
+    to be planned. It may allocate or loop by the input's size even so: declare `shape=`."""
+    import numpy as np
+
+    from .forward import Tally
+    zero = np.zeros((), dtype)
+    xs = [np.zeros((0, *s[1:]), dtype) for s in ins]  # ValueError for a shape NumPy cannot hold
+    ws = {k: np.broadcast_to(zero, s) for k, (s, _) in ws_shapes.items()}
+    y = fw.run(Tally(), node.kind, xs, ws, False)
+    return (ins[0][0] if ins else 0, *y.shape[1:])
 
 
 class _Weights:

@@ -712,3 +712,30 @@ def test_input_array_mapped_before_it_is_read(write, tmp_path: Path) -> None:  #
     np.save(tmp_path / "big.npy", np.zeros((2, 5, 5, 1)))
     fails(cli("run", str(p), "--input-array", str(tmp_path / "big.npy")), p, None,
           r"the input array has shape \(2, 5, 5, 1\); the spec expects N x 4 x 4 x 1")
+
+
+def test_every_forward_plans_by_arithmetic() -> None:
+    """Issue 15 A: every forward declares its output `shape` (archcalc/forward/, `@forward(...,
+    shape=...)`; `same_shape` for element-wise ones), so the plan never runs it. One that does not
+    is still planned, on an empty batch (the old way, which findings 01, 05, 07, 08, 19 and 38
+    showed can loop or allocate by the input's size): this lists them."""
+    from archcalc.forward import FORWARDS
+    missing = sorted(name for name, fw in FORWARDS.items() if fw.shape is None)
+    assert not missing, f"forwards planned by running them, not by arithmetic: {missing}"
+
+
+def test_a_forward_without_a_shape_is_still_planned(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fallback for a forward that declares no `shape`: run on an empty batch, it gives the
+    shapes the declared arithmetic gives."""
+    import dataclasses
+
+    import numpy as np
+    from conftest import SPECS
+
+    from archcalc.execute import _plan
+    from archcalc.forward import FORWARDS
+    an = archcalc.analyze(SPECS / "googlenet.yaml")
+    planned = _plan(an.graph, np.dtype("float32"), 2)
+    for name in FORWARDS:
+        monkeypatch.setitem(FORWARDS, name, dataclasses.replace(FORWARDS[name], shape=None))
+    assert _plan(an.graph, np.dtype("float32"), 2) == planned

@@ -7,20 +7,20 @@ from typing import Any
 
 import numpy as np
 
-from .base import GeometryError, Tally, _need, _no_scratch, forward
+from .base import GeometryError, Tally, _need, _no_scratch, forward, same_shape
 
 
-@forward("relu", scratch=_no_scratch, inplace=True)
+@forward("relu", scratch=_no_scratch, inplace=True, shape=same_shape)
 def relu(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], own: bool) -> np.ndarray:
     return np.maximum(xs[0], 0, out=xs[0] if own else None)
 
 
-@forward("relu6", scratch=_no_scratch, inplace=True)
+@forward("relu6", scratch=_no_scratch, inplace=True, shape=same_shape)
 def relu6(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], own: bool) -> np.ndarray:
     return np.clip(xs[0], 0, 6, out=xs[0] if own else None)
 
 
-@forward("sigmoid", scratch=_no_scratch, inplace=True)
+@forward("sigmoid", scratch=_no_scratch, inplace=True, shape=same_shape)
 def sigmoid(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], own: bool) -> np.ndarray:
     y = np.negative(xs[0], out=xs[0] if own else None)  # 1 / (1 + exp(-x)), in one buffer
     np.exp(y, out=y)
@@ -28,12 +28,12 @@ def sigmoid(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]
     return np.reciprocal(y, out=y)
 
 
-@forward("tanh", scratch=_no_scratch, inplace=True)
+@forward("tanh", scratch=_no_scratch, inplace=True, shape=same_shape)
 def tanh(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], own: bool) -> np.ndarray:
     return np.tanh(xs[0], out=xs[0] if own else None)
 
 
-@forward("hardswish", inplace=True)
+@forward("hardswish", inplace=True, shape=same_shape)
 def hardswish(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], own: bool) -> np.ndarray:
     x = xs[0]
     gate = x + x.dtype.type(3)  # x · clip(x + 3, 0, 6) / 6; the one product per value is counted

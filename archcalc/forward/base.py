@@ -65,8 +65,8 @@ def _copy_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], i
     return max(math.prod(s) for s in (*ins, out)) * itemsize
 
 
-def _same_shape(kind: Any, ins: list[tuple[int, ...]]) -> tuple[int, ...]:
-    """Default output shape of a forward: its first input's (element-wise kinds)."""
+def same_shape(kind: Any, ins: list[tuple[int, ...]]) -> tuple[int, ...]:
+    """The output shape of an element-wise forward: its first input's."""
     return ins[0]
 
 
@@ -79,14 +79,17 @@ class Forward:
     `inplace` forwards take `own`: True when nothing else will read `xs[0]`, so they may write
     their output over it (the executor decides, from liveness; see execute.py). A `view`
     forward returns its input (or a view of it: flatten, dropout), so it holds no new buffer.
-    `shape` raises GeometryError for an input the forward cannot take, as running it would.
+    `shape` raises GeometryError for an input the forward cannot take, as running it would. A
+    forward that declares none (`shape=None`) is planned the old way, by running it on an empty
+    batch, which may allocate or loop by the input's size: every forward should declare one
+    (`test_every_forward_plans_by_arithmetic` lists those that do not).
     """
 
     fn: Callable[..., np.ndarray]
     weights: Callable[[Any, list[tuple[int, ...]]], WeightShapes]
     scratch: Callable[[Any, list[tuple[int, ...]], tuple[int, ...], int], int] = _copy_scratch
     inplace: bool = False
-    shape: Callable[[Any, list[tuple[int, ...]]], tuple[int, ...]] = _same_shape
+    shape: Callable[[Any, list[tuple[int, ...]]], tuple[int, ...]] | None = None
     view: bool = False
 
     def run(self, t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray],
@@ -103,7 +106,7 @@ def _no_weights(kind: Any, shapes: list[tuple[int, ...]]) -> WeightShapes:
 
 def forward(*names: str, weights: Callable[..., WeightShapes] = _no_weights,
             scratch: Callable[..., int] = _copy_scratch, inplace: bool = False,
-            shape: Callable[..., tuple[int, ...]] = _same_shape, view: bool = False) -> Callable[..., Any]:
+            shape: Callable[..., tuple[int, ...]] | None = None, view: bool = False) -> Callable[..., Any]:
     """Register `fn` as the forward of the kinds `names` (see `Forward` for the rest)."""
     def deco(fn: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
         for n in names:

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import Tally, WeightShapes, _need, forward
+from .base import Tally, WeightShapes, _need, forward, same_shape
 
 
 def _bn_weights(kind: Any, shapes: list[tuple[int, ...]]) -> WeightShapes:
@@ -25,7 +25,7 @@ def _bn_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], ite
     return (2 * w + 4) * c * itemsize
 
 
-@forward("batchnorm", weights=_bn_weights, scratch=_bn_scratch, inplace=True)
+@forward("batchnorm", weights=_bn_weights, scratch=_bn_scratch, inplace=True, shape=same_shape)
 def batchnorm(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], own: bool) -> np.ndarray:
     """Inference form, folded: y = x·a + b with a = gamma/sqrt(var + eps), b = beta - mean·a."""
     x = xs[0]

@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from .base import Tally, _need, _no_scratch, _pads, forward
+from .base import Tally, _need, _no_scratch, _pads, forward, same_shape
 
 
-@forward("dropout", scratch=_no_scratch, view=True)
+@forward("dropout", scratch=_no_scratch, view=True, shape=same_shape)
 def dropout(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
     return xs[0]  # inference: the identity
 
@@ -90,6 +90,6 @@ def upsample(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray
     return out
 
 
-@forward("input", scratch=_no_scratch, view=True)
+@forward("input", scratch=_no_scratch, view=True, shape=same_shape)
 def input_(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
     return xs[0]  # the executor feeds the input array in
