@@ -11,6 +11,18 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .base import GeometryError, Tally, WeightShapes, _pads, _positions, forward
 
 
+def _conv_shape(kind: Any, ins: list[tuple[int, ...]]) -> tuple[int, ...]:
+    _conv_weights(kind, ins)  # the checks of channels against groups
+    ho, wo = _geometry(ins[0], kind.padding, kind.kernel, kind.stride, kind.dilation)[:2]
+    return (ins[0][0], ho, wo, kind.filters)
+
+
+def _depthwise_shape(kind: Any, ins: list[tuple[int, ...]]) -> tuple[int, ...]:
+    _depthwise_weights(kind, ins)
+    ho, wo = _geometry(ins[0], kind.padding, kind.kernel, kind.stride, kind.dilation)[:2]
+    return (ins[0][0], ho, wo, ins[0][3] * kind.multiplier)
+
+
 def _conv_weights(kind: Any, shapes: list[tuple[int, ...]]) -> WeightShapes:
     c, g = shapes[0][-1], kind.groups
     if len(shapes[0]) != 4 or c % g or kind.filters % g:
@@ -82,15 +94,15 @@ def _conv_band(kind: Any, shape: tuple[int, ...], itemsize: int
 
 
 def _conv_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], itemsize: int) -> int:
+    """The band's slab and im2col block (and a group's product). A direct 1x1 conv needs none when
+    its input is C-contiguous, but runs banded on a strided one (a channel slice, a crop): counted."""
     band, _, wo, _, _, cols, slab_rows, direct = _conv_band(kind, ins[0], itemsize)
-    if direct:
-        return 0
     c, (kh, kw), g = ins[0][3], kind.kernel, kind.groups
     return (slab_rows * cols * c + band * wo * kh * kw * (c // g) + (band * wo * kind.filters // g if g > 1 else 0)
             ) * itemsize
 
 
-@forward("conv", weights=_conv_weights, scratch=_conv_scratch)
+@forward("conv", weights=_conv_weights, scratch=_conv_scratch, shape=_conv_shape)
 def conv(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
     """im2col in bands of output rows: per band, the padded input rows it reads (a small slab),
     then its windows copied from a sliding-window view into one block and multiplied by the
@@ -108,13 +120,13 @@ def conv(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -
     (kh, kw), (sh, sw), (dh, dw) = kind.kernel, kind.stride, kind.dilation
     band, ho, wo, top, left, cols, slab_rows, direct = _conv_band(kind, x.shape, x.itemsize)
     bias = ws.get("bias")
-    if direct:
+    if direct and x.flags.c_contiguous:  # a strided input would be copied whole: banded instead
         y = t.matmul(x.reshape(-1, c), kern.reshape(c, f)).reshape(n, ho, wo, f)
         if bias is not None:
             y += bias
         return y
     y = np.empty((n, ho, wo, f), dtype=x.dtype)
-    if n == 0:  # the dry run: no band buffers
+    if n == 0:  # an empty batch: no band buffers
         return y
     k2 = kern.reshape(kh * kw * cg, f)
     slab = np.zeros((slab_rows, cols, c), dtype=x.dtype)
@@ -177,7 +189,7 @@ def _dw_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], ite
     return (kind.stride[1] * slab_rows * q_n + band * wo + kh * kw * wo) * cm * itemsize
 
 
-@forward("depthwise", weights=_depthwise_weights, scratch=_dw_scratch)
+@forward("depthwise", weights=_depthwise_weights, scratch=_dw_scratch, shape=_depthwise_shape)
 def depthwise(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
     """Per band of output rows, per tap: the band's shifted view times that tap's weights,
     accumulated in place. Three things keep NumPy's inner loops long and in cache:
@@ -196,7 +208,7 @@ def depthwise(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarra
     (kh, kw), (sh, sw), (dh, dw) = kind.kernel, kind.stride, kind.dilation
     band, ho, wo, top, left, q_n, slab_rows = _dw_band(kind, x.shape, x.itemsize)
     y = np.empty((n, ho, wo, cm), dtype=x.dtype)
-    if n == 0:  # the dry run: no band buffers
+    if n == 0:  # an empty batch: no band buffers
         return y
     slab = np.zeros((sw, slab_rows, q_n, cm), dtype=x.dtype)
     if sw == 1 and cm >= DW_EINSUM_CHANNELS:
@@ -274,16 +286,25 @@ def _transposed_weights(kind: Any, shapes: list[tuple[int, ...]]) -> WeightShape
     return ws
 
 
+def _transposed_shape(kind: Any, ins: list[tuple[int, ...]]) -> tuple[int, ...]:
+    _transposed_weights(kind, ins)
+    n, h, w, _ = ins[0]
+    ho, wo = _transposed_geometry(kind, h, w)[2]
+    return (n, ho, wo, kind.filters)
+
+
 def _transposed_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], itemsize: int) -> int:
     """The full (uncropped) output, made larger by the zeros past it, one tap's product, and the
-    buffers of NumPy's loop adding it into the strided rows and columns (8192 values each, its default)."""
-    n, h, w, _ = ins[0]
+    buffers of NumPy's loop adding it into the strided rows and columns (8192 values each, its default);
+    for a strided input (a crop), its copy as rows, and with groups a group's columns copied for BLAS."""
+    n, h, w, c = ins[0]
     (fh, fw), (top, left), (ho, wo) = _transposed_geometry(kind, h, w)
     return (n * max(fh, top + ho) * max(fw, left + wo) * kind.filters
-            + n * h * w * (kind.filters // kind.groups) + 2 * 8192) * itemsize
+            + n * h * w * (kind.filters // kind.groups) + 2 * 8192
+            + n * h * w * c + (n * h * w * c // kind.groups if kind.groups > 1 else 0)) * itemsize
 
 
-@forward("convtranspose", weights=_transposed_weights, scratch=_transposed_scratch)
+@forward("convtranspose", weights=_transposed_weights, scratch=_transposed_scratch, shape=_transposed_shape)
 def convtranspose(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
     """Scatter, tap by tap: for tap (i, j) one matmul of every input value by that tap's weights
     (per group), added into the output rows i·d, i·d + s, ... and columns j·d, j·d + s, ...; then
