@@ -82,10 +82,11 @@ def field_value(f: Field) -> st.SearchStrategy[Any]:
 
 @st.composite
 def layer_item(draw: st.DrawFn, kind: str) -> dict[str, Any]:
-    """A layer of `kind`: its required fields and some of its optional ones, drawn by type."""
+    """A layer of `kind`: its required fields and some of its optional ones (each a third of the
+    time: a kind of many fields still fits often), drawn by type."""
     item: dict[str, Any] = {"kind": kind}
     for name, f in REGISTRY[kind].fields.items():
-        if f.required or draw(st.booleans()):
+        if f.required or draw(st.integers(0, 2)) == 0:
             item[name] = draw(field_value(f))
     return item
 
@@ -95,8 +96,12 @@ def _yaml(doc: Any) -> str:
 
 
 def _analyze(doc: dict[str, Any]) -> archcalc.Analysis | None:
+    """The network's analysis, or None when the walker refuses it. Read from JSON, which YAML
+    reads as the same document (the values drawn are ints, text, booleans and lists), and which
+    is written in a tenth of the time PyYAML's emitter takes: the generator checks every layer."""
+    import json
     try:
-        return archcalc.analyze(archcalc.load(text=_yaml(doc), path="fuzz.yaml"))
+        return archcalc.analyze(archcalc.load(text=json.dumps(doc), path="fuzz.yaml"))
     except archcalc.SpecError:
         return None
 
@@ -104,36 +109,70 @@ def _analyze(doc: dict[str, Any]) -> archcalc.Analysis | None:
 #: Largest number of values any layer of a generated network holds (per sample): small enough
 #: that a network runs through NumPy in milliseconds.
 MAX_ELEMENTS = 4096
+#: Kinds drawn for a place in a network until one fits what stands there (then it is left out).
+TRIES = 6
 
 
 @st.composite
-def networks(draw: st.DrawFn, max_layers: int = 7) -> dict[str, Any]:
+def networks(draw: st.DrawFn, max_layers: int = 7, target: str | None = None) -> dict[str, Any]:
     """A valid network (a spec as a dict): layers of any kinds, each kept only when the analytic
     walker accepts it where it stands, so the shapes it meets are whatever came before. Layers
     taking several inputs take them from earlier layers; now and then a layer reads an earlier
-    layer than the one above it, so the result is a DAG."""
+    layer than the one above it, so the result is a DAG.
+
+    Each network has a target kind (`target`, else drawn), placed at a drawn position: where it
+    does not fit what stands there, after a bridging layer of some kind that makes something of
+    another rank (attention needs a sequence of tokens, which only some kinds make). So a kind is
+    drawn whatever shapes it takes; the other places take kinds drawn until one fits."""
     if draw(st.integers(0, 4)):
         shape: Any = f"{draw(st.integers(1, 9))}x{draw(st.integers(1, 9))}x{draw(st.integers(1, 4))}"
     else:
         shape = [draw(st.integers(1, 16))]
     doc: dict[str, Any] = {"input": shape, "layers": []}
     names = ["input"]
-    for n in range(draw(st.integers(1, max_layers))):
-        kind = draw(st.sampled_from(KINDS))
+
+    def place(kind: str) -> tuple[int, ...] | None:
+        """Append a layer of `kind` if the walker accepts it there (and it stays small): its
+        output shape, else None."""
         item = draw(layer_item(kind))
-        item["name"] = f"l{n}"
+        item["name"] = f"l{len(doc['layers'])}"
         lo, hi = REGISTRY[kind].arity
-        if lo >= 2:
-            k = draw(st.integers(lo, min(hi or lo + 1, lo + 1)))
-            item["from"] = [draw(st.sampled_from(names)) for _ in range(k)]
+        k = draw(st.integers(lo, min(hi or lo + 1, lo + 1)))  # a second input where one is optional too
+        if k >= 2:  # each input the layer above half the time (two of it: a product of tokens with tokens)
+            item["from"] = [names[-1] if draw(st.booleans()) else draw(st.sampled_from(names)) for _ in range(k)]
         elif len(names) > 1 and draw(st.integers(0, 5)) == 0:
             item["from"] = draw(st.sampled_from(names))
         doc["layers"].append(item)
         an = _analyze(doc)
-        if an is None or max(r.activation_elems for r in an.rows) > MAX_ELEMENTS:
-            doc["layers"].pop()
+        if an is not None and max(r.activation_elems for r in an.rows) <= MAX_ELEMENTS:
+            names.append(item["name"])
+            return tuple(an.rows[-1].output_shape)
+        doc["layers"].pop()
+        return None
+
+    def place_target() -> bool:
+        return any(place(target) is not None for _ in range(2 * TRIES))
+
+    count = draw(st.integers(1, max_layers))
+    target = target or draw(st.sampled_from(KINDS))
+    at = draw(st.integers(0, count - 1))
+    for n in range(count):
+        if n == at:
+            if not place_target():  # a bridge: a layer that makes something of another rank (tokens)
+                an = _analyze(doc) if doc["layers"] else None
+                rank = len(an.rows[-1].output_shape) if an is not None else 3 if isinstance(shape, str) else 1
+                for bridge in draw(st.permutations(KINDS)):
+                    out = place(bridge)
+                    if out is None:
+                        continue
+                    if len(out) != rank and place_target():
+                        break
+                    doc["layers"].pop()
+                    names.pop()
             continue
-        names.append(item["name"])
+        for _ in range(TRIES):  # kinds that take what stands here are rarer as kinds grow (tokens)
+            if place(draw(st.sampled_from(KINDS))) is not None:
+                break
     if not doc["layers"]:
         doc["layers"].append({"kind": "relu", "name": "l0"})  # every kind refused here: still a network
     return doc
