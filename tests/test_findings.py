@@ -744,3 +744,24 @@ def test_a_forward_without_a_shape_is_still_planned(monkeypatch: pytest.MonkeyPa
     for name in FORWARDS:
         monkeypatch.setitem(FORWARDS, name, dataclasses.replace(FORWARDS[name], shape=None))
     assert _plan(an.graph, np.dtype("float32"), 2) == planned
+
+
+def test_torch_op_patterns_are_bounded() -> None:
+    """Same class, main's torch_ops: a pattern is matched against every layer, so patterns x layers
+    tests are refused past torch_ops.MAX_PATTERN_TESTS (100,000 patterns over 100,000 layers would
+    be 10^10), where the key stands; each distinct pattern is matched once per analysis."""
+    from archcalc import torch_ops
+    n, k = 2000, torch_ops.MAX_PATTERN_TESTS // 2000 + 1   # 2,501 patterns x 2,001 rows > 5,000,000
+    ops = ", ".join(f"'relu{i}*': F.relu" for i in range(k))
+    text = (f"input: 2x2x1\nlayers:\n  - {{kind: relu, name: relu, repeat: {n}}}\n"
+            f"torch_ops: {{{ops}}}\n")
+    with pytest.raises(archcalc.SpecError, match=r"take more than 5,000,000 tests") as e:
+        torch_ops.spec_ops(archcalc.analyze(archcalc.load(text=text)))
+    assert e.value.loc is not None and e.value.loc.line == 4
+    fewer = text.replace(ops, ", ".join(f"'relu{i}*': F.relu" for i in range(10)))
+    an = archcalc.analyze(archcalc.load(text=fewer))
+    assert len(torch_ops.spec_ops(an)) == n  # relu0* .. relu9* select every layer named relu1 .. relu2000
+    index = torch_ops._index(an)
+    assert index.tests == 10 * (n + 1)  # 10 patterns, each tested against the input and n layers
+    torch_ops.spec_ops(an)
+    assert index.tests == 10 * (n + 1)  # matched once: the second lookup runs no test
