@@ -765,3 +765,86 @@ def test_torch_op_patterns_are_bounded() -> None:
     assert index.tests == 10 * (n + 1)  # 10 patterns, each tested against the input and n layers
     torch_ops.spec_ops(an)
     assert index.tests == 10 * (n + 1)  # matched once: the second lookup runs no test
+
+
+# --- the same classes in the commands main added since (zoo, import, export) ------------------------
+
+def test_zoo_names_too_long_for_the_file_system() -> None:
+    """Same class as finding 15 (paths too long): a name that is no file is looked up in the zoo,
+    where `name.yaml` could be past the file system's 255 bytes (an internal error)."""
+    name = "a" * 252
+    r = cli("summarize", name)
+    assert r.exit_code == 1 and "no such file: aaaa" in r.stderr, r.output
+    r = cli("zoo", name)
+    assert r.exit_code == 1 and "no model named 'aaaa" in r.stderr, r.output
+    assert max(len(line) for line in r.stderr.splitlines()) <= 120
+
+
+def test_export_options(tmp_path: Path) -> None:
+    """`export` takes robust's -o handling (checked before any work; a folder, a missing folder, a
+    name too long), --seed >= 0 checked by click, --set names checked against the spec, and main's
+    SPEC@VARIANT,NAME=VALUE and --input LAYOUT like every other command (it read the path as a file
+    and gave --set's values to the graph as text)."""
+    out = tmp_path / "m.py"
+    fails(cli("export", "lenet5", "--to", "torch", "-o", str(tmp_path / "no" / "m.py")), "", None,
+          r"-o .*: the folder .* does not exist")
+    fails(cli("export", "lenet5", "--to", "torch", "-o", str(tmp_path / ("a" * 300 + ".py"))), "", None,
+          r"-o .*: cannot write there: File name too long")
+    fails(cli("export", "lenet5", "--to", "onnx", "-o", str(tmp_path / "m.onnx"), "--seed", "-1"), "", None,
+          r"Invalid value for '--seed'", code=2)
+    fails(cli("export", "lenet5", "--to", "torch", "-o", str(out), "--set", "é=1/0"), "", None,
+          r"--set é: the spec has no variable 'é'")
+    assert cli("export", "lenet5", "--to", "torch", "-o", str(out)).exit_code == 0
+    assert "Softmax" not in out.read_text()  # lenet5.yaml: `softmax: false`
+    assert cli("export", "lenet5", "--to", "torch", "-o", str(out), "--set", "softmax=true").exit_code == 0
+    assert "Softmax" in out.read_text()  # the word `true` is the boolean, as in every command
+    # MobileNet's first conv has 32·alpha filters: 16 at alpha = 0.5
+    assert cli("export", "mobilenet_v1@alpha=0.5", "--to", "torch", "-o", str(out)).exit_code == 0
+    assert "self.conv1 = nn.Conv2d(in_channels=3, out_channels=16," in out.read_text()
+
+
+def test_import_options(tmp_path: Path) -> None:
+    """`import` takes robust's -o handling (said before the model is read), and a path too long
+    keeps its reason past the cut (the whole 300-character path filled the message)."""
+    pytest.importorskip("onnx", reason="needs archcalc[onnx]")
+    fails(cli("import", str(tmp_path / "x.onnx"), "-o", str(tmp_path / "no" / "x.yaml")), "", None,
+          r"-o .*: the folder .* does not exist")
+    err = fails(cli("import", "a" * 300 + ".onnx"), "", None, r"cannot read it: File name too long")
+    assert "..." in err.splitlines()[0]
+
+
+def test_export_weights_member_checked_before_it_is_read(tmp_path: Path) -> None:
+    """As test_weights_member_checked_before_it_is_read for `export --weights`: main's exporter drew
+    or read the weights with its own copy of the executor's loop, reading each member whole."""
+    pytest.importorskip("onnx", reason="needs archcalc[onnx]")
+    import zipfile
+
+    import numpy as np
+    spec = tmp_path / "s.yaml"
+    spec.write_text("input: 4x4x1\nlayers:\n  - {kind: conv, filters: 2, kernel: 3, bias: false}\n")
+    w = tmp_path / "w.npz"
+    with zipfile.ZipFile(w, "w") as z, z.open("conv1/kernel.npy", "w") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": "<f4", "fortran_order": False, "shape": (10**6, 10**6)})
+    r, traced = _traced(lambda: cli("export", str(spec), "--to", "onnx", "-o", str(tmp_path / "m.onnx"),
+                                    "--weights", str(w)))
+    fails(r, spec, 3, r"weights file: conv1/kernel has shape \(1000000, 1000000\), the layer needs \(3, 3, 1, 2\)")
+    assert traced < 64 << 20
+
+
+def test_export_refuses_parameters_past_the_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same class as A: export drew every weight without asking whether they fit (a conv of 2^32
+    filters is 4·2^32·9 bytes of kernel). Three copies of the parameters must fit what is available."""
+    pytest.importorskip("onnx", reason="needs archcalc[onnx]")
+    from archcalc import execute
+    spec = tmp_path / "s.yaml"
+    spec.write_text("input: 4x4x1\nlayers:\n  - {kind: conv, filters: 4294967296, kernel: 3}\n")
+    r, traced = _traced(lambda: cli("export", str(spec), "--to", "onnx", "-o", str(tmp_path / "m.onnx")))
+    fails(r, "", None, r"exporting this holds about .* \(three copies of its 160.0 GiB of parameters\)")
+    assert traced < 64 << 20
+    # 4·(3·3·1·10 + 10) = 400 bytes of parameters: three copies are 1,200 bytes
+    spec.write_text("input: 4x4x1\nlayers:\n  - {kind: conv, filters: 10, kernel: 3}\n")
+    monkeypatch.setattr(execute, "available_memory", lambda: 1199)
+    fails(cli("export", str(spec), "--to", "onnx", "-o", str(tmp_path / "m.onnx")), "", None,
+          r"about 1.2 KiB \(three copies of its 400 B of parameters\), more than the 1.2 KiB available")
+    monkeypatch.setattr(execute, "available_memory", lambda: 1200)
+    assert cli("export", str(spec), "--to", "onnx", "-o", str(tmp_path / "m.onnx")).exit_code == 0

@@ -169,13 +169,27 @@ def analyze_cli(path: str | Any, sets: tuple[str, ...] = (), input_: str | None 
     walk raises. `overrides` and `variant` are for a caller that has split the selector itself
     (`overrides` as typed after the argument's '@'); `note` says which argument that was, under a
     spec error its settings may have caused."""
+    from ..errors import ArchcalcError
+    from ..walk import walk
+    graph = graph_cli(path, sets, input_, batch, max_nodes, train, overrides=overrides, variant=variant, note=note)
+    try:
+        return walk(graph, dtype=dtype)
+    except ArchcalcError as e:
+        raise noting(e, ", ".join(x for x in (note, settings_note(sets, input_, batch)) if x) or None) from None
+
+
+def graph_cli(path: str | Any, sets: tuple[str, ...] = (), input_: str | None = None, batch: int | None = None,
+              max_nodes: int | None = None, train: bool = False, *, overrides: dict[str, Any] | None = None,
+              variant: str | None = None, note: str | None = None, noted_batch: bool = True) -> Any:
+    """Load (unless given a loaded Spec) and expand one SPEC[@VARIANT][,NAME=VALUE...] with the
+    shared options, for the commands that need the graph (run, verify, export) and for
+    `analyze_cli`; warnings go to stderr. A spec error notes the settings it was found under
+    (and `note`; --batch only when `noted_batch`: a batch an input array set was not typed)."""
     from .. import load
     from ..errors import ArchcalcError
     from ..graph import Limits, build
-    from ..walk import walk
-    limits = Limits(max_nodes=max_nodes) if max_nodes else None
-    shape, layout = parse_input(input_) if input_ else (None, None)
     shared = parse_sets(sets)
+    shape, layout = parse_input(input_) if input_ else (None, None)
     if isinstance(path, (str, Path)):
         path, variant, own = select(str(path))
         # a command-line argument is always a path ('-' for standard input), never YAML text
@@ -184,12 +198,13 @@ def analyze_cli(path: str | Any, sets: tuple[str, ...] = (), input_: str | None 
         spec, own, path = path, {}, path.path
     try:
         graph = build(spec, overrides=settings_for(spec, shared, {**own, **(overrides or {})}, path),
-                      input_shape=shape, input_layout=layout, batch=batch, limits=limits, variant=variant,
-                      training=train)
-        print_warnings(graph)
-        return walk(graph, dtype=dtype)
+                      input_shape=shape, input_layout=layout, batch=batch,
+                      limits=Limits(max_nodes=max_nodes) if max_nodes else None, variant=variant, training=train)
     except ArchcalcError as e:
-        raise noting(e, ", ".join(x for x in (note, settings_note(sets, input_, batch)) if x) or None) from None
+        given = settings_note(sets, input_, batch if noted_batch else None)
+        raise noting(e, ", ".join(x for x in (note, given) if x) or None) from None
+    print_warnings(graph)
+    return graph
 
 
 def format_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -298,15 +313,14 @@ def execute_cli(path: str, sets: tuple[str, ...] = (), input_: str | None = None
     import os
     import sys
 
-    from .. import load
     from ..errors import ArchcalcError
     from ..execute import DTYPES, ExecError, execute, load_input_array, retain_freed_memory
-    from ..graph import Limits, build
     if dtype not in DTYPES:
         raise ExecError(f"the executor runs float32 or float64, received --dtype {dtype}")
-    shared = parse_sets(sets)
-    shape, layout = parse_input(input_) if input_ else (None, None)
-    path, variant, own = select(path)
+    parse_sets(sets)  # errors in the options before any about the input file
+    select(path)
+    if input_:
+        parse_input(input_)
     x = None
     if input_array is not None:  # its batch is the run's, so the analysis must be at that batch too
         x = load_input_array(input_array)
@@ -319,18 +333,14 @@ def execute_cli(path: str, sets: tuple[str, ...] = (), input_: str | None = None
                             hint="drop --batch (the array's batch is used), or give an input of that many samples")
         batch = n
     retain_freed_memory()  # this process ends after the run: let each layer reuse what earlier ones freed
-    limits = Limits(max_nodes=max_nodes) if max_nodes else None
-    spec = load(spec_path(path))
-    try:
-        graph = build(spec, overrides=settings_for(spec, shared, own, path), input_shape=shape,
-                      input_layout=layout, batch=batch, limits=limits, variant=variant, training=train)
-        print_warnings(graph)
-        result: Any = graph
-        if analyze:
-            from ..walk import walk
+    graph = graph_cli(path, sets, input_, batch, max_nodes, train, noted_batch=input_array is None)
+    result: Any = graph
+    if analyze:
+        from ..walk import walk
+        try:
             result = walk(graph, dtype=dtype)
-    except ArchcalcError as e:
-        raise noting(e, settings_note(sets, input_, batch if input_array is None else None)) from None
+        except ArchcalcError as e:
+            raise noting(e, settings_note(sets, input_, batch if input_array is None else None)) from None
     kw = dict(seed=seed, weights=weights, input=x, dtype=dtype, keep=keep, max_memory=max_memory)
     if not sys.stderr.isatty() or os.environ.get("TERM") == "dumb":  # a progress bar redraws with escapes
         return result, execute(graph, **kw)
