@@ -848,3 +848,34 @@ def test_export_refuses_parameters_past_the_memory(tmp_path: Path, monkeypatch: 
           r"about 1.2 KiB \(three copies of its 400 B of parameters\), more than the 1.2 KiB available")
     monkeypatch.setattr(execute, "available_memory", lambda: 1200)
     assert cli("export", str(spec), "--to", "onnx", "-o", str(tmp_path / "m.onnx")).exit_code == 0
+
+
+def test_unknown_kind_hints_only_for_what_is_shown() -> None:
+    """Finding 30's class in main's unknown-kind hint (kinds.unknown_kind: archcalc's name for a
+    foreign one, else a typo among every kind and block): worked out for the errors printed only,
+    and sorting the blocks once (main sorted them for every layer). 3,000 unknown kinds over 3,000
+    blocks: at most spec.HINTED searches, and the check's cost grows with the file, not its square."""
+    from archcalc import spec
+    from archcalc.kinds import base
+    with mock.patch.object(base, "typo_of", wraps=base.typo_of) as typo:
+        with pytest.raises(archcalc.SpecError):
+            archcalc.load(text=gen_specs.unknown_kinds(3000))
+    assert typo.call_count <= spec.HINTED
+
+    def check(n: int) -> None:
+        with pytest.raises(archcalc.SpecError):
+            archcalc.load(text=gen_specs.unknown_kinds(n))
+    assert cpu_growth(check, 500) < 20
+
+
+def test_typo_search_is_bounded() -> None:
+    """errors.typo_of (main's did-you-mean for kinds and functions) compares at most
+    errors.MAX_COMPARED options, and words up to MAX_TYPO_LENGTH letters: the edit distance costs
+    the product of two lengths (two 100,000-letter names: 10^10 steps)."""
+    from archcalc import errors
+    assert errors.typo_of("covn", ["conv"]) == "conv"
+    assert errors.typo_of("x" * 65, ["x" * 64]) is None  # one edit, but past the length searched
+    assert errors.typo_of("x" * 64, ["x" * 63]) == "x" * 63
+    far = [f"w{i}" for i in range(errors.MAX_COMPARED)]
+    assert errors.typo_of("conv", [*far, "conv1"]) is None  # the 10,001st option is not compared
+    assert errors.typo_of("conv", ["conv1", *far]) == "conv1"
