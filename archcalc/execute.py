@@ -223,6 +223,8 @@ class _Live:
                 if not buf[0]:
                     self.total -= buf[1]
                     del self.bufs[key]
+                    if key == self.protected:  # freed: a later array may take its id (its key)
+                        self.protected = None
 
 
 @dataclass
@@ -530,7 +532,6 @@ def execute(graph: Graph, *, seed: int = 0, weights: str | Path | Mapping[str, A
     t = Tally()
     runs: list[LayerRun] = []
     inactive = graph.inactive
-    pinned = None  # the input's buffer, kept so that no later array can take its id (its key)
     start = time.perf_counter()
     for j, node in enumerate(nodes):
         if inactive and j in inactive:  # training-only at inference: parameters only, not run
@@ -563,13 +564,12 @@ def execute(graph: Graph, *, seed: int = 0, weights: str | Path | Mapping[str, A
         live.put(j, y, id(root), math.prod(y.shape[1:]))
         live.release(j)  # drops the inputs whose last consumer this was
         if j == 0:
-            x_in, pinned = None, root
+            x_in = None  # freed with its last reader, as planned
         runs.append(LayerRun(node.path, node.kind.name, tuple(y.shape[1:]), *counts[j],
                              t.macs - m0, t.other_mults - o0, dt_s))
         del y
         if progress is not None:
             progress(j + 1, len(nodes), node.path)
-    del pinned
     total = time.perf_counter() - start
     outputs = {nodes[i].path: live.vals[i] for i in graph.outputs} if keep else {}
     return Execution(runs, batch, dtype, outputs, plan.peak, plan.param_bytes, total)

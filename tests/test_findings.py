@@ -879,3 +879,80 @@ def test_typo_search_is_bounded() -> None:
     far = [f"w{i}" for i in range(errors.MAX_COMPARED)]
     assert errors.typo_of("conv", [*far, "conv1"]) is None  # the 10,001st option is not compared
     assert errors.typo_of("conv", ["conv1", *far]) == "conv1"
+
+
+def test_views_are_planned(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Main's slice, crop and tokenselect return views (as torch does), which robust's plan, made by
+    arithmetic, must follow: the buffers values share and which values are C-contiguous (a reshape
+    of a strided view may copy it; an element-wise forward may write over a strided view), so the
+    plan's estimate still bounds what NumPy allocates, values come out the same when nothing is
+    written over, and every count agrees with the analysis (tests/data/strided_views.yaml)."""
+    import tracemalloc
+
+    import numpy as np
+    from conftest import ROOT
+
+    from archcalc import execute as ex
+    path = ROOT / "tests" / "data" / "strided_views.yaml"
+    for batch, r in ((1, 12), (3, 12), (2, 128)):  # at 128, arrays of 500 KiB and more: beyond the slack
+        an = archcalc.analyze(path, batch=batch, overrides={"r": r})
+        plan = ex._plan(an.graph, np.dtype("float32"), batch)
+        strided = {n.path for n, c in zip(an.graph.nodes, plan.contiguous, strict=True) if not c}
+        assert strided == {"s", "cr", "s2", "t", "cr2", "f", "cr3", "first", "r"}
+        run = ex.execute(an.graph)
+        for row, layer in zip(an.rows, run.layers, strict=True):
+            assert (layer.output_shape, layer.params, layer.macs) == (row.output_shape, row.params, row.macs)
+        tracemalloc.start()
+        try:
+            ex.execute(an.graph, keep=False)
+            traced = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert traced <= plan.peak + (256 << 10), (traced, plan.peak)
+        with monkeypatch.context() as m:  # nothing written over: the same values
+            m.setattr(ex._Live, "own", lambda self, j: False)
+            fresh = ex.execute(an.graph)
+        for name, y in run.outputs.items():
+            np.testing.assert_array_equal(y, fresh.outputs[name])
+    r = cli("verify", str(path), "--batch", "2")
+    assert r.exit_code == 0 and "all 27 layers agree" in r.output, r.output
+
+
+@pytest.mark.parametrize("what, text", [
+    # the copy a reshape makes of a crop: at the flatten, the input (the crop is a view of it) and
+    # the copy, of which a slice keeps a view
+    ("reshape of a view", "input: 128x128x8\nlayers:\n  - {kind: crop, size: [120, 120]}\n  - {kind: flatten}\n"
+                          "  - {kind: slice, start: 0, channels: 1}\n"),
+    # SiLU writing over a channel slice of the upsampled map, its only reader: no new array (a new
+    # one would make 1.94 maps, where the upsampling holds 1.31)
+    ("write over a view", "input: 64x64x16\nlayers:\n  - {kind: upsample, scale: 4}\n"
+                          "  - {kind: slice, start: 0, channels: 15}\n  - {kind: silu}\n  - {kind: globalavgpool}\n"),
+    # the input, freed after its last reader as the plan has it (the run kept it to the end, so
+    # that no later array took its id: its buffer's key), and the second upsampling the peak
+    ("the input freed", "input: 128x128x4\nlayers:\n  - {kind: upsample, scale: 2}\n  - {kind: upsample, scale: 2}\n"),
+    # a product whose first input is the 1 x 1 x 16 gate: a new array the input's size (the plan
+    # counts a buffer at the largest value it holds, so this bound holds however `inplace` says)
+    ("product of a smaller first input", "input: 256x256x16\nlayers:\n"
+                                         "  - {kind: globalavgpool, name: g, keepdims: true}\n"
+                                         "  - {kind: multiply, from: [g, input]}\n"),
+])
+def test_each_view_rule_bounds_the_memory(what: str, text: str) -> None:
+    """Each rule the plan follows for main's views, where it decides the peak: the estimate bounds
+    what NumPy allocates within a slack smaller than the arrays (a rule dropped fails here: the
+    crop's copy, the SiLU's new array would go uncounted)."""
+    import tracemalloc
+
+    import numpy as np
+
+    from archcalc import execute as ex
+    an = archcalc.analyze(archcalc.load(text=text))
+    plan = ex._plan(an.graph, np.dtype("float32"), 1)
+    ex.execute(an.graph, keep=False)
+    tracemalloc.start()
+    try:
+        ex.execute(an.graph, keep=False)
+        traced = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    largest = max(r.activation_elems for r in an.rows) * 4
+    assert plan.param_bytes + largest <= traced <= plan.peak + (64 << 10), (what, traced, plan.peak)
