@@ -915,7 +915,7 @@ def test_views_are_planned(monkeypatch: pytest.MonkeyPatch) -> None:
         for name, y in run.outputs.items():
             np.testing.assert_array_equal(y, fresh.outputs[name])
     r = cli("verify", str(path), "--batch", "2")
-    assert r.exit_code == 0 and "all 27 layers agree" in r.output, r.output
+    assert r.exit_code == 0 and "all 28 layers agree" in r.output, r.output
 
 
 @pytest.mark.parametrize("what, text", [
@@ -927,6 +927,9 @@ def test_views_are_planned(monkeypatch: pytest.MonkeyPatch) -> None:
     # one would make 1.94 maps, where the upsampling holds 1.31)
     ("write over a view", "input: 64x64x16\nlayers:\n  - {kind: upsample, scale: 4}\n"
                           "  - {kind: slice, start: 0, channels: 15}\n  - {kind: silu}\n  - {kind: globalavgpool}\n"),
+    # a 1x1 conv of a crop, row by row (the crop's rows do not merge: one matmul would copy it)
+    ("1x1 conv of a view", "input: 256x256x16\nlayers:\n  - {kind: crop, size: [250, 250]}\n"
+                           "  - {kind: conv, filters: 1, kernel: 1}\n"),
     # the input, freed after its last reader as the plan has it (the run kept it to the end, so
     # that no later array took its id: its buffer's key), and the second upsampling the peak
     ("the input freed", "input: 128x128x4\nlayers:\n  - {kind: upsample, scale: 2}\n  - {kind: upsample, scale: 2}\n"),

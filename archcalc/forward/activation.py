@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import Tally, WeightShapes, _no_scratch, forward, same_shape
+from .base import Tally, WeightShapes, _no_scratch, _rows_merge, forward, same_shape
 
 
 @forward("relu", scratch=_no_scratch, inplace=True, shape=same_shape)
@@ -68,15 +68,6 @@ def _blocks(x: np.ndarray, own: bool) -> tuple[np.ndarray, list[tuple[np.ndarray
         xv, yv = xp.reshape(-1, c), yp.reshape(-1, c)  # views: their leading axes merge
         out += [(xv[i:i + rows], yv[i:i + rows]) for i in range(0, xv.shape[0], rows)]
     return y, out
-
-
-def _rows_merge(x: np.ndarray) -> bool:
-    """Whether x's axes but the last merge into one without a copy (a C-contiguous array, a
-    channel slice of one), so that x.reshape(-1, C) is a view of it."""
-    for i in range(x.ndim - 2):
-        if x.shape[i + 1] > 1 and x.strides[i] != x.strides[i + 1] * x.shape[i + 1]:
-            return False
-    return True
 
 
 def _block_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], itemsize: int) -> int:

@@ -83,6 +83,15 @@ def _copy_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], i
     return max(math.prod(s) for s in (*ins, out)) * itemsize
 
 
+def _rows_merge(x: np.ndarray) -> bool:
+    """Whether x's axes but the last merge into one without a copy (a C-contiguous array, a
+    channel slice of one; not a crop), so that x.reshape(-1, C) is a view of it."""
+    for i in range(x.ndim - 2):
+        if x.shape[i + 1] > 1 and x.strides[i] != x.strides[i + 1] * x.shape[i + 1]:
+            return False
+    return True
+
+
 def same_shape(kind: Any, ins: list[tuple[int, ...]]) -> tuple[int, ...]:
     """The output shape of an element-wise forward: its first input's."""
     return ins[0]

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .base import GeometryError, Tally, WeightShapes, _pads, _positions, forward
+from .base import GeometryError, Tally, WeightShapes, _pads, _positions, _rows_merge, forward
 
 
 def _conv_shape(kind: Any, ins: list[tuple[int, ...]]) -> tuple[int, ...]:
@@ -94,9 +94,10 @@ def _conv_band(kind: Any, shape: tuple[int, ...], itemsize: int
 
 
 def _conv_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], itemsize: int) -> int:
-    """The band's slab and im2col block (and a group's product). A direct 1x1 conv needs none when
-    its input is C-contiguous, but runs banded on a strided one (a channel slice, a crop): counted."""
+    """The band's slab and im2col block (and a group's product); none for a direct 1x1 conv."""
     band, _, wo, _, _, cols, slab_rows, direct = _conv_band(kind, ins[0], itemsize)
+    if direct:
+        return 0
     c, (kh, kw), g = ins[0][3], kind.kernel, kind.groups
     return (slab_rows * cols * c + band * wo * kh * kw * (c // g) + (band * wo * kind.filters // g if g > 1 else 0)
             ) * itemsize
@@ -120,8 +121,14 @@ def conv(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -
     (kh, kw), (sh, sw), (dh, dw) = kind.kernel, kind.stride, kind.dilation
     band, ho, wo, top, left, cols, slab_rows, direct = _conv_band(kind, x.shape, x.itemsize)
     bias = ws.get("bias")
-    if direct and x.flags.c_contiguous:  # a strided input would be copied whole: banded instead
-        y = t.matmul(x.reshape(-1, c), kern.reshape(c, f)).reshape(n, ho, wo, f)
+    if direct:
+        if _rows_merge(x):  # (N·H·W, C), a view (of a channel slice too: BLAS takes its row stride)
+            y = t.matmul(x.reshape(-1, c), kern.reshape(c, f)).reshape(n, ho, wo, f)
+        else:  # a crop's view, whose rows do not merge: row by row, nothing copied
+            y = np.empty((n, ho, wo, f), dtype=x.dtype)
+            for b in range(n):
+                for i in range(ho):
+                    t.matmul(x[b, i], kern.reshape(c, f), out=y[b, i])
         if bias is not None:
             y += bias
         return y
