@@ -959,3 +959,14 @@ def test_each_view_rule_bounds_the_memory(what: str, text: str) -> None:
         tracemalloc.stop()
     largest = max(r.activation_elems for r in an.rows) * 4
     assert plan.param_bytes + largest <= traced <= plan.peak + (64 << 10), (what, traced, plan.peak)
+
+
+def test_shape_reading_scopes_do_not_copy_variables() -> None:
+    """test_variables_are_not_copied_per_instance's class in main's `in.*` (a block reading its
+    input's shape): each instance copied every variable to add in.h, in.w, in.c."""
+    def analyse(n: int) -> None:
+        vars_ = ", ".join(f"v{i}: {i}" for i in range(n))
+        text = (f"input: 8x8x3\nvars: {{{vars_}}}\nblocks:\n  b:\n    layers:\n"
+                f"      - {{kind: conv, filters: in.c, kernel: 1}}\nlayers:\n  - {{kind: b, repeat: {n}}}\n")
+        archcalc.analyze(archcalc.load(text=text))
+    assert cpu_growth(analyse, 500) < 20
