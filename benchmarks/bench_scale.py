@@ -80,6 +80,13 @@ def _vars(n: int) -> str:
             f"layers:\n  - {{kind: b, repeat: {n // 2}}}\n")
 
 
+def _shape_reads(n: int) -> str:
+    """n variables and n instances of a block whose layer reads its input's shape (in.c)."""
+    vars_ = ", ".join(f"v{i}: {i}" for i in range(n))
+    return (f"input: 8x8x3\nvars: {{{vars_}}}\nblocks:\n  b:\n    layers:\n"
+            f"      - {{kind: conv, filters: in.c, kernel: 1}}\nlayers:\n  - {{kind: b, repeat: {n}}}\n")
+
+
 def _torch_ops(n: int) -> str:
     ops = ", ".join(f"relu{i}: F.relu" for i in range(1, n + 1))
     return (f"input: 2x2x1\nlayers:\n  - {{kind: relu, name: relu, repeat: {n}}}\nexpect:\n  conventions:\n"
@@ -111,6 +118,8 @@ SHAPES = [
           (12_500, 50_000)),
     Shape("torch_ops x rows", "torch ops", (5_000, 20_000, 80_000), _torch_ops, lambda s: ["check", s], 0,
           (5_000, 20_000)),
+    Shape("in.* x variables", "variables", (12_500, 25_000, 50_000, 100_000), _shape_reads,
+          lambda s: ["summarize", s], 0, (12_500, 50_000)),
     Shape("05 executor set-up", "window", (2**10, 2**20, 2**40), _pool, lambda s: ["run", s, "--max-memory", "1M"],
           1, (2**10, 2**40)),
     Shape("07 executor set-up", "filters", (2**10, 2**20, 2**40), _conv_filters,
