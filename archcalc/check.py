@@ -59,6 +59,25 @@ CONVENTIONS = "conventions"
 TORCH_OPS = "torch_ops"
 #: The figures a `--convention` makes mean that tool's count instead of archcalc's MACs.
 CONVENTION_KEYS = ("macs", "max_macs")
+#: The key, in `expect:` and in `budget:`, of a training step's figures (archcalc.training).
+TRAINING = "training"
+#: What a `training:` entry says of its step (the command line's --batch, --optimizer, --amp and
+#: --checkpoint, then the defaults, fill what it leaves out); `memory` is for `min_fit_batch`.
+TRAINING_SETTING = ("batch", "optimizer", "amp", "checkpoint", "memory")
+#: expect.training figure -> what it compares (a `training.Step` total)
+TRAINING_EXPECT: dict[str, str] = {
+    "saved_bytes": "what autograd keeps for the backward (distinct storages, parameters and buffers left out)",
+    "peak_bytes": "the peak memory of the step (training.schedule)",
+    "backward_macs": "the MACs of the backward (activations' and weights' gradients)",
+    "step_macs": "forward + backward MACs (+ checkpointed blocks run again)",
+    "grad_bytes": "the weights' gradients",
+    "optimizer_bytes": "the optimizer's state",
+}
+#: budget.training key -> the figure it bounds from above (`min_fit_batch` bounds from below)
+TRAINING_BUDGET: dict[str, str] = {
+    "max_peak_bytes": "peak_bytes", "max_saved_bytes": "saved_bytes", "max_step_macs": "step_macs",
+    "min_fit_batch": "fit_batch",
+}
 _HWC = re.compile(r"^\s*\d+(\s*[x×X]\s*\d+)*\s*$")
 
 PASS, FAIL, INVALID, UNCHECKED, LIBRARY = "pass", "fail", "invalid", "unchecked", "library"
@@ -101,6 +120,7 @@ class Finding:
     source: str = ""
     convention: str | None = None  # the profile the computed figure is counted under
     at: str | None = None          # peak figures: the node running when the peak is reached
+    setting: str | None = None     # training figures: the step's batch, optimizer, ...
 
     @property
     def difference(self) -> int | None:
@@ -114,10 +134,16 @@ class Finding:
         """The key as the user wrote it, and the tool whose count `macs` stands for under --convention."""
         if self.convention and not self.key.startswith(CONVENTIONS + "."):
             return f"{self.key} as {self.convention} counts"
+        if self.setting:
+            return f"{self.key} ({self.setting})"
         return self.key
 
     def describe(self) -> str:
         at = f"; peak at {self.at}" if self.at else ""
+        if self.kind == "budget" and self.key.endswith("min_fit_batch"):
+            d = self.difference or 0
+            verdict = f"short by {-d:,}" if d < 0 else f"headroom {d:,}"
+            return f"{self.label}: largest batch that fits {self.computed:,}, at least {self.declared:,} ({verdict})"
         if self.kind == "budget":
             d = self.difference or 0
             verdict = f"over by {d:,}" if d > 0 else f"headroom {-d:,}"
@@ -135,7 +161,8 @@ class Finding:
                 "declared": list(self.declared) if isinstance(self.declared, tuple) else self.declared,
                 "computed": list(self.computed) if isinstance(self.computed, tuple) else self.computed,
                 "difference": self.difference, "tolerance": self.tolerance, "source": self.source,
-                "convention": self.convention, "at": self.at, "location": str(self.loc)}
+                "convention": self.convention, "at": self.at, "location": str(self.loc),
+                **({"setting": self.setting} if self.setting else {})}
 
 
 @dataclass
@@ -291,9 +318,11 @@ def parse_expect(root: LMap) -> list[Expectation]:
             out += [_entry(f"expect.{CONVENTIONS}.{name}", f"{CONVENTIONS}.{name}", e, block.at(name), name)
                     for name, e in (block or {}).items() if name != TORCH_OPS]
             continue
+        if key == TRAINING:
+            continue  # parse_training
         if key not in EXPECT_KEYS:
             raise SpecError(f"expect: unknown figure '{key}'", raw.key_at(key),
-                            _misplaced(key, False) or did_you_mean(key, (*EXPECT_KEYS, CONVENTIONS)))
+                            _misplaced(key, False) or did_you_mean(key, (*EXPECT_KEYS, CONVENTIONS, TRAINING)))
         out.append(_entry(f"expect.{key}", key, entry, raw.at(key)))
     return out
 
@@ -315,11 +344,131 @@ def parse_budget(root: LMap) -> list[Budget]:
                            block.at(name), name)
                     for name, v in (block or {}).items() if name != TORCH_OPS]
             continue
+        if key == TRAINING:
+            continue  # parse_training
         if key not in BUDGET_KEYS:
             raise SpecError(f"budget: unknown key '{key}'", raw.key_at(key),
-                            _misplaced(key, True) or did_you_mean(key, (*BUDGET_KEYS, CONVENTIONS)))
+                            _misplaced(key, True) or did_you_mean(key, (*BUDGET_KEYS, CONVENTIONS, TRAINING)))
         out.append(Budget(key, BUDGET_KEYS[key], _count(limit, f"budget.{key}", raw.at(key), allow_zero=False),
                           raw.at(key)))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingCheck:
+    """One `training:` entry of `expect:` or `budget:`: its step's setting (None: the command line's or
+    the default) and the figures declared or bounded for it."""
+
+    batch: int | None
+    optimizer: str | None
+    amp: bool | None
+    checkpoint: tuple[str, ...] | None
+    memory: int | None
+    expectations: tuple[Expectation, ...]
+    budgets: tuple[Budget, ...]
+    loc: Location
+
+
+def _training_entry(where: str, m: Any, loc: Location, budget: bool) -> TrainingCheck:
+    from .training import OPTIMIZERS
+    if not isinstance(m, LMap):
+        example = "max_peak_bytes: 24_000_000_000" if budget else "saved_bytes: {value: ..., source: ...}"
+        raise SpecError(f"{where} is a mapping such as {{batch: 32, optimizer: adam, {example}}}, "
+                        f"received {describe(m)}", loc)
+    figures = TRAINING_BUDGET if budget else TRAINING_EXPECT
+    setting: dict[str, Any] = {}
+    exps: list[Expectation] = []
+    buds: list[Budget] = []
+    for key, v in m.items():
+        at = m.at(key)
+        if key == "batch" or key == "memory":
+            setting[key] = _count(v, f"{where}.{key}", at, allow_zero=False)
+        elif key == "optimizer":
+            if v not in OPTIMIZERS:
+                raise SpecError(f"{where}.optimizer: expected one of {', '.join(OPTIMIZERS)}, received {describe(v)}",
+                                at, did_you_mean(str(v), tuple(OPTIMIZERS)))
+            setting[key] = v
+        elif key == "amp":
+            if not isinstance(v, bool):
+                raise SpecError(f"{where}.amp: expected true or false, received {describe(v)}", at)
+            setting[key] = v
+        elif key == "checkpoint":
+            items = v if isinstance(v, list) else [v]
+            if not all(isinstance(x, (str, int)) and not isinstance(x, bool) for x in items):
+                raise SpecError(f"{where}.checkpoint: a depth or a pattern over block instances (or a list of them), "
+                                f"received {describe(v)}", at)
+            setting[key] = tuple(str(x) for x in items)
+        elif key in figures:
+            if budget:
+                buds.append(Budget(f"{TRAINING}.{key}", figures[key], _count(v, f"{where}.{key}", at, allow_zero=False),
+                                   at))
+            else:
+                exps.append(_entry(f"{where}.{key}", key, v, at))
+        else:
+            raise SpecError(f"{where}: unknown key '{key}'", m.key_at(key),
+                            did_you_mean(key, (*TRAINING_SETTING, *figures)))
+    if budget and any(b.key.endswith("min_fit_batch") for b in buds) and "memory" not in setting:
+        raise SpecError(f"{where}.min_fit_batch needs the memory it must fit in", m.loc,
+                        "add `memory: 25_769_803_776` (bytes: 24 GiB)")
+    if not exps and not buds:
+        raise SpecError(f"{where} declares no figure", m.loc,
+                        f"figures: {', '.join(figures)}")
+    return TrainingCheck(setting.get("batch"), setting.get("optimizer"), setting.get("amp"), setting.get("checkpoint"),
+                         setting.get("memory"), tuple(exps), tuple(buds), m.loc)
+
+
+def parse_training(root: LMap) -> list[TrainingCheck]:
+    """The `training:` entries of `expect:` and `budget:` (a mapping, or a list of them, each one step)."""
+    out: list[TrainingCheck] = []
+    for top, budget in (("expect", False), ("budget", True)):
+        parent = root.get(top)
+        if not isinstance(parent, LMap) or TRAINING not in parent:
+            continue
+        raw = parent[TRAINING]
+        where = f"{top}.{TRAINING}"
+        if isinstance(raw, list):
+            out += [_training_entry(f"{where}[{i}]", m, raw.at(i), budget) for i, m in enumerate(raw)]
+        else:
+            out.append(_training_entry(where, raw, parent.at(TRAINING), budget))
+    return out
+
+
+def evaluate_training(spec: Any, checks: list[TrainingCheck], *, defaults: Any = None, batch: int | None = None,
+                      torch: Mapping[str, str] | None = None, **kw: Any) -> list[Finding]:
+    """The training entries' findings: each step computed at its own setting (`defaults`, a
+    `training.Options`, and `batch` fill what an entry leaves out)."""
+    from . import analyze
+    from .fit import fit
+    from .training import DEFAULT_OPTIMIZER, Options, describe, step, where
+    if not checks:
+        return []
+    an = analyze(spec, training=True, **kw)
+    out: list[Finding] = []
+    for c in checks:
+        d = defaults or Options()
+        o = Options(c.optimizer or d.optimizer or DEFAULT_OPTIMIZER, d.amp if c.amp is None else c.amp,
+                    d.checkpoint if c.checkpoint is None else c.checkpoint)
+        b = c.batch or batch or an.batch
+        s = step(an, o, torch=torch, batch=b)
+        setting = f"batch {b}, {describe(o, an.dtype)}"
+
+        def figure(key: str, s: Any = s) -> int:
+            return s.peak.bytes if key == "peak_bytes" else int(getattr(s, key))
+        for e in c.expectations:
+            v = figure(e.key)
+            out.append(Finding(f"{TRAINING}.{e.key}", "expect", e.value, v, abs(v - e.value) <= e.tolerance,  # type: ignore[operator]
+                               e.loc, e.tolerance, e.source, setting=setting,
+                               at=where(s.peak).removeprefix("at ") if e.key == "peak_bytes" else None))
+        for bud in c.budgets:
+            if bud.metric == "fit_batch":
+                f = fit(an, c.memory or 0, o, torch=torch)
+                fit_setting = f"in {c.memory:,} B, {describe(o, an.dtype)}"
+                out.append(Finding(bud.key, "budget", bud.limit, f.batch, f.batch >= bud.limit, bud.loc,
+                                   setting=fit_setting))
+                continue
+            v = figure(bud.metric)
+            out.append(Finding(bud.key, "budget", bud.limit, v, v <= bud.limit, bud.loc, setting=setting,
+                               at=where(s.peak).removeprefix("at ") if bud.metric == "peak_bytes" else None))
     return out
 
 
@@ -391,14 +540,15 @@ def convention_figures(analysis: Any, names: Iterable[str], torch: Mapping[str, 
 def check_spec(spec: Any, *, overrides: dict[str, Any] | None = None, input_shape: tuple[int, ...] | None = None,
                batch: int | None = None, dtype: str = "float32", limits: Any = None,
                convention: str | None = None, torch: Mapping[str, str] | None = None,
-               variant: str | None = None, training: bool = False) -> CheckResult:
+               variant: str | None = None, training: bool = False, step: Any = None) -> CheckResult:
     """Load (if a path), analyse and check one spec. Raises ArchcalcError when the spec is invalid.
 
     `variant` checks that variant against its own `expect:` and `budget:` blocks (the default
     setting: the top-level ones). `convention` counts `macs` and `max_macs` as that tool would;
     `torch` (selector -> torch op, as --torch-op) applies to the layers this spec has and wins over
     the spec's own `torch_ops:` (a variant's own win over the top-level ones). `training` checks
-    the figures of a training pass (--train).
+    the figures of a training pass (--train). `training:` entries are each checked at their own step
+    (`step`, a `training.Options`, and `batch` fill what an entry leaves out).
     """
     from . import analyze, load
     from .profiles import torch_for
@@ -420,6 +570,9 @@ def check_spec(spec: Any, *, overrides: dict[str, Any] | None = None, input_shap
     if v is not None:
         spec_torch(an, parse_torch_ops(v.root))
     findings = evaluate(an, expectations, budgets, convention=convention, torch=applied)
+    findings += evaluate_training(spec, parse_training(root), defaults=step, batch=batch, torch=applied,
+                                  overrides=overrides, input_shape=input_shape, dtype=dtype, limits=limits,
+                                  variant=variant)
     used = [f.convention for f in findings if f.convention]
     names = list(dict.fromkeys([convention, *used] if convention else used))  # in order, once each
     return CheckResult(spec.path, an.name, findings, conventions=convention_figures(an, names, applied),
@@ -540,6 +693,8 @@ def exit_code(results: list[CheckResult]) -> int:
     return 0
 
 
-__all__ = ["BUDGET_KEYS", "CONVENTIONS", "CONVENTION_KEYS", "EXPECT_KEYS", "TORCH_OPS", "Budget", "CheckResult",
-           "Expectation", "Finding", "TorchOp", "check_paths", "check_spec", "convention_figures", "discover",
-           "evaluate", "exit_code", "parse_budget", "parse_expect", "parse_torch_ops", "settings", "spec_torch"]
+__all__ = ["BUDGET_KEYS", "CONVENTIONS", "CONVENTION_KEYS", "EXPECT_KEYS", "TORCH_OPS", "TRAINING", "TRAINING_BUDGET",
+           "TRAINING_EXPECT", "Budget", "CheckResult", "Expectation", "Finding", "TorchOp", "TrainingCheck",
+           "check_paths", "check_spec", "convention_figures", "discover", "evaluate", "evaluate_training",
+           "exit_code", "parse_budget", "parse_expect", "parse_torch_ops", "parse_training", "settings",
+           "spec_torch"]

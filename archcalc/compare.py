@@ -45,6 +45,15 @@ METRICS: tuple[tuple[str, str], ...] = (
 _TEXT_ORDER = ("torch_params", "buffers", "params")
 #: The metric key of a convention profile's total (present when the comparison has a convention).
 CONVENTION_TOTAL = "convention_total"
+#: A training step's totals (present with --train: archcalc.training), (key, label); the key is the
+#: `training.Step` attribute (`peak_bytes`: its peak's bytes).
+TRAINING_METRICS: tuple[tuple[str, str], ...] = (
+    ("backward_macs", "backward MACs"),
+    ("step_macs", "training step MACs"),
+    ("saved_bytes", "saved activations (B)"),
+    ("optimizer_bytes", "optimizer state (B)"),
+    ("peak_bytes", "peak training memory (B)"),
+)
 #: A ratio whose reduced denominator is below this is also shown as a fraction (14/45).
 SMALL_DENOMINATOR = 1000
 #: Totals the text table leaves out: trainable params equal params (archcalc's only non-trainable
@@ -134,8 +143,11 @@ class Comparison:
     entries: list[Entry]
     convention: str | None = None
     torch: dict[str, str] | None = None
+    #: with `training.Options` (--train), each spec's training step is compared too
+    training: Any = None
     _layers: list[list[dict[str, int]]] = field(default_factory=list, repr=False)
     _peaks: dict[int, Any] = field(default_factory=dict, repr=False)
+    _steps: dict[int, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if self.convention is None:
@@ -162,9 +174,17 @@ class Comparison:
     @property
     def metrics(self) -> list[tuple[str, str]]:
         """(key, label) of the totals compared: METRICS, and the convention's total when set."""
-        if self.convention is None:
-            return list(METRICS)
-        return [*METRICS, (CONVENTION_TOTAL, f"{self.convention} total")]
+        out = list(METRICS) if self.convention is None else [*METRICS, (CONVENTION_TOTAL, f"{self.convention} total")]
+        return out + (list(TRAINING_METRICS) if self.training is not None else [])
+
+    def step(self, i: int) -> Any:
+        """Spec i's `training.Step` (computed once; needs `training`)."""
+        if i not in self._steps:
+            from .profiles import torch_for
+            from .training import step
+            an = self.entries[i].analysis
+            self._steps[i] = step(an, self.training, torch=torch_for(an, self.torch))
+        return self._steps[i]
 
     def peak(self, i: int) -> Any:
         """Spec i's `memory.Peak` (computed once)."""
@@ -194,6 +214,9 @@ class Comparison:
             return int(self.peak(i).bytes)
         if metric == CONVENTION_TOTAL:
             return sum(self.breakdown(i).values())
+        if self.training is not None and metric in dict(TRAINING_METRICS):
+            s = self.step(i)
+            return s.peak.bytes if metric == "peak_bytes" else int(getattr(s, metric))
         return int(getattr(self.entries[i].analysis.totals, metric))
 
     def ratio(self, metric: str, i: int) -> Fraction | None:
@@ -261,6 +284,8 @@ class Comparison:
             if self.convention is not None:
                 specs[i]["convention"] = {"total": self.value(CONVENTION_TOTAL, i), "breakdown": self.breakdown(i),
                                           "torch_ops": torch_selectors(an, self.torch)}
+            if self.training is not None:
+                specs[i]["training_step"] = self.step(i).to_dict()
         totals = {}
         for key, _ in self.metrics:
             totals[key] = {
@@ -295,11 +320,13 @@ class Comparison:
 
 
 def compare(analyses: list[Analysis] | list[Entry], labels: list[str] | None = None, *,
-            convention: str | None = None, torch: dict[str, str] | None = None) -> Comparison:
+            convention: str | None = None, torch: dict[str, str] | None = None, training: Any = None) -> Comparison:
     """Compare analyses (or entries); the first is the reference. Labels default to A, B, C, ...
 
     `convention` (a name in `profiles.PROFILES`) adds what that tool would count; `torch` maps layer
     paths to torch ops for it. A path no spec has, or an op a layer cannot be, is a SpecError.
+    `training` (`training.Options`; the analyses must be training passes) compares a training step's
+    totals too.
     """
     if not analyses:
         raise ValueError("compare() needs at least one analysis")
@@ -309,7 +336,7 @@ def compare(analyses: list[Analysis] | list[Entry], labels: list[str] | None = N
             entries.append(a)
         else:
             entries.append(Entry(labels[i] if labels else label(i), a))
-    return Comparison(entries, convention, torch)
+    return Comparison(entries, convention, torch, training)
 
 
 def label(i: int) -> str:
@@ -479,6 +506,12 @@ def notes(c: Comparison, layers: bool = True) -> list[str]:
     where = ", ".join(f"{c.peak(i).at} in [{e.label}]" for i, e in enumerate(c.entries))
     out.append(f"Peak activation is reached at {where} "
                "(inference in spec order, each output freed after its last consumer).")
+    if c.training is not None:
+        from .training import describe
+        from .training import where as step_where
+        at = ", ".join(f"{step_where(c.step(i).peak)} in [{e.label}]" for i, e in enumerate(c.entries))
+        out.append(f"Training step: {describe(c.training, c.analyses[0].dtype)}; the peak training memory is "
+                   f"reached {at} (docs/training.md).")
     return out
 
 

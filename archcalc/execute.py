@@ -64,7 +64,8 @@ class Execution:
     outputs: dict[str, Any] = field(default_factory=dict)   # layer name -> array (N, ...)
     peak_estimate: int = 0        # bytes: parameters + the largest live set of activations and scratch
     param_bytes: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0          # wall time of the forward
+    cpu_seconds: float = 0.0      # this thread's CPU time in it: apart from waiting for the CPU on a busy machine
 
     @property
     def macs(self) -> int:
@@ -419,13 +420,22 @@ def _load_input(x: Any, shape: tuple[int, ...], batch: int | None, dtype: Any) -
     return x  # converted to `dtype` once the run is planned (execute)
 
 
-def _init(rng: Any, name: str, shape: tuple[int, ...], dtype: Any) -> Any:
+def _init(rng: Any, name: str, shape: tuple[int, ...], dtype: Any, column_major: bool = False) -> Any:
     """He-normal kernels (so deep nets keep sane magnitudes), small biases, positive scales.
 
-    Drawn straight in `dtype` and scaled in place, so a weight costs its own bytes only."""
+    Drawn straight in `dtype` and scaled in place, so a weight costs its own bytes only. A
+    column-major (2-D) weight is drawn a block of rows at a time into its transposed buffer: the
+    generator's stream is sequential, so its values are those of the row-major draw."""
+    import numpy as np
     if name in ("gamma", "var"):
         return rng.uniform(0.5, 1.5, shape).astype(dtype)
-    a = rng.standard_normal(shape, dtype=dtype)
+    if column_major and len(shape) == 2:
+        a = np.empty(shape[::-1], dtype).T
+        rows = max(1, (1 << 18) // max(shape[1], 1))
+        for r in range(0, shape[0], rows):
+            a[r:r + rows] = rng.standard_normal((min(rows, shape[0] - r), shape[1]), dtype=dtype)
+    else:
+        a = rng.standard_normal(shape, dtype=dtype)
     a *= dtype.type(math.sqrt(2 / (math.prod(shape[:-1]) or 1)) if name == "kernel" else 0.05)
     return a
 
@@ -433,8 +443,11 @@ def _init(rng: Any, name: str, shape: tuple[int, ...], dtype: Any) -> Any:
 def _weights(nodes: list[Any], wshapes: list[dict[str, tuple[tuple[int, ...], bool]]], given: _Weights | None,
              rng: Any, dt: Any) -> list[dict[str, Any]]:
     """Every node's weight arrays, from the file (checked key by key and shape by shape) or drawn
-    in node order from the seeded generator."""
+    in node order from the seeded generator; a forward's `column_major` weights are stored
+    transposed in memory (the same values)."""
     import numpy as np
+
+    from .forward import FORWARDS
     if given is not None:
         wants = {f"{n.path}/{k}" for n, ws in zip(nodes, wshapes, strict=True) for k in ws}
         have = given.keys()
@@ -447,17 +460,19 @@ def _weights(nodes: list[Any], wshapes: list[dict[str, tuple[tuple[int, ...], bo
     allw = []
     for node, ws in zip(nodes, wshapes, strict=True):
         arrays = {}
+        column_major = FORWARDS[node.kind.name].column_major
         for k, (s, _) in ws.items():
             key = f"{node.path}/{k}"
+            transposed = k in column_major and len(s) == 2
             if given is not None:
                 declared = given.shape_of(key)
                 a = given.get(key) if declared in (None, s) else None
                 if a is None or a.shape != s:
                     raise ExecError(f"weights file: {key} has shape {declared if a is None else a.shape}, "
                                     f"the layer needs {s}", node.loc, "see docs/executor.md for the array layouts")
-                arrays[k] = np.ascontiguousarray(a, dtype=dt)
+                arrays[k] = np.asfortranarray(a, dtype=dt) if transposed else np.ascontiguousarray(a, dtype=dt)
             else:
-                arrays[k] = _init(rng, k, s, dt)
+                arrays[k] = _init(rng, k, s, dt, transposed)
         allw.append(arrays)
     return allw
 
@@ -532,7 +547,7 @@ def execute(graph: Graph, *, seed: int = 0, weights: str | Path | Mapping[str, A
     t = Tally()
     runs: list[LayerRun] = []
     inactive = graph.inactive
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.thread_time()
     for j, node in enumerate(nodes):
         if inactive and j in inactive:  # training-only at inference: parameters only, not run
             runs.append(LayerRun(node.path, node.kind.name, plan.shapes[j], *counts[j], 0, 0, 0.0))
@@ -570,9 +585,9 @@ def execute(graph: Graph, *, seed: int = 0, weights: str | Path | Mapping[str, A
         del y
         if progress is not None:
             progress(j + 1, len(nodes), node.path)
-    total = time.perf_counter() - start
+    total, cpu = time.perf_counter() - start, time.thread_time() - cpu_start
     outputs = {nodes[i].path: live.vals[i] for i in graph.outputs} if keep else {}
-    return Execution(runs, batch, dtype, outputs, plan.peak, plan.param_bytes, total)
+    return Execution(runs, batch, dtype, outputs, plan.peak, plan.param_bytes, total, cpu)
 
 
 __all__ = ["DTYPES", "ExecError", "Execution", "LayerRun", "available_memory", "execute", "load_input_array",

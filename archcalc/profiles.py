@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from .errors import SpecError
+from .kinds.base import INPLACE
 from .record import Frozen
 
 if TYPE_CHECKING:
@@ -191,6 +192,21 @@ _RULE_TEXT = {
 for _name, _extra in _RULE_TEXT.items():
     PROFILES[_name].rules.update(_extra)
 
+# --- Forms that matter to a training step's memory (issue 17) -------------------------------------
+# An op run in place, written `ReLU(inplace=True)` or `F.relu(inplace=True)` (torchvision's ReLUs,
+# GoogLeNet's BasicConv2d, MobileNetV2's ReLU6), keeps its result in its input's memory: autograd then
+# saves the same storage (ReLU) or a copy of the input (ReLU6, hardswish, SiLU, hardsigmoid), and no
+# new output is allocated (archcalc.training). The counting tools see the same module or function
+# either way, so every profile counts it as the op without `(inplace=True)`; measured equal with each
+# tool on the zoo's torch copies (tests/torchref). `+` is an out-of-place add (MobileNetV2's
+# `x + self.conv(x)`), counted as `+=` is: by no tool.
+_INPLACE_FORMS = {"relu": ("ReLU", "F.relu"), "relu6": ("ReLU6", "F.relu6"),
+                  "leakyrelu": ("LeakyReLU", "F.leaky_relu"), "hardswish": ("Hardswish",), "silu": ("SiLU", "F.silu"),
+                  "hardsigmoid": ("Hardsigmoid", "F.hardsigmoid"), "dropout": ("Dropout",)}
+for _kind, _ops in _INPLACE_FORMS.items():
+    TORCH_ALTERNATIVES[_kind] = TORCH_ALTERNATIVES.get(_kind, ()) + tuple(f"{op}{INPLACE}" for op in _ops)
+TORCH_ALTERNATIVES["add"] += ("+",)
+
 
 def _ptflops_split(tool: str, n: int, module: int, functional: int) -> int:
     """What ptflops prints for counts over the batch: its module hooks' part divided by the batch (it
@@ -345,7 +361,7 @@ def _torch_ops(an: Analysis, torch: Mapping[str, str] | None) -> list[str]:
 def layer_ops(an: Analysis, row: Row, name: str, op: str | None = None) -> dict[str, int]:
     """What tool `name` counts for one (unfolded) row computed by torch op `op`, by category."""
     p = _profile(name)
-    op = op or TORCH_DEFAULT.get(row.kind, "?")
+    op = (op or TORCH_DEFAULT.get(row.kind, "?")).removesuffix(INPLACE)  # the tools see the same op
     n = an.batch
     out = math.prod(row.output_shape) * n
     inp = math.prod(row.input_shapes[0]) * n if row.input_shapes else 0

@@ -24,7 +24,8 @@ Where branches join (add, concat) the field is the hull of the inputs' fields fo
 the union of the intervals [s - (r-1)/2, s + (r-1)/2] - which equals the largest of them when
 the branches are centred alike (same padding, as in ResNet and Inception) - and the jump is the
 largest. Upsampling by u (align_corners=False): j' = j/u, s' = s + (1/(2u) - 1/2)·j, r grows by j
-for bilinear (two taps). Values are exact fractions.
+for bilinear (two taps). Values are exact: integers while they are whole (most of them; plain
+ints keep `summarize -f json` off Fraction arithmetic), fractions where they are not.
 
 Tokens keep the field of the map position they come from, and per-token layers keep it. Layers that
 mix tokens have no field of this kind, and say so rather than give a wrong number (`mixing`):
@@ -36,10 +37,10 @@ Everything after such a layer inherits the word, "global" over "windows".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from .record import Frozen
 from .shape import resolve_padding
 
 if TYPE_CHECKING:
@@ -54,47 +55,62 @@ _ELEMENTWISE = {"relu", "relu6", "sigmoid", "tanh", "hardswish", "softmax", "bat
                 "droppath"}
 
 
-@dataclass(frozen=True, slots=True)
-class Axis:
-    size: Fraction
-    jump: Fraction
-    start: Fraction
+#: An exact figure: an int while it is whole, a Fraction otherwise.
+Exact = int | Fraction
+
+
+def div(a: Exact, b: int) -> Exact:
+    """a / b exactly: an int when b divides a (never a float, as int / int would be)."""
+    if isinstance(a, int):
+        return a // b if a % b == 0 else Fraction(a, b)
+    q = a / b
+    return q.numerator if q.denominator == 1 else q
+
+
+class Axis(Frozen):
+    """Size, jump and start along one direction (see the module docstring)."""
+
+    __slots__ = ("size", "jump", "start")
+
+    def __init__(self, size: Exact, jump: Exact, start: Exact) -> None:
+        self.size, self.jump, self.start = size, jump, start
 
     def window(self, k: int, stride: int, pad_before: int, dilation: int = 1) -> Axis:
         keff = dilation * (k - 1) + 1
         return Axis(self.size + (keff - 1) * self.jump, self.jump * stride,
-                    self.start + (Fraction(keff - 1, 2) - pad_before) * self.jump)
+                    self.start + (div(keff - 1, 2) - pad_before) * self.jump)
 
     def whole(self, n: int) -> Axis:
         """A value depending on all n positions (global pooling, flatten)."""
-        return Axis(self.size + (n - 1) * self.jump, self.jump * n, self.start + Fraction(n - 1, 2) * self.jump)
+        return Axis(self.size + (n - 1) * self.jump, self.jump * n, self.start + div(n - 1, 2) * self.jump)
 
 
-@dataclass(frozen=True, slots=True)
-class RF:
-    """Receptive field of a node, along H and W."""
+class RF(Frozen):
+    """Receptive field of a node, along H and W: `spatial` is False once the spatial dimensions
+    have been collapsed; `mixing` is "global" or "windows" once tokens were mixed (then h and w
+    mean nothing)."""
 
-    h: Axis
-    w: Axis
-    spatial: bool = True   # False once the spatial dimensions have been collapsed
-    mixing: str = ""       # "global" or "windows": tokens were mixed, h and w mean nothing
+    __slots__ = ("h", "w", "spatial", "mixing")
+
+    def __init__(self, h: Axis, w: Axis, spatial: bool = True, mixing: str = "") -> None:
+        self.h, self.w, self.spatial, self.mixing = h, w, spatial, mixing
 
     @property
-    def size(self) -> tuple[Fraction, Fraction]:
+    def size(self) -> tuple[Exact, Exact]:
         return (self.h.size, self.w.size)
 
     @property
-    def jump(self) -> tuple[Fraction, Fraction]:
+    def jump(self) -> tuple[Exact, Exact]:
         return (self.h.jump, self.w.jump)
 
     @property
-    def start(self) -> tuple[Fraction, Fraction]:
+    def start(self) -> tuple[Exact, Exact]:
         return (self.h.start, self.w.start)
 
     @staticmethod
     def mixed(how: str, spatial: bool = False) -> RF:
         """The field of a layer that mixes tokens: "global" or "windows", no figures."""
-        zero = Axis(Fraction(0), Fraction(0), Fraction(0))
+        zero = Axis(0, 0, 0)
         return RF(zero, zero, spatial, how)
 
     def to_dict(self) -> dict[str, Any]:
@@ -107,16 +123,16 @@ class RF:
         """`212 x 212, j 32, s 0` (one figure when H and W agree); `global` or `windows` once tokens mix."""
         if self.mixing:
             return MIXING[self.mixing]
-        def pair(p: tuple[Fraction, Fraction], sep: str = " x ") -> str:
+        def pair(p: tuple[Exact, Exact], sep: str = " x ") -> str:
             return _fmt(p[0]) if p[0] == p[1] and sep != " x " else sep.join(_fmt(x) for x in p)
         return f"{pair(self.size)}, j {pair(self.jump, '/')}, s {pair(self.start, '/')}"
 
 
-def _num(x: Fraction) -> int | float:
+def _num(x: Exact) -> int | float:
     return int(x) if x.denominator == 1 else float(x)
 
 
-def _fmt(x: Fraction) -> str:
+def _fmt(x: Exact) -> str:
     return str(int(x)) if x.denominator == 1 else f"{float(x):g}"
 
 
@@ -133,9 +149,9 @@ def _mixed(fields: list[RF], out_shape: tuple[int, ...]) -> RF:
 def _hull(fields: list[RF]) -> RF:
     axes = []
     for pick in (lambda f: f.h, lambda f: f.w):
-        lo = min(pick(f).start - (pick(f).size - 1) / 2 for f in fields)
-        hi = max(pick(f).start + (pick(f).size - 1) / 2 for f in fields)
-        axes.append(Axis(hi - lo + 1, max(pick(f).jump for f in fields), (lo + hi) / 2))
+        lo = min(pick(f).start - div(pick(f).size - 1, 2) for f in fields)
+        hi = max(pick(f).start + div(pick(f).size - 1, 2) for f in fields)
+        axes.append(Axis(hi - lo + 1, max(pick(f).jump for f in fields), div(lo + hi, 2)))
     return RF(axes[0], axes[1], all(f.spatial for f in fields))
 
 
@@ -143,7 +159,7 @@ def node_field(kind: Any, ins: list[RF], in_shapes: list[tuple[int, ...]], out_s
     """The field of one node from its inputs' fields; None for a kind whose geometry is unknown."""
     name = kind.name
     if name == "input":   # a flat input has no pixels: no field anywhere
-        one = Axis(Fraction(1), Fraction(1), Fraction(0))
+        one = Axis(1, 1, 0)
         return RF(one, one) if len(out_shape) == 3 else None
     mixed = [f for f in ins if f is not None and f.mixing]
     if mixed:  # once tokens are mixed, every later layer's field is (a kind's own rule too)
@@ -187,7 +203,8 @@ def node_field(kind: Any, ins: list[RF], in_shapes: list[tuple[int, ...]], out_s
         extra = 1 if kind.mode == "bilinear" else 0
 
         def up(a: Axis, u: int) -> Axis:
-            return Axis(a.size + extra * a.jump, a.jump / u, a.start + (Fraction(1, 2 * u) - Fraction(1, 2)) * a.jump)
+            return Axis(a.size + extra * a.jump, div(a.jump, u),
+                        a.start + (Fraction(1, 2 * u) - Fraction(1, 2)) * a.jump)
         return RF(up(f.h, uh), up(f.w, uw))
     if tuple(in_shapes[0][:2]) == tuple(out_shape[:2]) and len(out_shape) == 3:
         return f  # an unknown kind that keeps H x W: assumed element-wise
@@ -218,7 +235,7 @@ def fields(an: Analysis) -> list[RF | None]:
     return out
 
 
-__all__ = ["MIXING", "NOTE", "RF", "Axis", "fields", "node_field"]
+__all__ = ["MIXING", "NOTE", "RF", "Axis", "Exact", "div", "fields", "node_field"]
 
 
 def row_field(an: Analysis, row: Any, all_fields: list[RF | None]) -> RF | None:

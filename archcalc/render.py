@@ -7,8 +7,8 @@ Trainable params, Total mult-adds, Params size, ...), with what each counts stat
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
+from typing import Any
 
 from . import textable
 from .analysis import Analysis, Row
@@ -133,8 +133,8 @@ def _other_cats(an: Analysis) -> list[str]:
     return list(an.totals.other_ops)
 
 
-def totals_lines(an: Analysis, convention: str | None = None,
-                 torch: dict[str, str] | None = None) -> list[tuple[str, str]]:
+def totals_lines(an: Analysis, convention: str | None = None, torch: dict[str, str] | None = None,
+                 step: Any = None) -> list[tuple[str, str]]:
     """The totals in torch's and Keras's words, each line a figure that the lines it names add up to."""
     from . import memory
     t = an.totals
@@ -174,6 +174,9 @@ def totals_lines(an: Analysis, convention: str | None = None,
     ]
     if (text := training_text(an)) is not None:
         out.append(("Training-only", text))
+    if step is not None:  # --train: the cost of a training step (archcalc.training)
+        from .training import lines
+        out += lines(step)
     return out + _convention_lines(an, convention, torch)
 
 
@@ -197,26 +200,30 @@ def _torchinfo_sizes(an: Analysis) -> str:
     layer with parameters (the output and its gradient), and its total adds the input and the
     parameters (buffers left out). ResNet-50: 177.83 and 280.66 MB, as torchinfo prints."""
     from . import memory
+    from .training import torchinfo_pass_bytes
     t = an.totals
-    fwd = sum(math.prod(r.output_shape) for r in an.rows if r.params) * an.batch * an.bytes_per_value * 2
+    fwd = torchinfo_pass_bytes(an)
     total = memory.input_bytes(an) + fwd + t.torch_params * an.bytes_per_value
     return (f"Forward/backward pass size (MB): {fwd / 10**6:.2f} (twice the outputs of the layers with "
             f"parameters); Estimated Total Size (MB): {total / 10**6:.2f} (input + that + params)")
 
 
-def totals_block(an: Analysis, convention: str | None = None, torch: dict[str, str] | None = None) -> list[Line]:
+def totals_block(an: Analysis, convention: str | None = None, torch: dict[str, str] | None = None,
+                 step: Any = None) -> list[Line]:
     """The totals as `key  value` prose lines, keys aligned."""
-    lines = totals_lines(an, convention, torch)
+    lines = totals_lines(an, convention, torch, step)
     w = max(len(k) for k, _ in lines)
     return [(f"{k:<{w}}  {v}", "prose") for k, v in lines]
 
 
 class Extras:
-    """Optional per-layer columns: receptive field, memory, a convention profile's count."""
+    """Optional per-layer columns: receptive field, memory, a convention profile's count, and a
+    training step's backward MACs and saved bytes (`step`, archcalc.training)."""
 
     def __init__(self, an: Analysis, rf: bool = False, memory: bool = False, convention: str | None = None,
-                 torch: dict[str, str] | None = None) -> None:
+                 torch: dict[str, str] | None = None, step: Any = None) -> None:
         self.an, self.rf, self.memory, self.convention, self.torch = an, rf, memory, convention, torch
+        self.step = step
         self.fields = None
         self.layers = None
         if rf:
@@ -230,6 +237,7 @@ class Extras:
         h = ["receptive field"] if self.rf else []
         h += ["param bytes", "act. bytes"] if self.memory else []
         h += [f"{self.convention} ops"] if self.convention else []
+        h += ["backward MACs", "saved (B)"] if self.step is not None else []
         return h
 
     def values(self, r: Row) -> list[str | int]:
@@ -245,6 +253,9 @@ class Extras:
         if self.convention:
             from .profiles import row_total
             out.append(row_total(self.an, r, self.layers))
+        if self.step is not None:
+            from .training import row_figures
+            out += list(row_figures(self.step, r))
         return out
 
     def cells(self, r: Row) -> list[str]:
@@ -257,6 +268,8 @@ class Extras:
             out += [t.param_bytes, t.activation_bytes]
         if self.convention:
             out.append(sum(sum(d.values()) for d in self.layers))
+        if self.step is not None:
+            out += [self.step.backward_macs, self.step.saved_bytes]
         return out
 
     def footer(self) -> list[str]:
@@ -343,7 +356,8 @@ def table(an: Analysis, depth: int | None = None, other: bool = False, extras: E
             cols.append(Column(f"{'MACs' if b == 'macs' else b} share", [bar(p, whole) for p in part], ""))
         body, done = textable.layout(cols, width, SUMMARIZE_PLAN)
         out += [*body, *textable.fitted_note(done, width), ("", "")]
-    return out + totals_block(an, extras.convention if extras else None, extras.torch if extras else None)
+    return out + totals_block(an, extras.convention if extras else None, extras.torch if extras else None,
+                              extras.step if extras else None)
 
 
 def to_json(an: Analysis, depth: int | None = None, explain: bool = False, convention: str | None = None,
@@ -353,18 +367,23 @@ def to_json(an: Analysis, depth: int | None = None, explain: bool = False, conve
     return report_json(an, depth, explain, convention, torch)
 
 
-def to_csv(an: Analysis, depth: int | None = None) -> str:
+def to_csv(an: Analysis, depth: int | None = None, step: Any = None) -> str:
+    """One row per layer; with a training `step` (--train), its backward MACs and saved bytes too."""
     import csv
     import io
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     cats = list(OTHER_OPS)
     w.writerow(["name", "kind", "inputs", "output_shape", "params", "trainable_params",
-                "non_trainable_params", "macs", "flops", *cats, "training_only"])
+                "non_trainable_params", "macs", "flops", *cats, "training_only",
+                *(["backward_macs", "saved_bytes"] if step is not None else [])])
+    if step is not None:
+        from .training import row_figures
     for r in an.folded(depth):
         w.writerow([r.name, r.kind, " ".join(r.inputs), "x".join(map(str, r.output_shape)),
                     r.params, r.trainable, r.non_trainable, r.macs, 2 * r.macs,
-                    *(r.other.get(k, 0) for k in cats), str(r.training_only).lower()])
+                    *(r.other.get(k, 0) for k in cats), str(r.training_only).lower(),
+                    *(row_figures(step, r) if step is not None else ())])
     return buf.getvalue()
 
 
@@ -390,7 +409,7 @@ def to_markdown(an: Analysis, depth: int | None = None, other: bool = False, ext
         tail += extras.footer() if extras is not None else []
         lines += ["| " + " | ".join(tail) + " |", ""]
     lines += ["| total | value |", "|---|---|"]
-    tl = totals_lines(an, extras.convention, extras.torch) if extras is not None else totals_lines(an)
+    tl = totals_lines(an, extras.convention, extras.torch, extras.step) if extras is not None else totals_lines(an)
     lines += [f"| {k} | {_md_escape(v)} |" for k, v in tl]
     return "\n".join(lines) + "\n"
 
@@ -417,16 +436,17 @@ def to_html(an: Analysis, depth: int | None = None) -> str:
 
 
 def explain(an: Analysis, convention: str | None = None, torch: dict[str, str] | None = None,
-            depth: int | None = None) -> str:
+            depth: int | None = None, step: Any = None) -> str:
     """Every layer's shape, parameter, MAC and other-op formulas, with their numbers (text)."""
-    return textable.plain(explain_lines(an, convention, torch, depth))
+    return textable.plain(explain_lines(an, convention, torch, depth, step))
 
 
 def explain_lines(an: Analysis, convention: str | None = None, torch: dict[str, str] | None = None,
-                  depth: int | None = None) -> list[Line]:
+                  depth: int | None = None, step: Any = None) -> list[Line]:
     """`explain` as lines: the sums are "sum" lines, wrapped under their first term on a terminal.
 
-    With `depth`, a folded block is one entry whose figures are the sums of its layers'."""
+    With `depth`, a folded block is one entry whose figures are the sums of its layers'. With a
+    training `step` (--train), each layer's backward MACs and what autograd saves for it too."""
     from .walk import explain_shape
     out: list[Line] = [(header(an), "dim"), ("", "")]
     rows = an.folded(depth)
@@ -446,6 +466,14 @@ def explain_lines(an: Analysis, convention: str | None = None, torch: dict[str, 
                 out.append((f"  MACs    {_sum([x.macs for x in inner], r.macs)}", "sum"))
             for k, v in r.other.items():
                 out.append((f"  {k}  {_sum([x.other.get(k, 0) for x in inner], v)}", "sum"))
+            if step is not None:
+                from .training import row_figures
+                bwd, kept = row_figures(step, r)
+                figs = [row_figures(step, x) for x in inner]
+                if bwd:
+                    out.append((f"  backward  {_sum([b for b, _ in figs], bwd)}", "sum"))
+                if kept:
+                    out.append((f"  saved  {_sum([k for _, k in figs], kept)} B", "sum"))
             continue
         out.append((f"  shape   {explain_shape(r)}", "sum"))
         if r.params_formula is not None and r.params:
@@ -454,6 +482,9 @@ def explain_lines(an: Analysis, convention: str | None = None, torch: dict[str, 
             out.append((f"  MACs    {r.macs_formula.explain()}", "sum"))
         for k, f in r.other_formulas.items():
             out.append((f"  {k}  {f.explain()}", "sum"))
+        if step is not None:
+            from .training import explain_row
+            out += [(x, "sum") for x in explain_row(step, r)]
     out.append(("", ""))
     t = an.totals
     out.append((f"total params {t.torch_params:,} = " + _terms([torch_params(r) for r in rows]), "sum"))
@@ -461,6 +492,13 @@ def explain_lines(an: Analysis, convention: str | None = None, torch: dict[str, 
         out.append((f"buffers {t.buffers:,} = " + _terms([r.non_trainable for r in rows])
                     + " (BatchNorm running statistics: not PyTorch parameters)", "sum"))
     out.append((f"total MACs {t.macs:,} = " + _terms([r.macs for r in rows]), "sum"))
+    if step is not None:
+        from .training import lines, row_figures
+        figs = [row_figures(step, r) for r in rows]
+        out.append((f"backward MACs {step.backward_macs:,} = " + _terms([b for b, _ in figs]), "sum"))
+        out.append((f"saved activations {step.saved_bytes:,} B = " + _terms([k for _, k in figs])
+                    + " (each storage counted at the first layer that keeps it)", "sum"))
+        out += [("", ""), *((f"{k}: {v}", "prose") for k, v in lines(step))]
     if convention:
         from .profiles import explain as profile_explain
         text = profile_explain(an, convention, torch=torch).rstrip("\n")

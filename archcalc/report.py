@@ -74,7 +74,7 @@ def totals_dict(an: Analysis) -> dict[str, Any]:
                 estimated_total_bytes=t.param_bytes + peak.bytes)
 
 
-def _head(an: Analysis, convention: str | None, torch: dict[str, str] | None) -> dict[str, Any]:
+def _head(an: Analysis, convention: str | None, torch: dict[str, str] | None, step: Any = None) -> dict[str, Any]:
     """Every key of the document but `layers`, in the document's order."""
     from . import memory, receptive
     spec = an.graph.spec
@@ -101,11 +101,13 @@ def _head(an: Analysis, convention: str | None, torch: dict[str, str] | None) ->
         "output_shape": list(an.outputs[-1].output_shape),
         "totals": totals_dict(an),
         **extra,
+        **({"training_step": step.to_dict()} if step is not None else {}),
     }
 
 
 def iter_layers(an: Analysis, depth: int | None = None, formulas: bool = False, convention: str | None = None,
-                torch: dict[str, str] | None = None, shared: bool = False) -> Iterator[dict[str, Any]]:
+                torch: dict[str, str] | None = None, shared: bool = False, step: Any = None
+                ) -> Iterator[dict[str, Any]]:
     """The `layers` of the document, one dict at a time (folded to `depth`).
 
     With `shared` (for encoding at once, as `iter_json` does), rows that share their input
@@ -151,43 +153,46 @@ def iter_layers(an: Analysis, depth: int | None = None, formulas: bool = False, 
         if formulas and r.macs_formula is not None:
             d["macs_formula"] = r.macs_formula.explain()
             d["params_formula"] = r.params_formula.explain() if r.params_formula else "0"
+        if step is not None:  # --train: the layer's part of a training step (archcalc.training)
+            from .training import layer_dict
+            d.update(layer_dict(step, r, formulas))
         yield d
 
 
 def to_dict(an: Analysis, depth: int | None = None, formulas: bool = False, convention: str | None = None,
-            torch: dict[str, str] | None = None) -> dict[str, Any]:
+            torch: dict[str, str] | None = None, step: Any = None) -> dict[str, Any]:
     """The JSON document of `summarize -f json` as a dict (schema_version 1); integers stay integers.
 
     `depth` folds blocks as `--depth` does; `formulas` adds each layer's formulas (`--explain`);
     `convention` adds what that tool would count (archcalc.profiles), per layer and in total,
     with `torch` naming the torch op of layers (`--torch-op`).
     """
-    d = _head(an, convention, torch)
-    d["layers"] = list(iter_layers(an, depth, formulas, convention, torch))
+    d = _head(an, convention, torch, step)
+    d["layers"] = list(iter_layers(an, depth, formulas, convention, torch, step=step))
     return d
 
 
 def iter_json(an: Analysis, depth: int | None = None, formulas: bool = False, convention: str | None = None,
-              torch: dict[str, str] | None = None) -> Iterator[str]:
+              torch: dict[str, str] | None = None, step: Any = None) -> Iterator[str]:
     """`to_dict` as JSON text in pieces: the head indented, then one layer per line.
 
     Each layer is encoded on its own by the C encoder and dropped, so the whole costs time and
     memory in proportion to one layer, not to the document.
     """
-    head = json.dumps(_head(an, convention, torch), indent=2)
+    head = json.dumps(_head(an, convention, torch, step), indent=2)
     yield head[:-2] + ',\n  "layers": ['  # the head ends in "\n}"
     enc = json.JSONEncoder(separators=_SEPARATORS).encode
     sep = "\n    "
-    for d in iter_layers(an, depth, formulas, convention, torch, shared=True):
+    for d in iter_layers(an, depth, formulas, convention, torch, shared=True, step=step):
         yield sep + enc(d)
         sep = ",\n    "
     yield "\n  ]\n}\n"
 
 
 def to_json(an: Analysis, depth: int | None = None, formulas: bool = False, convention: str | None = None,
-            torch: dict[str, str] | None = None) -> str:
+            torch: dict[str, str] | None = None, step: Any = None) -> str:
     """`iter_json` joined: the text of `summarize -f json`."""
-    return "".join(iter_json(an, depth, formulas, convention, torch))
+    return "".join(iter_json(an, depth, formulas, convention, torch, step))
 
 
 def record(an: Analysis, r: Row, categories: tuple[str, ...] = ()) -> dict[str, Any]:

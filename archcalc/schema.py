@@ -263,7 +263,7 @@ def _described(keys: tuple[str, ...], known: dict[str, dict[str, Any]]) -> dict[
 
 def _figures() -> dict[str, Any]:
     """`expect:` and `budget:`, as `check.parse_expect` and `check.parse_budget` read them."""
-    from .check import BUDGET_KEYS, CONVENTIONS, ENTRY_KEYS, EXPECT_KEYS, TORCH_OPS
+    from .check import BUDGET_KEYS, CONVENTIONS, ENTRY_KEYS, EXPECT_KEYS, TORCH_OPS, TRAINING
     from .profiles import NAMES
     if set(ENTRY_KEYS) != {"value", "source", "tolerance"}:  # the tests fail until this is brought in line
         raise ValueError(f"check.ENTRY_KEYS is {ENTRY_KEYS}: describe the new keys in schema._figures")
@@ -294,6 +294,7 @@ def _figures() -> dict[str, Any]:
     budget_props[CONVENTIONS] = {"description": "upper bounds on what other tools count, by profile",
                                  "type": "object", "additionalProperties": False,
                                  "properties": {**{n: limit for n in NAMES}, TORCH_OPS: ops}}
+    expect_props[TRAINING], budget_props[TRAINING] = _training(entry, limit)
     return {
         "expect_entry": entry,
         "expect": {"description": "figures the spec must produce, each with its source (archcalc check)",
@@ -301,6 +302,28 @@ def _figures() -> dict[str, Any]:
         "budget": {"description": "upper bounds the spec must stay within (archcalc check)",
                    "type": "object", "properties": budget_props, "additionalProperties": False},
     }
+
+
+def _training(entry: dict[str, Any], limit: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`expect.training` and `budget.training`: a step's setting and its figures (check.parse_training);
+    one mapping, or a list of them."""
+    from .check import TRAINING_BUDGET, TRAINING_EXPECT
+    from .training import OPTIMIZERS
+    setting = {"batch": {**limit, "description": "the step's batch (default: --batch, or the spec's)"},
+               "optimizer": {"enum": list(OPTIMIZERS), "description": "default: --optimizer, or momentum"},
+               "amp": {"type": "boolean", "description": "mixed precision (--amp)"},
+               "checkpoint": {"anyOf": [{"type": ["string", "integer"]},
+                                        {"type": "array", "items": {"type": ["string", "integer"]}}],
+                              "description": "block instances run again in the backward: a depth or a pattern"},
+               "memory": {**limit, "description": "bytes a step may use (for min_fit_batch)"}}
+    out = []
+    for figures, value, what in ((TRAINING_EXPECT, entry, "figures of a training step"),
+                                 (TRAINING_BUDGET, limit, "bounds on a training step")):
+        one = {"type": "object", "additionalProperties": False, "minProperties": 1,
+               "properties": {**setting, **{k: dict(value, description=str(d)) for k, d in figures.items()}}}
+        out.append({"description": f"{what} (archcalc.training), at its own batch and optimizer",
+                    "anyOf": [one, {"type": "array", "items": one}]})
+    return out[0], out[1]
 
 
 def spec_schema() -> dict[str, Any]:

@@ -31,6 +31,10 @@ MAX_VALUES = 2_000_000
 MAX_BYTES = 8 * 1024 * 1024
 #: How deeply lists and mappings may nest in the YAML document.
 MAX_NESTING = 100
+#: A text with at most this many of the characters that open a level ('[', '{', '-', ':', '?': each
+#: list or mapping has one of its own) cannot nest deeper, which libyaml's recursive composer takes
+#: on any thread's stack (it crashes past 10,000 to 30,000 levels on the main thread's 8 MiB).
+COMPOSE_SAFE = 1000
 
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 #: Texts read so far, by display path, so an error can show its offending line.
@@ -149,8 +153,12 @@ def _check_nesting(text: str, path: str) -> None:
     """Refuse deep nesting before composing: libyaml's composer recurses in C and would crash.
 
     The event stream is produced by a state machine without recursion, so this pass is safe
-    on any input; it stops at the first event past the limit.
+    on any input; it stops at the first event past the limit. A text too short to nest deeper
+    than COMPOSE_SAFE levels (every spec in the zoo) is composed without it: `_size` then refuses
+    the same first list or mapping past MAX_NESTING, with the same message and location.
     """
+    if sum(map(text.count, "[{-:?")) <= COMPOSE_SAFE:
+        return
     depth = 0
     for ev in yaml.parse(text, Loader=_Loader):
         if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
@@ -208,12 +216,15 @@ def parse(text: str, path: str = "<text>") -> Source:
 
 
 def _size(node: yaml.Node, memo: dict[int, int], depth: int, path: str) -> int:
-    """Count values as if aliases were expanded, stopping early past the limit."""
+    """Count values as if aliases were expanded, stopping early past the limit; refuse a list or
+    mapping nested more than MAX_NESTING deep (`depth` counts the ones around it), as
+    `_check_nesting` would, for texts it lets through."""
     key = id(node)
     if key in memo:
         return memo[key]
-    if depth > MAX_NESTING:  # pragma: no cover - _check_nesting refuses this first
-        raise SpecError(f"lists and mappings nest more than {MAX_NESTING} levels deep", _loc(path, node))
+    if depth >= MAX_NESTING and isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+        raise SpecError(f"lists and mappings nest more than {MAX_NESTING} levels deep", _loc(path, node),
+                        hint=_DEEP_HINT)
     n = 1
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:

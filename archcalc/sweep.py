@@ -37,6 +37,12 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("param_bytes", "param memory (B)"),
     ("activation_bytes", "activation memory (B)"),
 )
+#: A training step's totals per point, with --train (archcalc.training): (key, column label).
+TRAINING_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("step_macs", "step MACs"),
+    ("saved_bytes", "saved activations (B)"),
+    ("peak_bytes", "peak training memory (B)"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +59,15 @@ class Point:
     macs: int
     param_bytes: int
     activation_bytes: int
+    training: dict[str, Any] | None = None   # the training step's figures (TRAINING_COLUMNS), with --train
 
     @property
     def flops(self) -> int:
         return 2 * self.macs
+
+    def figure(self, key: str) -> int:
+        """A total of COLUMNS or TRAINING_COLUMNS."""
+        return self.training[key] if self.training is not None and key in self.training else getattr(self, key)
 
     def to_dict(self) -> dict[str, Any]:
         from .report import jsonable as _jsonable
@@ -65,7 +76,8 @@ class Point:
                 "output_shape": list(self.output_shape), "params": self.params,
                 "trainable_params": self.trainable_params, "non_trainable_params": self.non_trainable_params,
                 "macs": self.macs, "flops": self.flops, "param_bytes": self.param_bytes,
-                "activation_bytes": self.activation_bytes}
+                "activation_bytes": self.activation_bytes,
+                **({"training_step": self.training} if self.training is not None else {})}
 
 
 @dataclass
@@ -78,6 +90,12 @@ class Sweep:
     dtype: str = "float32"
     variant: str | None = None          # the spec's variant every point is taken in
     training: bool = False              # a training pass (--train) at every point
+    step: Any = None                    # training.Options: a training step's cost at every point
+
+    @property
+    def columns(self) -> tuple[tuple[str, str], ...]:
+        """The totals each point shows: COLUMNS, and TRAINING_COLUMNS with a training step."""
+        return COLUMNS + (TRAINING_COLUMNS if self.step is not None else ())
 
     @property
     def name(self) -> str:
@@ -98,6 +116,8 @@ class Sweep:
             "schema_version": SCHEMA_VERSION,
             "spec": {"name": self.name, "path": self.spec.path, "variant": self.variant},
             "training": self.training,
+            **({"training_step": {"optimizer": self.step.optimizer, "amp": self.step.amp,
+                                  "checkpoint": list(self.step.checkpoint)}} if self.step is not None else {}),
             "conventions": dict(CONVENTIONS, dtype=self.dtype, bytes_per_value=DTYPE_BYTES[self.dtype]),
             "axes": {k: [list(v) if isinstance(v, tuple) else _jsonable(v) for v in vs] for k, vs in self.axes},
             "points": [dict(p.to_dict(), macs_ratio_to_first=fraction_json(self.ratio("macs", i)))
@@ -127,11 +147,11 @@ def parse_values(name: str, values: Sequence[Any]) -> list[Any]:
 def sweep(spec: Spec, variables: dict[str, Sequence[Any]] | None = None, *,
           inputs: Sequence[Shape] | None = None, batches: Sequence[int] | None = None,
           dtype: str = "float32", limits: Limits | None = None, variant: str | None = None,
-          training: bool = False, overrides: dict[str, Any] | None = None) -> Sweep:
+          training: bool = False, overrides: dict[str, Any] | None = None, step: Any = None) -> Sweep:
     """Evaluate `spec` at every combination of `variables` (name -> values), input shapes and
     batch sizes. Values may be numbers or command-line text. Every point is taken in `variant`
     (one of the spec's `variants:`), with `overrides` (fixed settings; a swept axis wins), and
-    as a training pass with `training`."""
+    as a training pass with `training`; with `step` (`training.Options`), a training step's cost too."""
     if dtype not in DTYPE_BYTES:
         raise SpecError(f"unknown dtype {dtype!r}", hint=f"one of: {', '.join(DTYPE_BYTES)}")
     check_override_names(spec, variables or {})  # before any value is evaluated
@@ -170,7 +190,7 @@ def sweep(spec: Spec, variables: dict[str, Sequence[Any]] | None = None, *,
                     graphs[key] = graph
             else:
                 graph = graph.reshaped(shape, batch)
-            points.append(_point(graph, combo, dtype))
+            points.append(_point(graph, combo, dtype, step))
         except ArchcalcError as e:  # name the point, its values as typed: the error is in the spec
             if e.loc is not None:
                 add_note(e, "at the sweep point " + ", ".join(
@@ -178,15 +198,21 @@ def sweep(spec: Spec, variables: dict[str, Sequence[Any]] | None = None, *,
                     f"--set {name}={typed.get((name, i)) or _show(vs[i])}"
                     for (name, vs), i in zip(axes, at, strict=True)))
             raise
-    return Sweep(spec, axes, points, dtype, variant, training)
+    return Sweep(spec, axes, points, dtype, variant, training, step)
 
 
-def _point(graph: Graph, values: dict[str, Any], dtype: str) -> Point:
+def _point(graph: Graph, values: dict[str, Any], dtype: str, options: Any = None) -> Point:
     """One point's totals, from the same walk as `summarize` (which counts each distinct layer once)."""
     an = walk(graph, dtype=dtype)
     t = an.totals
+    figures = None
+    if options is not None:
+        from .training import step
+        s = step(an, options)
+        figures = {"step_macs": s.step_macs, "saved_bytes": s.saved_bytes, "peak_bytes": s.peak.bytes,
+                   "backward_macs": s.backward_macs, "optimizer_bytes": s.optimizer_bytes}
     return Point(values, an.input_shape, graph.batch, an.outputs[-1].output_shape, t.params, t.trainable_params,
-                 t.non_trainable_params, t.macs, t.param_bytes, t.activation_bytes)
+                 t.non_trainable_params, t.macs, t.param_bytes, t.activation_bytes, figures)
 
 
 # --- rendering ------------------------------------------------------------------------------
@@ -221,13 +247,13 @@ def grid_cells(s: Sweep) -> tuple[list[str], list[list[str]]]:
     names = [n for n, _ in s.axes if n not in ("input", "batch")]
     show_input = "input" in dict(s.axes) or len({p.input_shape for p in s.points}) > 1
     cols = [*names, *(["input"] if show_input else []), *(["batch"] if "batch" in dict(s.axes) else []),
-            "output", *(label for _, label in COLUMNS), "MACs / first"]
+            "output", *(label for _, label in s.columns), "MACs / first"]
     cells = []
     for i, p in enumerate(s.points):
         r = s.ratio("macs", i)
         cells.append([*(_show(p.values[n]) for n in names), *([_show(p.input_shape)] if show_input else []),
                       *([str(p.batch)] if "batch" in dict(s.axes) else []), _show(p.output_shape),
-                      *(f"{getattr(p, k):,}" for k, _ in COLUMNS),
+                      *(f"{p.figure(k):,}" for k, _ in s.columns),
                       "-" if r is None else f"{float(r):.3f}"])
     return cols, cells
 
@@ -251,11 +277,11 @@ def to_csv(s: Sweep) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     names = [n for n, _ in s.axes if n not in ("input", "batch")]
-    keys = [k for k, _ in COLUMNS]
+    keys = [k for k, _ in s.columns]
     w.writerow([*names, "input_shape", "batch", "output_shape", "non_trainable_params", *keys])
     for p in s.points:
         w.writerow([*(_show(p.values[n]) for n in names), "x".join(map(str, p.input_shape)), p.batch,
-                    "x".join(map(str, p.output_shape)), p.non_trainable_params, *(getattr(p, k) for k in keys)])
+                    "x".join(map(str, p.output_shape)), p.non_trainable_params, *(p.figure(k) for k in keys)])
     return buf.getvalue()
 
 

@@ -13,7 +13,11 @@ as a user runs it (fresh process, table to a pipe). Target: under 2 s in all. Th
 specs/mobilenet_v2.yaml, whose blocks read their input's channels (`in.c`): its expansion reads
 shapes, and is kept across resolutions because the channels it reads stay the same.
 
-    python benchmarks/bench_analytic.py [--skip-million] [--repeat 3]
+`--against DIR` runs every large-graph case in another checkout too (e.g. the commit before a
+change: `git worktree add /tmp/base 21c220d`), interleaved, on the same generated specs, and
+prints its rate and this checkout's ratio to it.
+
+    python benchmarks/bench_analytic.py [--skip-million] [--repeat 3] [--against DIR]
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import gen_specs  # noqa: E402
-from fresh import timed  # noqa: E402
+from fresh import ROOT, checkout, compile_bytecode, timed  # noqa: E402
 
 RATE_TARGET = 100_000
 LINEAR_TARGET = 12.0
@@ -57,38 +61,45 @@ print(json.dumps({"nodes": len(graph.nodes), "load": t1 - t0, "compose": compose
 """
 
 
-def measure(text: str, repeat: int) -> dict[str, float]:
-    """Best of `repeat` fresh-process runs (the least disturbed by the rest of the machine)."""
+def measure(text: str, repeat: int, roots: tuple[Path, ...] = (ROOT,)) -> list[dict[str, float]]:
+    """Best of `repeat` fresh-process runs (the least disturbed by the rest of the machine), for
+    each checkout in `roots`, their runs interleaved."""
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         f.write(text)
-    best: dict[str, float] | None = None
+    best: list[dict[str, float] | None] = [None] * len(roots)
     try:
         for _ in range(repeat):
-            r = json.loads(timed([sys.executable, "-c", CHILD, f.name])[1])
-            r["analysis"] = r["build"] + r["walk"] + r["totals"]
-            if best is None or r["analysis"] < best["analysis"]:
-                best = r
+            for i, root in enumerate(roots):
+                r = json.loads(timed([sys.executable, "-c", CHILD, f.name], root)[1])
+                r["analysis"] = r["build"] + r["walk"] + r["totals"]
+                b = best[i]
+                if b is None or r["analysis"] < b["analysis"]:
+                    best[i] = r
     finally:
         Path(f.name).unlink()
-    assert best is not None
-    return best
+    assert all(b is not None for b in best)
+    return best  # type: ignore[return-value]
 
 
-def large_graphs(repeat: int, million: bool) -> None:
+def large_graphs(repeat: int, million: bool, other: Path | None = None) -> None:
     cases = [("blocks+repeat", 10_000, gen_specs.nested), ("blocks+repeat", 100_000, gen_specs.nested)]
     if million:
         cases.append(("blocks+repeat", 1_000_000, gen_specs.nested))
     cases.append(("flat list", 10_000, gen_specs.flat))
     print(f"Large graphs: read, expand, walk, totals (best of {repeat} fresh processes)")
-    print(f"{'spec':14} {'layers':>9} {'read s':>7} {'expand s':>9} {'walk s':>7} {'totals s':>9} "
+    print(f"{'spec':24} {'layers':>9} {'read s':>7} {'expand s':>9} {'walk s':>7} {'totals s':>9} "
           f"{'layers/s':>10} {'B/layer':>8}")
     results = {}
+    roots = (ROOT,) if other is None else (ROOT, other)
     for label, n, gen in cases:
-        r = measure(gen(n), min(repeat, 2) if n >= 1_000_000 else repeat)
-        results[(label, n)] = r
-        rate = r["nodes"] / r["analysis"]
-        print(f"{label:14} {r['nodes']:9,} {r['load']:7.3f} {r['build']:9.3f} {r['walk']:7.3f} {r['totals']:9.3f} "
-              f"{rate:10,.0f} {r['rss_growth'] / r['nodes']:8,.0f}")
+        both = measure(gen(n), min(repeat, 2) if n >= 1_000_000 else repeat, roots)
+        r = results[(label, n)] = both[0]
+        for tag, x in zip(("", " [against]"), both, strict=False):
+            rate = x["nodes"] / x["analysis"]
+            print(f"{label + tag:24} {x['nodes']:9,} {x['load']:7.3f} {x['build']:9.3f} {x['walk']:7.3f} "
+                  f"{x['totals']:9.3f} {rate:10,.0f} {x['rss_growth'] / x['nodes']:8,.0f}")
+        if other is not None:
+            print(f"{'':24} this checkout's rate {both[1]['analysis'] / r['analysis']:.2f} x the other's")
     rates = {k: r["nodes"] / r["analysis"] for k, r in results.items()}
     worst = min(rates.values())
     print(f"\nslowest rate {worst:,.0f} layers/s (target >= {RATE_TARGET:,}: "
@@ -126,9 +137,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--skip-million", action="store_true", help="leave out the 1,000,000-layer graph")
+    ap.add_argument("--against", metavar="DIR", help="another checkout to run the large graphs in, interleaved")
     args = ap.parse_args()
-    print(f"Python {sys.version.split()[0]} on {sys.platform}")
-    large_graphs(args.repeat, not args.skip_million)
+    other = checkout(args.against) if args.against else None
+    compile_bytecode(ROOT, *([other] if other else []))
+    print(f"Python {sys.version.split()[0]} on {sys.platform}" + (f"; against {other}" if other else ""))
+    large_graphs(args.repeat, not args.skip_million, other)
     sweep(args.repeat)
 
 

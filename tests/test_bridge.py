@@ -2,8 +2,16 @@
 
 Tests that need the optional extras skip, visibly, without them (`pytest -ra` lists why);
 .ci/run installs onnx, onnxruntime and torch 2.13.0 in a venv of its own and runs them all.
-Figures: torchvision's num_params (weights metadata in torchvision/models/resnet.py);
-MACs from the zoo specs, whose `expect:` blocks cite their sources.
+
+Witnesses 1 to 3 run over every zoo spec in every setting `archcalc check` holds it to (conftest's
+zoo_settings: each variant), and over the two specs that hold every kind of issue 14
+(tests/data/modern_a.yaml, tests/data/kinds_b_all.yaml); witness 4 over every network of the
+torch reference (tests/torchref, NETWORKS). Networks added to either are covered as they land:
+small ones in the default suite, larger ones (above SMALL_PARAMS parameters or SMALL_MACS
+multiply-accumulates) marked `slow`.
+
+Figures: torchvision's num_params (the torch reference registry, with its source); MACs from the
+zoo specs, whose `expect:` blocks cite their sources.
 """
 
 from __future__ import annotations
@@ -13,21 +21,42 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, SPECS, setting_id, zoo_settings
+from torchref import NETWORKS
 
 import archcalc
 from archcalc.walk import walk
 
-SMALL = ["lenet5", "examples/conv_separable", "examples/conv_standard", "examples/inception_module",
-         "examples/inception_bottleneck", "examples/inception_naive", "mobilenet_v1", "mobilenet_v2", "resnet18"]
-BIG = ["alexnet", "vgg16", "vgg19", "googlenet", "plain34", "resnet34", "resnet50", "resnet101", "resnet152"]
-ZOO = [pytest.param(s, id=s) for s in SMALL] + [pytest.param(s, id=s, marks=pytest.mark.slow) for s in BIG]
+#: the default suite's networks: at most this many parameters and MACs (the rest are `slow`)
+SMALL_PARAMS, SMALL_MACS = 7_000_000, 1_600_000_000
+#: every kind in small networks: issue 14's (parts A and B), the rest (bridge_rest.yaml), and the options
+#: that change what is written (bridge_options.yaml)
+DATA = [ROOT / "tests" / "data" / f"{n}.yaml" for n in ("modern_a", "kinds_b_all", "bridge_rest", "bridge_options")]
 
 
-def _graph(name: str) -> archcalc.Graph:
-    return archcalc.build(archcalc.load(ROOT / "specs" / f"{name}.yaml"))
+def _size(path: Path, variant: str | None) -> tuple[int, int]:
+    t = archcalc.analyze(path, variant=variant).totals
+    return t.params, t.macs
+
+
+def _zoo() -> list[Any]:
+    out = [pytest.param(p, None, id=p.name) for p in DATA]
+    for p, v in zoo_settings():
+        params, macs = _size(p, v)
+        slow = params > SMALL_PARAMS or macs > SMALL_MACS
+        out.append(pytest.param(p, v, id=setting_id(p, v), marks=[pytest.mark.slow] if slow else []))
+    return out
+
+
+ZOO = _zoo()
+
+
+def _graph(path: Path | str, variant: str | None = None) -> archcalc.Graph:
+    return archcalc.build(archcalc.load(SPECS / f"{path}.yaml" if isinstance(path, str) else path),
+                          variant=variant)
 
 
 def test_analytic_path_imports_no_extra() -> None:
@@ -41,71 +70,111 @@ def test_analytic_path_imports_no_extra() -> None:
 
 
 def test_every_kind_has_a_mapping_both_ways() -> None:
-    pytest.importorskip("onnx", reason="needs archcalc[onnx]")
-    from archcalc.bridge.table import EXPORTERS, IMPORTERS
+    onnx = pytest.importorskip("onnx", reason="needs archcalc[onnx]")
+    from archcalc.bridge.onnx_out import export_onnx
+    from archcalc.bridge.table import EXPORTERS, IMPORTERS, PATTERNS
     from archcalc.kinds import REGISTRY
     kinds = {k for k, c in REGISTRY.items() if not c.internal and k != "unmapped"}
     assert kinds <= set(EXPORTERS), sorted(kinds - set(EXPORTERS))
-    # every exported ONNX operator imports back
-    for op in ("Conv", "Gemm", "BatchNormalization", "LRN", "Relu", "Clip", "Sigmoid", "Tanh", "HardSwish",
-               "Softmax", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Flatten", "Pad",
-               "Resize", "Dropout", "Add", "Sum", "Concat"):
+    # every kind is in the data specs (so the witnesses run it), and every operator they export has an
+    # importer or a pattern
+    used = {r.kind for p in DATA for r in archcalc.analyze(p).rows[1:]}
+    assert kinds <= used, sorted(kinds - used)
+    ops = {n.op_type for p in DATA for n in export_onnx(_graph(p)).graph.node}
+    ops -= {"Constant", "Expand"}  # only on constants (the class token over the batch): folded
+    assert ops <= set(IMPORTERS) | set(PATTERNS), sorted(ops - set(IMPORTERS) - set(PATTERNS))
+    for op in ("Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormalization", "LayerNormalization",
+               "GroupNormalization", "InstanceNormalization", "LRN", "Relu", "Clip", "Sigmoid", "Tanh", "HardSwish",
+               "HardSigmoid", "LeakyRelu", "PRelu", "Gelu", "Softmax", "MaxPool", "AveragePool", "GlobalAveragePool",
+               "GlobalMaxPool", "ReduceMean", "ReduceMax", "Flatten", "Reshape", "Transpose", "Squeeze", "Unsqueeze",
+               "Pad", "Resize", "Upsample", "Dropout", "Identity", "Add", "Sum", "Mul", "Concat", "Split", "Slice",
+               "Gather"):
         assert op in IMPORTERS, op
+    assert onnx.defs.has("Gelu")
 
 
-def _round_trip(tmp_path: Path, name: str) -> tuple[object, object, object]:
+# --- witness 1: spec -> ONNX -> spec ------------------------------------------------------------
+
+#: kinds ONNX has one operator for: stochastic depth is the identity at inference; adaptive pools
+#: whose windows tile the input are PyTorch's (and ONNX's) AveragePool and MaxPool
+SAME = {"droppath": "identity", "adaptiveavgpool": "avgpool", "adaptivemaxpool": "maxpool"}
+
+
+def _kind(r: archcalc.Row) -> str:
+    """A row's kind as ONNX can tell it: also, a conv whose groups are its input and output channels
+    (torchvision's Conv2dNormActivation with groups=C, as the MobileNetV3 and EfficientNet specs write
+    it) is a Conv with group = C, which imports as `depthwise`, the same function."""
+    if r.kind == "conv" and r.node is not None and r.node.kind.groups > 1 \
+            and r.node.kind.groups == r.input_shapes[0][-1] == r.output_shape[-1]:
+        return "depthwise"
+    return SAME.get(r.kind, r.kind)
+
+
+def _rows(an: archcalc.Analysis, graph: archcalc.Graph | None = None) -> list[tuple[Any, ...]]:
+    skip = graph.inactive if graph is not None else frozenset()
+    return [(_kind(r), r.output_shape, r.trainable, r.non_trainable, r.macs, r.other)
+            for j, r in enumerate(an.rows) if j and j not in skip]
+
+
+@pytest.mark.parametrize(("path", "variant"), ZOO)
+def test_witness1_round_trip(tmp_path: Path, path: Path, variant: str | None) -> None:
+    """spec -> ONNX -> spec: the same shapes, parameters, MACs and other ops, layer by layer (layers
+    that run at inference: training-only heads are left out of an inference graph)."""
+    pytest.importorskip("onnx", reason="needs archcalc[onnx]")
     from archcalc.bridge.importer import import_onnx
     from archcalc.bridge.onnx_out import export_onnx, save
-    g = _graph(name)
-    path = tmp_path / "m.onnx"
-    save(export_onnx(g), path)
-    text, imp = import_onnx(path)
-    return walk(g), archcalc.analyze(archcalc.load(text=text)), imp
+    g = _graph(path, variant)
+    save(export_onnx(g), tmp_path / "m.onnx")
+    text, imp = import_onnx(tmp_path / "m.onnx")
+    a, b = walk(g), archcalc.analyze(archcalc.load(text=text))
+    assert _rows(a, g) == _rows(b)
+    assert b.totals.params == imp.initializer_floats == sum(a.rows[j].params for j in range(1, len(a.rows))
+                                                             if j not in g.inactive)
 
 
-@pytest.mark.parametrize("name", ZOO)
-def test_witness1_round_trip(tmp_path: Path, name: str) -> None:
-    """spec -> ONNX -> spec: the same shapes, parameters and MACs, layer by layer."""
-    pytest.importorskip("onnx", reason="needs archcalc[onnx]")
-    a, b, imp = _round_trip(tmp_path, name)
-    rows = lambda an: [(r.kind, r.output_shape, r.trainable, r.non_trainable, r.macs) for r in an.rows]  # noqa: E731
-    assert rows(a) == rows(b)
-    assert b.totals.params == imp.initializer_floats  # the initializers are the parameters
+# --- witnesses 2 and 3: a second runtime, and PyTorch -----------------------------------------
 
-
-def _executor_vs(graph: archcalc.Graph, run) -> float:
+def _executor_vs(graph: archcalc.Graph, run: Any) -> float:
+    """The largest relative error of `run(arrays, x)` (its outputs in the graph's order, NCHW) against
+    the executor's outputs on the same weights and input."""
     import numpy as np
 
     from archcalc.bridge.layout import executor_weights
     from archcalc.execute import execute
     arrays = executor_weights(graph)
-    x = np.random.default_rng(7).standard_normal((1, *graph.input_shape), dtype=np.float32)
+    x = np.random.default_rng(7).standard_normal((graph.batch, *graph.input_shape), dtype=np.float32)
     mapping = {f"{n.path}/{k}": a for n, ws in zip(graph.nodes, arrays, strict=True) for k, a in ws.items()}
-    y = execute(graph, weights=mapping, input=x).outputs[graph.nodes[graph.outputs[-1]].path]
+    outs = execute(graph, weights=mapping, input=x).outputs
     got = run(arrays, x.transpose(0, 3, 1, 2).copy() if x.ndim == 4 else x)
-    if got.ndim == 4:
-        got = got.transpose(0, 2, 3, 1)
-    return float(np.abs(got - y).max() / np.abs(y).max())
+    got = list(got) if isinstance(got, (list, tuple)) else [got]
+    want = [outs[graph.nodes[i].path] for i in dict.fromkeys(graph.outputs)]
+    assert len(got) == len(want)
+    err = 0.0
+    for g, y in zip(got, want, strict=True):
+        g = g.transpose(0, 2, 3, 1) if g.ndim == 4 else g
+        assert g.shape == y.shape
+        err = max(err, float(np.abs(g - y).max() / np.abs(y).max()))
+    return err
 
 
-@pytest.mark.parametrize("name", ZOO)
-def test_witness2_onnxruntime_agrees_with_the_executor(name: str) -> None:
+@pytest.mark.parametrize(("path", "variant"), ZOO)
+def test_witness2_onnxruntime_agrees_with_the_executor(path: Path, variant: str | None) -> None:
     """A second runtime runs the exported model on the executor's weights: rel. error <= 1e-4."""
     pytest.importorskip("onnx", reason="needs archcalc[onnx]")
     ort = pytest.importorskip("onnxruntime", reason="needs onnxruntime")
     from archcalc.bridge.onnx_out import export_onnx
-    g = _graph(name)
+    g = _graph(path, variant)
 
-    def run(arrays, x):
+    def run(arrays: Any, x: Any) -> Any:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = 1
         sess = ort.InferenceSession(export_onnx(g, arrays=arrays).SerializeToString(), opts,
                                     providers=["CPUExecutionProvider"])
-        return sess.run(None, {"input": x})[-1]
+        return sess.run(None, {"input": x})
     assert _executor_vs(g, run) <= 1e-4
 
 
-def _load_module(src: str, tmp_path: Path):
+def _load_module(src: str, tmp_path: Path) -> Any:
     p = tmp_path / "net.py"
     p.write_text(src)
     spec = importlib.util.spec_from_file_location(f"net_{abs(hash(src))}", p)
@@ -115,87 +184,139 @@ def _load_module(src: str, tmp_path: Path):
     return [v for v in vars(mod).values() if isinstance(v, type) and issubclass(v, torch.nn.Module)][-1]
 
 
-@pytest.mark.parametrize("name", ZOO)
-def test_witness3_torch_module(tmp_path: Path, name: str) -> None:
+@pytest.mark.parametrize(("path", "variant"), ZOO)
+def test_witness3_torch_module(tmp_path: Path, path: Path, variant: str | None) -> None:
     """The exported module: parameters = trainable parameters; output = the executor's."""
     torch = pytest.importorskip("torch", reason="needs archcalc[torch] (pip install torch==2.13.0)")
     torch.set_num_threads(1)
     from archcalc.bridge.torch_out import export_torch, state_dict
-    g = _graph(name)
+    g = _graph(path, variant)
     model = _load_module(export_torch(g), tmp_path)().eval()
     assert sum(p.numel() for p in model.parameters()) == walk(g).totals.trainable_params
 
-    def run(arrays, x):
+    def run(arrays: Any, x: Any) -> Any:
         model.load_state_dict(state_dict(g, arrays, model), strict=False)
         with torch.no_grad():
-            return model(torch.from_numpy(x)).numpy()
+            y = model(torch.from_numpy(x))
+        return [t.numpy() for t in y] if isinstance(y, tuple) else y.numpy()
     assert _executor_vs(g, run) <= 1e-4
 
 
-def test_witness3_the_module_trains(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["resnet18", "tests/data/modern_a", "tests/data/kinds_b_all"])
+def test_witness3_the_module_trains(tmp_path: Path, name: str) -> None:
+    """Training mode: every parameter gets a gradient, and one SGD step lowers the loss (stochastic depth,
+    attention, window attention, class token and position embedding included)."""
     torch = pytest.importorskip("torch", reason="needs archcalc[torch] (pip install torch==2.13.0)")
     torch.manual_seed(0)
     from archcalc.bridge.torch_out import export_torch
-    model = _load_module(export_torch(_graph("resnet18")), tmp_path)().train()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01)
-    x, y = torch.randn(2, 3, 64, 64), torch.tensor([1, 2])
-    before = model.fc.weight.detach().clone()
-    loss = torch.nn.functional.cross_entropy(model(x), y)
-    loss.backward()
+    g = _graph(name) if "/" not in name else _graph(ROOT / f"{name}.yaml")
+    model = _load_module(export_torch(g), tmp_path)().train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    c, h, w = (g.input_shape[2], 64, 64) if name == "resnet18" else (g.input_shape[2], *g.input_shape[:2])
+    x = torch.randn(2, c, h, w)
+
+    def loss() -> Any:
+        out = model(x)
+        return sum((y.float() ** 2).mean() for y in (out if isinstance(out, tuple) else (out,)))
+    for m in model.modules():  # the same stochastic depth draw twice
+        if hasattr(m, "p"):
+            m.p = 0.0
+    first = loss()
+    first.backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().max() > 0
+               for p in model.parameters())
     opt.step()
-    assert torch.isfinite(loss) and not torch.equal(before, model.fc.weight)
+    with torch.no_grad():
+        assert loss() < first
 
 
-def _torch_export(tmp_path: Path, name: str, seed: int = 0) -> Path:
-    """torch.onnx.export of a plain-torch copy, with BatchNorm statistics like a trained model's."""
+# --- witness 4: torch.onnx.export of the torch reference -------------------------------------
+
+def _reference(name: str) -> Any:
+    net = NETWORKS[name]
+    own = archcalc.analyze(SPECS / net.spec, overrides=net.overrides, variant=net.variant)
+    slow = own.totals.params > SMALL_PARAMS or own.totals.macs > SMALL_MACS
+    return pytest.param(name, id=name, marks=[pytest.mark.slow] if slow else [])
+
+
+def _torch_export(tmp_path: Path, name: str, preserve: bool = False) -> Path:
+    """torch.onnx.export (TorchScript) of a plain-torch copy, in eval mode, with BatchNorm statistics
+    like a trained model's; BatchNorm folded into the convolutions (the default) or kept (`preserve`,
+    what `archcalc import --torch` asks)."""
     torch = pytest.importorskip("torch", reason="needs archcalc[torch] (pip install torch==2.13.0)")
     pytest.importorskip("onnx", reason="needs archcalc[onnx]")
-    from bridge.nets import NETWORKS
-    factory, chw, num_params, _ = NETWORKS[name]
-    torch.manual_seed(seed)
-    model = factory().eval()
-    assert sum(p.numel() for p in model.parameters()) == num_params  # torchvision's num_params
+    net = NETWORKS[name]
+    torch.manual_seed(0)
+    model = net.model()
     for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
             m.running_mean.uniform_(-0.1, 0.1)
             m.running_var.uniform_(0.5, 1.5)
-    path = tmp_path / f"{name}.onnx"
+    path = tmp_path / f"{name}{'_bn' if preserve else ''}.onnx"
+    kw = dict(training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False) if preserve else {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (torch.zeros(1, *chw),), str(path), dynamo=False)
+        torch.onnx.export(model, (torch.zeros(1, *net.input),), str(path), dynamo=False, **kw)
     return path
 
 
-@pytest.mark.parametrize("name", ["resnet18", pytest.param("resnet50", marks=pytest.mark.slow)])
-def test_witness4_torch_onnx_export_imports(tmp_path: Path, name: str) -> None:
-    pytest.importorskip("torch", reason="needs archcalc[torch] (pip install torch==2.13.0)")
-    pytest.importorskip("onnx", reason="needs archcalc[onnx]")
-    from bridge.nets import NETWORKS
+def _folded(graph: archcalc.Graph) -> tuple[int, int]:
+    """(BatchNorms torch's exporter folds, parameters the folding removes): a BatchNorm whose input is a
+    conv read by it alone goes into that conv, its 4C values becoming the conv's C biases (its own,
+    if it had them)."""
+    readers: dict[int, int] = {}
+    for n in graph.nodes:
+        for i in n.inputs:
+            readers[i] = readers.get(i, 0) + 1
+    count = removed = 0
+    rows = walk(graph).rows
+    for j, n in enumerate(graph.nodes):
+        if j in graph.inactive or n.kind.name != "batchnorm" or len(n.inputs) != 1:
+            continue
+        src = graph.nodes[n.inputs[0]]
+        if src.kind.name in ("conv", "depthwise") and readers[n.inputs[0]] == 1:
+            c = rows[j].output_shape[-1]
+            count += 1
+            removed += 4 * c - (0 if src.kind.bias else c)
+    return count, removed
 
+
+@pytest.mark.parametrize("name", [_reference(n) for n in NETWORKS])
+def test_witness4_torch_onnx_export_imports(tmp_path: Path, name: str) -> None:
+    """The ONNX file torch.onnx.export makes of each plain-torch copy imports with the issue's figures:
+    its parameters are the file's float initializers (with the BatchNorms the exporter folded said);
+    its MACs are those of archcalc's own spec of the model; exported with BatchNorm kept, its trainable
+    parameters are torchvision's num_params (less the training-only heads an inference graph omits)."""
     from archcalc.bridge.importer import import_onnx
-    path = _torch_export(tmp_path, name)
-    text, imp = import_onnx(path)
+    net = NETWORKS[name]
+    graph = archcalc.build(archcalc.load(SPECS / net.spec), overrides=net.overrides, variant=net.variant)
+    own = walk(graph)
+    heads = sum(own.rows[j].trainable for j in graph.inactive)  # training-only: not run, not exported
+    text, imp = import_onnx(_torch_export(tmp_path, name))
     an = archcalc.analyze(archcalc.load(text=text))
-    own = archcalc.analyze(archcalc.load(ROOT / NETWORKS[name][3]))
-    assert an.totals.macs == own.totals.macs            # MACs equal archcalc's own spec of the model
-    assert an.totals.params == imp.initializer_floats   # parameters are the file's float elements
-    assert imp.folded_bn == sum(r.kind == "batchnorm" for r in own.rows)  # said in the summary
-    assert "folded" in text and an.rows[-1].output_shape == (1000,)
-    # BatchNorm folded: the model's count less 4C per BatchNorm plus C bias per folded conv
-    bn = sum(r.output_shape[-1] for r in own.rows if r.kind == "batchnorm")
-    assert an.totals.params == own.totals.params - 4 * bn + bn
+    assert an.totals.macs == own.totals.macs
+    assert an.totals.params == imp.initializer_floats - imp.constant_floats
+    count, removed = _folded(graph)
+    assert imp.folded_bn == count and ("folded" in text) == bool(count)
+    inactive = sum(own.rows[j].params for j in graph.inactive)
+    assert an.totals.params == own.totals.params - inactive - removed
+    text, imp = import_onnx(_torch_export(tmp_path, name, preserve=True))
+    kept = archcalc.analyze(archcalc.load(text=text))
+    assert kept.totals.macs == own.totals.macs and imp.folded_bn == 0
+    assert kept.totals.trainable_params == net.num_params - heads, net.num_params_source
+    assert kept.totals.params == imp.initializer_floats - imp.constant_floats == own.totals.params - inactive
     if name == "resnet50":  # stages of bottleneck blocks, not 170 flat layers
         assert "repeat:" in text and text.count("{kind: layer,") == 4
 
 
-def test_torch_import_keeps_batchnorm(tmp_path: Path, monkeypatch) -> None:
+def test_torch_import_keeps_batchnorm(monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("torch", reason="needs archcalc[torch] (pip install torch==2.13.0)")
     pytest.importorskip("onnx", reason="needs archcalc[onnx]")
     from archcalc.bridge.torch_in import import_torch
     monkeypatch.syspath_prepend(str(ROOT / "tests"))
-    text, imp = import_torch("bridge.nets:resnet18", "3x224x224")
+    text, imp = import_torch("torchref.resnet:resnet18", "3x224x224")
     an = archcalc.analyze(archcalc.load(text=text))
-    assert an.totals.trainable_params == 11_689_512   # torchvision resnet18 num_params
+    assert an.totals.trainable_params == NETWORKS["resnet18"].num_params == 11_689_512
     assert an.totals.macs == 1_814_073_344 == walk(_graph("resnet18")).totals.macs
     assert imp.folded_bn == 0
 
@@ -210,3 +331,19 @@ def test_flat_opts_out_of_blocks(tmp_path: Path) -> None:
     assert "blocks:" not in flat and "blocks:" in folded
     a, b = archcalc.analyze(archcalc.load(text=flat)), archcalc.analyze(archcalc.load(text=folded))
     assert (a.totals.params, a.totals.macs, len(a.rows)) == (b.totals.params, b.totals.macs, len(b.rows))
+
+
+def test_cli_export_takes_a_zoo_name_and_variant(tmp_path: Path) -> None:
+    """`archcalc export NAME@VARIANT` as every command takes a spec; the import's summary line says the
+    parameters are the file's floats (squeezenet1_1: torchvision's num_params, 1,235,496)."""
+    pytest.importorskip("onnx", reason="needs archcalc[onnx]")
+    from click.testing import CliRunner
+
+    from archcalc.cli import cli
+    r = CliRunner().invoke(cli, ["export", "squeezenet@squeezenet1_1", "--to", "onnx", "-o", str(tmp_path / "s.onnx")])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(cli, ["import", str(tmp_path / "s.onnx"), "-o", str(tmp_path / "s.yaml")])
+    assert r.exit_code == 0, r.output
+    assert "parameters 1,235,496 = the initializers' 1,235,496 float elements" in r.output
+    assert archcalc.analyze(tmp_path / "s.yaml").totals.macs == archcalc.analyze(
+        SPECS / "squeezenet.yaml", variant="squeezenet1_1").totals.macs

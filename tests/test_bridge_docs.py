@@ -20,7 +20,7 @@ def test_worked_example(tmp_path: Path) -> None:
     doc = (ROOT / "docs" / "import-export.md").read_text()
     section = doc[doc.index("## Worked example"):]
     cmds = re.search(r"```sh\n(.*?)```", section, re.S).group(1).strip().splitlines()
-    shutil.copytree(ROOT / "tests" / "bridge", tmp_path / "bridge")
+    shutil.copytree(ROOT / "tests" / "torchref", tmp_path / "torchref")
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     outs = []
     for c in cmds:

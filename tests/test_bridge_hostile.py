@@ -88,13 +88,13 @@ def test_external_data_outside_the_folder_is_never_read(tmp_path: Path) -> None:
 
 
 def test_unmapped_operators_are_listed_or_kept(tmp_path: Path) -> None:
-    nodes = [helper.make_node("Gelu", ["x"], ["a"], name="g1"), helper.make_node("Gelu", ["a"], ["b"], name="g2"),
+    nodes = [helper.make_node("Erf", ["x"], ["a"], name="g1"), helper.make_node("Erf", ["a"], ["b"], name="g2"),
              helper.make_node("Relu", ["b"], ["y"], name="r")]
     p = _save(tmp_path, helper.make_model(helper.make_graph(
         nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)]), opset_imports=[helper.make_opsetid("", 20)]))
     msg = _err(p)
-    assert "Gelu x2 (first: g1, g2)" in msg and "--keep-unmapped" in msg
+    assert "Erf x2 (first: g1, g2)" in msg and "--keep-unmapped" in msg
     text, imp = import_onnx(p, keep_unmapped=True)
     assert "UNMAPPED" in text and "kind: unmapped" in text
     import archcalc
@@ -109,3 +109,40 @@ def test_cli_import_errors_have_no_traceback(tmp_path: Path) -> None:
     (tmp_path / "bad.onnx").write_bytes(b"junk")
     r = CliRunner().invoke(cli, ["import", str(tmp_path / "bad.onnx")])
     assert r.exit_code == 1 and "Traceback" not in r.output and "not an ONNX model" in r.output
+
+
+def test_shape_arithmetic_stays_small(tmp_path: Path) -> None:
+    """A file whose constant arithmetic would build 2^32 values (two vectors of 2^16 broadcast against
+    each other) or a ConstantOfShape of 2^40 is imported without building them, in bounded time."""
+    import time
+
+    import numpy as np
+    consts = [numpy_helper.from_array(np.array(v, np.int64), k) for k, v in
+              (("zero", 0), ("n", 2**16), ("one", 1), ("ax0", [0]), ("ax1", [1]), ("huge", [2**20, 2**20]))]
+    nodes = [helper.make_node("Range", ["zero", "n", "one"], ["r"], name="range"),       # 65,536 values: computed
+             helper.make_node("Unsqueeze", ["r", "ax1"], ["col"], name="col"),
+             helper.make_node("Unsqueeze", ["r", "ax0"], ["row"], name="row"),
+             helper.make_node("Add", ["col", "row"], ["grid"], name="grid"),             # 2^32: not
+             helper.make_node("ConstantOfShape", ["huge"], ["zeros"], name="zeros"),     # 2^40: not
+             helper.make_node("Relu", ["x"], ["y"], name="relu")]
+    p = _save(tmp_path, _model(nodes, consts))
+    t = time.perf_counter()
+    text, imp = import_onnx(p)
+    assert time.perf_counter() - t < 30 and [lay.kind for lay in imp.layers] == ["relu"]
+
+
+def test_unmapped_sequence_is_kept_as_tokens(tmp_path: Path) -> None:
+    """An operator without a kind on a sequence (here Erf on N x L x C tokens) is kept as `unmapped`
+    of l x c, so the layers after it keep their shapes."""
+    import numpy as np
+    consts = [numpy_helper.from_array(np.array([1, 3, 64], np.int64), "shape")]
+    nodes = [helper.make_node("Reshape", ["x", "shape"], ["flat"], name="flat"),         # N x C x H·W
+             helper.make_node("Transpose", ["flat"], ["seq"], perm=[0, 2, 1], name="tokens"),  # N x L x C
+             helper.make_node("Erf", ["seq"], ["e"], name="erf"),
+             helper.make_node("Softmax", ["e"], ["y"], axis=-1, name="softmax")]
+    p = _save(tmp_path, _model(nodes, consts))
+    text, imp = import_onnx(p, keep_unmapped=True)
+    import archcalc
+    an = archcalc.analyze(archcalc.load(text=text))
+    assert [(r.kind, r.output_shape) for r in an.rows[1:]] == [("tokens", (64, 3)), ("unmapped", (64, 3)),
+                                                               ("softmax", (64, 3))]

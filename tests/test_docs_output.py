@@ -105,7 +105,8 @@ def test_docs_show_commands() -> None:
     where = {(doc.name, kind) for doc, kind, _, _ in CASES}
     assert {("README.md", "console"), ("README.md", "mermaid"), ("check.md", "console"),
             ("analyses.md", "console"), ("pictures.md", "console"), ("pictures.md", "mermaid"),
-            ("limits.md", "console"), ("case-studies.md", "console"), ("spec.md", "console")} <= where
+            ("limits.md", "console"), ("case-studies.md", "console"), ("spec.md", "console"),
+            ("training.md", "console")} <= where
 
 
 @pytest.mark.parametrize("doc,kind,command,shown", CASES,

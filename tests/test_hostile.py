@@ -342,3 +342,27 @@ def test_block_args_not_a_mapping(write) -> None:  # type: ignore[no-untyped-def
     # found by the fuzzer: a TypeError (exit 70) when a block's `args:` is a number
     text = "input: 8x8x1\nblocks:\n  b:\n    args: 1\n    layers: [{kind: relu}]\nlayers:\n  - {kind: b}\n"
     fails(text, write, line=4, match="`args` is a mapping")
+
+
+@pytest.mark.parametrize("text", [
+    "input: 3x3x3\nlayers: [{kind: relu}]\nvars:\n  v: " + "[" * 99 + "1" + "]" * 99 + "\n",
+    "input: 3x3x3\nlayers: [{kind: relu}]\nvars:\n  v: " + "[" * 99 + "]" * 99 + "\n",   # the innermost list empty
+    "input: 3x3x3\nlayers:\n  - " + "- " * 99 + "1\n",
+    "input: 3x3x3\nlayers:\n" + "".join("  " * i + f"k{i}:\n" for i in range(101)) + "  " * 101 + "x: 1\n",
+    "input: 3x3x3\na: &a " + "[" * 50 + "]" * 50 + "\nb: " + "[" * 60 + "*a" + "]" * 60 + "\n",  # an alias deep
+])
+def test_short_texts_skip_the_event_pass_with_the_same_verdict(text: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A text with at most COMPOSE_SAFE level-opening characters is composed without the event
+    pass; `_size` gives the same verdict, message and location as the pass would."""
+    from archcalc import source
+    assert sum(map(text.count, "[{-:?")) <= source.COMPOSE_SAFE
+
+    def verdict() -> str:
+        try:
+            source.parse(text, "t.yaml")
+        except archcalc.ArchcalcError as e:
+            return f"{e.loc}: {e}"
+        return "ok"
+    skipped = verdict()
+    monkeypatch.setattr(source, "COMPOSE_SAFE", -1)
+    assert verdict() == skipped

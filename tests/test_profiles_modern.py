@@ -31,6 +31,13 @@ LAYERS = {
     "F.hardsigmoid": ("{kind: hardsigmoid, name: op}", "F.hardsigmoid"),
     "LeakyReLU": ("{kind: leakyrelu, name: op, slope: 0.1}", "LeakyReLU"),
     "F.leaky_relu": ("{kind: leakyrelu, name: op, slope: 0.1}", "F.leaky_relu"),
+    # in place (issue 17): the same counts as the op itself, in every tool
+    "SiLU(inplace=True)": ("{kind: silu, name: op}", "SiLU(inplace=True)"),
+    "F.silu(inplace=True)": ("{kind: silu, name: op}", "F.silu(inplace=True)"),
+    "Hardsigmoid(inplace=True)": ("{kind: hardsigmoid, name: op}", "Hardsigmoid(inplace=True)"),
+    "F.hardsigmoid(inplace=True)": ("{kind: hardsigmoid, name: op}", "F.hardsigmoid(inplace=True)"),
+    "LeakyReLU(inplace=True)": ("{kind: leakyrelu, name: op, slope: 0.1}", "LeakyReLU(inplace=True)"),
+    "F.leaky_relu(inplace=True)": ("{kind: leakyrelu, name: op, slope: 0.1}", "F.leaky_relu(inplace=True)"),
     "PReLU(1)": ("{kind: prelu, name: op}", "PReLU"),
     "PReLU(C)": ("{kind: prelu, name: op, per_channel: true}", "PReLU"),
     "F.prelu(C)": ("{kind: prelu, name: op, per_channel: true}", "F.prelu"),

@@ -239,7 +239,15 @@ def test_every_key_the_parser_takes_is_described() -> None:
     """A key added to the spec language (spec.TOP_KEYS, ITEM_KEYS, BLOCK_KEYS) or to `expect:`/
     `budget:` (check) must be described in archcalc/schema.py (_TOP, _ITEM, _BLOCK, _figures); until
     it is, the schema refuses it, and this test names it."""
-    from archcalc.check import BUDGET_KEYS, CONVENTIONS, EXPECT_KEYS
+    from archcalc.check import (
+        BUDGET_KEYS,
+        CONVENTIONS,
+        EXPECT_KEYS,
+        TRAINING,
+        TRAINING_BUDGET,
+        TRAINING_EXPECT,
+        TRAINING_SETTING,
+    )
     from archcalc.profiles import NAMES
     from archcalc.spec import BLOCK_KEYS, ITEM_KEYS, TOP_KEYS
     s = spec_schema()
@@ -248,8 +256,11 @@ def test_every_key_the_parser_takes_is_described() -> None:
                                    ("spec.BLOCK_KEYS", BLOCK_KEYS, s["$defs"]["block"]["properties"])):
         missing = [k for k in keys if k not in described]
         assert not missing, f"{where} has {missing}, which archcalc/schema.py does not describe"
-    assert set(s["$defs"]["expect"]["properties"]) == {*EXPECT_KEYS, CONVENTIONS}
-    assert set(s["$defs"]["budget"]["properties"]) == {*BUDGET_KEYS, CONVENTIONS}
+    assert set(s["$defs"]["expect"]["properties"]) == {*EXPECT_KEYS, CONVENTIONS, TRAINING}
+    assert set(s["$defs"]["budget"]["properties"]) == {*BUDGET_KEYS, CONVENTIONS, TRAINING}
+    for block, figures in (("expect", TRAINING_EXPECT), ("budget", TRAINING_BUDGET)):
+        one = s["$defs"][block]["properties"][TRAINING]["anyOf"][0]
+        assert set(one["properties"]) == {*TRAINING_SETTING, *figures}
     assert set(s["$defs"]["expect"]["properties"][CONVENTIONS]["properties"]) == {*NAMES, "torch_ops"}
 
 

@@ -117,11 +117,11 @@ def test_wrong_entries_are_located(write, entry: str, line: int, col: int, messa
 def test_a_pattern_or_kind_may_select_nothing() -> None:
     # a spec's layers depend on its variables: GoogLeNet's `aux?/pool` selects nothing without aux heads
     an = archcalc.analyze(SPECS / "googlenet.yaml")
-    assert set(spec_ops(an).values()) == {"F.relu"} and len(spec_ops(an)) == 57  # 57 BasicConv2d
+    assert set(spec_ops(an).values()) == {"F.relu(inplace=True)"} and len(spec_ops(an)) == 57  # 57 BasicConv2d
     aux = archcalc.analyze(SPECS / "googlenet.yaml", overrides={"aux": True})
     ops = spec_ops(aux)
     assert ops["aux1/pool"] == ops["aux2/pool"] == "F.adaptive_avg_pool2d"
-    assert ops["aux1/relu"] == "F.relu"  # InceptionAux: F.relu(self.fc1(x))
+    assert ops["aux1/relu"] == "F.relu(inplace=True)"  # InceptionAux: F.relu(self.fc1(x), inplace=True)
     assert len(ops) == 57 + 2 * (1 + 1) + 2  # + each head's BasicConv2d ReLU and fc1 ReLU, + two pools
 
 

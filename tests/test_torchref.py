@@ -148,7 +148,8 @@ def test_summarize_prints_the_tools_figure_with_no_flag() -> None:
     assert d["totals"]["convention_total"]["values"] == [
         MEASURED["networks"][n]["batch"]["1"]["thop"] for n in ("mobilenet_v2", "alexnet")]
     assert [s["convention"]["torch_ops"] for s in d["specs"]] == [
-        {"avgpool": "F.adaptive_avg_pool2d"}, {}]  # AlexNet's AdaptiveAvgPool2d((6, 6)) is its own kind
+        {"avgpool": "F.adaptive_avg_pool2d", "kind:relu6": "ReLU6(inplace=True)", "kind:add": "+"},
+        {"kind:relu": "ReLU(inplace=True)"}]  # AlexNet's AdaptiveAvgPool2d((6, 6)) is its own kind
 
 
 def test_docs_table_is_the_measured_figures() -> None:

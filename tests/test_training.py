@@ -192,7 +192,8 @@ def test_train_flag_on_the_commands(command: list[str], write) -> None:  # type:
 
 def test_compare_and_verify_take_train() -> None:
     path = str(SPECS / "googlenet.yaml@aux_logits,resolution=64")
-    r = run("compare", path, path, "--train", "--totals", "-f", "json")
+    # batch 2: a training step of the aux heads' BatchNorm over a 1 x 1 map needs more than one sample
+    r = run("compare", path, path, "--train", "--batch", "2", "--totals", "-f", "json")
     assert r.exit_code == 0, r.stderr
     assert {s["training"] for s in json.loads(r.stdout)["specs"]} == {True}
     v = run("verify", path, "--train")

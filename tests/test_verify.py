@@ -108,6 +108,29 @@ def test_seed_weights_and_input_files(tmp_path):
     assert bad.exit_code == 1 and "no array for fc3/bias" in bad.stderr
 
 
+def test_column_major_weights_are_the_row_major_values():
+    """linear and attention kernels are stored transposed in memory (Forward.column_major): the
+    seeded values are those of the row-major draw, and a weights file gives the same output as the
+    seeded run whose weights it holds."""
+    from archcalc.execute import _init
+    for dt in (np.dtype("float32"), np.dtype("float64")):
+        a = _init(np.random.default_rng(3), "kernel", (700, 400), dt)
+        b = _init(np.random.default_rng(3), "kernel", (700, 400), dt, column_major=True)
+        assert b.flags.f_contiguous and not b.flags.c_contiguous and np.array_equal(a, b)
+    spec = archcalc.load(text="input: 2x3x6\nlayers:\n  - {kind: tokens}\n  - {kind: linear, name: fc, units: 8}\n"
+                              "  - {kind: attention, name: att, heads: 2}\n")
+    graph = archcalc.analyze(spec).graph
+    ex = execute(graph, seed=4)
+    rng = np.random.default_rng(4)  # drawn as execute draws them: layer order, then the input
+    ws = {"fc/kernel": _init(rng, "kernel", (6, 8), np.dtype("float32")),
+          "fc/bias": _init(rng, "bias", (8,), np.dtype("float32"))}
+    for k, s in (("qkv_kernel", (8, 24)), ("qkv_bias", (24,)), ("proj_kernel", (8, 8)), ("proj_bias", (8,))):
+        ws[f"att/{k}"] = _init(rng, k, s, np.dtype("float32"))
+    x = rng.standard_normal((1, 2, 3, 6), dtype=np.float32)
+    again = execute(graph, weights=ws, input=x)
+    assert np.array_equal(again.outputs["att"], ex.outputs["att"])
+
+
 def test_memory_limit_refuses_before_running():
     graph = archcalc.analyze(SPECS / "vgg16.yaml").graph
     with pytest.raises(ExecError, match="needs about .* more than the 100.0 MiB allowed"):

@@ -49,7 +49,7 @@ def _items(items: list[Item], indent: str, first_prev: str = "input") -> list[st
 
 def _default(kind: str, fld: str) -> Any:
     from ..kinds import REGISTRY
-    from .ops.norm import real
+    from .ops.common import real
     f = REGISTRY[kind].fields.get(fld)
     if f is None or f.required:
         return None
@@ -72,8 +72,12 @@ def folded(imp: Imported, flat: bool = False) -> Folded:
 
 def to_yaml(imp: Imported, *, flat: bool = False, source: str = "") -> str:
     f = folded(imp, flat)
-    lines = [f"# Imported by `archcalc import` from {source or imp.name}.",
-             f"# The file's initializers hold {imp.initializer_floats:,} float elements: the parameters below."]
+    lines = [f"# Imported by `archcalc import` from {source or imp.name}."]
+    if imp.constant_floats:
+        lines.append(f"# The file's initializers hold {imp.initializer_floats:,} float elements: the parameters "
+                     f"below, and {imp.constant_floats:,} of constants the exporter computed (said below).")
+    else:
+        lines.append(f"# The file's initializers hold {imp.initializer_floats:,} float elements: the parameters below.")
     if imp.folded_bn:
         lines.append(f"# The exporter folded {imp.folded_bn} BatchNorm layers into the convolutions before them "
                      "(biases made of them):")

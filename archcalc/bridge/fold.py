@@ -239,6 +239,11 @@ class _Folder:
         if e.repeat:
             stem = self.clean(pre + (re.sub(r"[\d_.\-]+$", "", e.name) or base), base)
             taken = {self._plain_name(x) for x in self._scope if x is not e}
+            here = next(k for k, x in enumerate(self._scope) if x is e)
+            for x in self._scope[:here]:  # earlier repeated items: their stems and copies
+                if x.repeat:
+                    other = self._name(x)
+                    taken |= {other, *(f"{other}{i}" for i in range(1, x.repeat + 1))}
             if stem in taken or any(f"{stem}{i}" in taken for i in range(1, e.repeat + 1)):
                 stem = self.clean(pre + e.name, base) + "_"   # copies block7_1 ... block7_5
             return stem

@@ -16,8 +16,13 @@ from typing import Any
 from ..graph import Graph
 from . import ExportError
 
-#: kinds that keep the order of a flat input vector element by element
-_ELEMENTWISE = {"relu", "relu6", "sigmoid", "tanh", "hardswish", "softmax", "dropout", "batchnorm", "unmapped"}
+#: kinds that keep the order of a flat input vector element by element (their per-element weights,
+#: if any, are reordered by their `nchw` entry)
+_ELEMENTWISE = {"relu", "relu6", "sigmoid", "tanh", "hardswish", "softmax", "dropout", "batchnorm", "unmapped",
+                "silu", "gelu", "hardsigmoid", "leakyrelu", "prelu", "layernorm", "groupnorm", "scale", "posembed",
+                "identity", "droppath"}
+#: kinds that read a flat vector in any order: their weights take its order (layout's `perm`)
+_REORDERING = {"dense", "linear", "flatten", "add", "concat", "multiply"}
 
 
 def executor_weights(graph: Graph, *, seed: int = 0, weights: str | Path | None = None) -> list[dict[str, Any]]:
@@ -67,6 +72,8 @@ def perms(graph: Graph, shapes: list[tuple[int, ...]]) -> list[Any]:
                 p = np.arange(s[0] * s[1] * s[2]).reshape(s).transpose(2, 0, 1).ravel()
                 if ins[0] is not None:  # pragma: no cover - a 3-D input never carries a vector order
                     p = ins[0][p]
+                if np.array_equal(p, np.arange(p.size)):  # 1 x 1 x C (or H x 1 x 1): the same order
+                    p = None
             else:
                 p = ins[0]
         elif k in _ELEMENTWISE and ins:
@@ -84,5 +91,15 @@ def perms(graph: Graph, shapes: list[tuple[int, ...]]) -> list[Any]:
                 parts.append((np.arange(n) if x is None else x) + off)
                 off += n
             p = np.concatenate(parts)
+        elif k == "multiply" and any(x is not None for x in ins):
+            full = [x for x, i in zip(ins, node.inputs, strict=True) if len(shapes[i]) == len(shapes[j])]
+            if any(x is None or not np.array_equal(x, full[0]) for x in full) or len(full) != len(ins):
+                raise ExportError(f"layer '{node.path}' multiplies flat vectors flattened in different orders",
+                                  hint="multiply before flattening")
+            p = full[0]
+        elif any(x is not None for x in ins) and k not in _REORDERING:
+            raise ExportError(f"layer '{node.path}' ({k}) reads a vector flattened from a map: ONNX and PyTorch "
+                              f"flatten channels first (C, H, W), archcalc H, W, C, and a {k} depends on that order",
+                              hint="apply it before flattening, or flatten a map of 1 x 1 x C")
         out.append(p)
     return out

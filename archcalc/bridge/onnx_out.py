@@ -4,7 +4,9 @@ Every node of layer `stage1/block1/conv1` is named `/stage1/block1/conv1/<Op>` (
 exporter's style), so importing the file gives back the spec's layers, names and blocks.
 Weights are the executor's (seeded, or from `--weights`), converted by the operator table's
 `nchw` entries; constants that are not parameters (ReLU6's bounds, Pad's sizes, Resize's
-scales) are Constant nodes, so the file's initializers are exactly the spec's parameters.
+scales) are Constant nodes, so the file's initializers are exactly the spec's parameters
+(of the layers that run at inference: training-only layers are left out, as torch.onnx.export
+in eval mode leaves out what the model does not run).
 """
 
 from __future__ import annotations
@@ -21,13 +23,14 @@ OPSET = 17
 class Builder:
     """Adds one layer's ONNX nodes, initializers and constants under its path."""
 
-    def __init__(self) -> None:
+    def __init__(self, batch: int = 1) -> None:
         from onnx import helper, numpy_helper
         self.helper, self.numpy_helper = helper, numpy_helper
         self.nodes: list[Any] = []
         self.inits: list[Any] = []
         self.scope = ""
         self.used: set[str] = set()
+        self.batch = batch
 
     def _unique(self, name: str) -> str:
         base, k = name, 0
@@ -44,19 +47,27 @@ class Builder:
         return name
 
     def const(self, suffix: str, value: Any) -> str:
+        """A Constant node (not an initializer: not a parameter): ints as int64, floats as float32."""
         import numpy as np
-        arr = np.array(value, dtype=np.float32 if isinstance(value, float) or (
-            isinstance(value, list) and any(isinstance(v, float) for v in value)) else np.int64)
+        if isinstance(value, np.ndarray):
+            arr = value.astype(np.float32) if value.dtype.kind == "f" else value.astype(np.int64)
+        else:
+            arr = np.array(value, dtype=np.float32 if isinstance(value, float) or (
+                isinstance(value, list) and any(isinstance(v, float) for v in value)) else np.int64)
         out = self._unique(f"/{self.scope}/{suffix}")
         self.nodes.append(self.helper.make_node("Constant", [], [out], name=self._unique(f"/{self.scope}/Constant"),
                                                 value=self.numpy_helper.from_array(arr, out)))
         return out
 
     def node(self, op: str, inputs: list[str], **attrs: Any) -> str:
+        return self.nodes_out(op, inputs, 1, **attrs)[0]
+
+    def nodes_out(self, op: str, inputs: list[str], count: int, **attrs: Any) -> list[str]:
+        """A node with `count` outputs (Split), named as PyTorch's exporter names them."""
         name = self._unique(f"/{self.scope}/{op}")
-        out = self._unique(f"{name}_output_0")
-        self.nodes.append(self.helper.make_node(op, inputs, [out], name=name, **attrs))
-        return out
+        outs = [self._unique(f"{name}_output_{k}") for k in range(count)]
+        self.nodes.append(self.helper.make_node(op, inputs, outs, name=name, **attrs))
+        return outs
 
 
 def export_onnx(graph: Graph, *, seed: int = 0, weights: str | Path | None = None,
@@ -74,14 +85,18 @@ def export_onnx(graph: Graph, *, seed: int = 0, weights: str | Path | None = Non
     shapes = [r.output_shape for r in an.rows]
     ws_all = arrays if arrays is not None else executor_weights(graph, seed=seed, weights=weights)
     order = perms(graph, shapes)
-    b = Builder()
+    b = Builder(graph.batch)
     missing = sorted({n.kind.name for n in graph.nodes[1:] if n.kind.name not in EXPORTERS})
     if missing:
         raise ExportError(f"no ONNX mapping for the kinds {', '.join(missing)}",
                           hint="see docs/import-export.md for the operator table")
     names: list[str] = ["input"]
     b.used.add("input")
+    inactive = graph.inactive
     for j, node in enumerate(graph.nodes[1:], 1):
+        if j in inactive:  # training-only: an inference graph never runs it (torch.onnx.export in eval
+            names.append("")  # mode leaves it out too, with its weights)
+            continue
         ex = EXPORTERS[node.kind.name]
         b.scope = node.path
         ins = [names[i] for i in node.inputs]

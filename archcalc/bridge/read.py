@@ -56,6 +56,7 @@ class Model:
     outputs: list[str] = field(default_factory=list)
     opset: int = 0
     const_alias: dict[str, str] = field(default_factory=dict)   # Identity of a weight -> the initializer
+    timing: dict[str, float] = field(default_factory=dict)      # seconds reading the file, parsing it
 
     def float_elements(self) -> int:
         """The float elements of the initializers: what the imported spec's parameters must add up to."""
@@ -88,11 +89,14 @@ def read(path: str | Path, *, max_bytes: int = MAX_BYTES, max_nodes: int = MAX_N
                     "raise the limit with --max-bytes if this is intended")
     if st.st_size == 0:
         raise _fail(name, "is empty")
+    import time
+    t0 = time.perf_counter()
     try:
         with open(p, "rb") as f:
             data = f.read(max_bytes + 1)
     except OSError as e:  # a file it may not read
         raise _fail(name, f"cannot read it: {e.strerror or e}") from None
+    t1 = time.perf_counter()
     m = onnx.ModelProto()
     try:
         m.ParseFromString(data)
@@ -100,6 +104,7 @@ def read(path: str | Path, *, max_bytes: int = MAX_BYTES, max_nodes: int = MAX_N
         raise _fail(name, f"is not an ONNX model (protobuf cannot parse it: {e}); is it truncated?",
                     "export it again, or check that the download finished") from None
     del data
+    timing = {"file": t1 - t0, "parse": time.perf_counter() - t1}
     g = m.graph
     if not m.ir_version or not len(g.node):
         raise _fail(name, "holds no ONNX graph (no IR version or no nodes)",
@@ -124,7 +129,8 @@ def read(path: str | Path, *, max_bytes: int = MAX_BYTES, max_nodes: int = MAX_N
             continue
         inputs.append((vi.name, _dims(name, vi)))
     nodes = _topological(name, list(g.node), set(inits) | {n for n, _ in inputs})
-    model = Model(name, m, nodes, inits, opset=opset, inputs=inputs, outputs=[o.name for o in g.output])
+    model = Model(name, m, nodes, inits, opset=opset, inputs=inputs, outputs=[o.name for o in g.output],
+                  timing=timing)
     _constants(model)
     if infer:
         _infer(model)
@@ -259,7 +265,8 @@ def _infer(model: Model) -> None:
     light_inits = [t for t in g.initializer if t.name in model.consts]
     extra_inputs = [helper.make_tensor_value_info(t.name, t.data_type, list(t.dims))
                     for t in g.initializer if t.name not in model.consts]
-    graph = helper.make_graph(list(g.node), g.name or "g", [*[vi for vi in g.input if vi.name not in model.inits],
+    graph = helper.make_graph(list(g.node), g.name or "g",
+                              [*[vi for vi in g.input if vi.name not in model.inits],
                                                              *extra_inputs], list(g.output),
                               initializer=light_inits)
     light = helper.make_model(graph, opset_imports=list(m.opset_import), ir_version=m.ir_version)

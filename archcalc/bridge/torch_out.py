@@ -16,10 +16,10 @@ from typing import Any
 from ..graph import Graph
 from . import ExportError
 from .fold import Block, Folded, Item, Leaf, fold
-from .table import EXPORTERS, TorchLayer
+from .table import EXPORTERS, TORCH_HELPERS, TorchLayer
 
 _DEFAULTS = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True, "ceil_mode": False,
-             "count_include_pad": True, "eps": 1e-5, "p": 0.5, "_pad": None}
+             "count_include_pad": True, "eps": 1e-5, "p": 0.5, "_pad": None, "training_only": False}
 
 
 def _ident(name: str, taken: set[str]) -> str:
@@ -45,7 +45,7 @@ def _py(v: Any) -> str:
     if isinstance(v, list):
         return "(" + ", ".join(_py(x) for x in v) + ("," if len(v) == 1 else "") + ")"
     if isinstance(v, str):
-        return v  # an argument or an expression of arguments (fold.py writes them)
+        return v  # an argument, an expression of arguments (fold.py writes them), or a quoted literal
     return repr(v)
 
 
@@ -65,12 +65,16 @@ def export_torch(graph: Graph) -> str:
     tls = layers_of(graph)
     kinds = {}
     leaves = []
-    for tl, node in zip(tls, graph.nodes[1:], strict=True):
-        label = f"{tl.ctor or ''}|{tl.call}|{tl.post}|{tl.pad_value}"
+    helpers: list[str] = []
+    for j, (tl, node) in enumerate(zip(tls, graph.nodes[1:], strict=True), 1):
+        label = f"{tl.ctor or ''}|{tl.call}|{tl.post}|{tl.pad_value}|{tl.apply}"
         kinds[label] = tl
+        helpers += [h for h in tl.helpers if h not in helpers]
         vals = dict(tl.args)
         if tl.pad is not None:
             vals["_pad"] = list(tl.pad)
+        if j in graph.train_only:  # runs in training only, as torchvision's auxiliary heads
+            vals["training_only"] = True
         leaves.append(Leaf(tuple(node.path.split("/")), label, vals, [i - 1 for i in node.inputs]))
     f = fold(leaves, default=lambda k, fld: _DEFAULTS.get(fld), clean=lambda n, fb: n, reserved=set())
     classes = {b.name: _camel(b.name) for b in f.blocks.values()}
@@ -80,12 +84,30 @@ def export_torch(graph: Graph) -> str:
     out = [f'"""{graph.spec.name}, exported by `archcalc export --to torch` from {graph.spec.path}.',
            "",
            "Input N x C x H x W. One class per block of the spec; the layers keep the spec's names.",
-           '"""', "", "import torch", "from torch import nn", ""]
+           '"""', "", "import math", "", "import torch", "import torch.nn.functional as F", "from torch import nn", ""]
+    for h in helpers:
+        out += ["", TORCH_HELPERS[h], ""]
     for b in _ordered(f):
         out += ["", *_class(classes[b.name], b.args, b.items, b.output, kinds, classes), ""]
-    outs = [f.items[-1].name] if len(graph.outputs) <= 1 else None
-    out += ["", *_class(net, [], f.items, None, kinds, classes, outputs=outs)]
+    names = _output_names(graph, f)
+    outs = list(dict.fromkeys(names.get(i, f.items[-1].name) for i in graph.outputs))
+    train_outs = [names[i] for i in sorted(graph.train_only) if i in names and not any(
+        i in n.inputs for n in graph.nodes)]
+    out += ["", *_class(net, [], f.items, None, kinds, classes, outputs=outs, train_outputs=train_outs)]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _output_names(graph: Graph, f: Folded) -> dict[int, str]:
+    """For output and training-only nodes: the top-level item giving them (a layer, or a block)."""
+    by_leaf = {it.leaf + 1: it.name for it in f.items if it.leaf is not None}
+    by_name = {it.name for it in f.items}
+    names: dict[int, str] = {}
+    for i in {*graph.outputs, *graph.train_only}:
+        top = graph.nodes[i].path.split("/")[0]
+        name = by_leaf.get(i, top if top in by_name else None)
+        if name is not None:
+            names[i] = name
+    return names
 
 
 def _ordered(f: Folded) -> list[Block]:
@@ -105,7 +127,8 @@ def _ordered(f: Folded) -> list[Block]:
 
 
 def _class(cls: str, args: list[str], items: list[Item], output: str | None, kinds: dict[str, TorchLayer],
-           classes: dict[str, str], outputs: list[str] | None = None) -> list[str]:
+           classes: dict[str, str], outputs: list[str] | None = None,
+           train_outputs: list[str] | None = None) -> list[str]:
     taken: set[str] = set(args)
     attrs = {it.name: _ident(it.name, taken) for it in items}
     sig = "".join(f", {a}" for a in args)
@@ -126,9 +149,14 @@ def _class(cls: str, args: list[str], items: list[Item], output: str | None, kin
             tl = kinds[it.kind]
             vals = dict(it.values)
             pad = vals.pop("_pad", None)
+            train = vals.pop("training_only", False)
+            guard = "" if not train else " if self.training else None"
+            if isinstance(train, str):  # an argument: training-only in some instances of this block
+                init.append(f"        self.{a}_training_only = {train}")
+                guard = f" if self.training or not self.{a}_training_only else None"
             if tl.ctor is None:
                 expr = tl.call.replace("{plus}", " + ".join(ins)).replace("{all}", ", ".join(ins))
-                fwd.append(f"        {a} = {expr.format(*ins)}")
+                fwd.append(f"        {a} = {expr.format(*ins, **{k: _py(v) for k, v in vals.items()})}{guard}")
             else:
                 kw = ", ".join(f"{k}={_py(v)}" for k, v in vals.items() if not (
                     k in _DEFAULTS and v == _DEFAULTS[k] and not (k == "stride" and "Pool" in tl.ctor)))
@@ -142,11 +170,23 @@ def _class(cls: str, args: list[str], items: list[Item], output: str | None, kin
                         made = f"{made} if {pad} is not None else nn.Identity()"
                     init.append(f"        self.{a}_pad = {made}")
                     x = f"self.{a}_pad({x})"
-                fwd.append(f"        {a} = self.{a}({x}){tl.post}")
+                call = tl.apply.format(m=f"self.{a}", x=x) if tl.apply else f"self.{a}({x})"
+                fwd.append(f"        {a} = {call}{tl.post}{guard}")
         var[it.name] = a
+    # a block argument that a layer without a module reads in forward (a slice's bounds that differ
+    # between instances): kept on the instance, and read back at the top of forward
+    body = "\n".join(fwd[1:])
+    used = [x for x in args if re.search(rf"(?<![\w.]){re.escape(x)}\b", body)]
+    init += [f"        self.{x} = {x}" for x in used]
+    fwd[1:1] = [f"        {x} = self.{x}" for x in used]
     if outputs is None:
         ret = var[output] if output else var[items[-1].name]
         fwd.append(f"        return {ret}")
+    elif train_outputs:
+        main = ", ".join(var[o] for o in outputs)
+        fwd.append("        if self.training:  # the training-only heads' outputs too")
+        fwd.append(f"            return {', '.join(var[o] for o in [*outputs, *train_outputs])}")
+        fwd.append(f"        return {main}")
     else:
         fwd.append(f"        return {', '.join(var[o] for o in outputs)}")
     return init + [""] + fwd

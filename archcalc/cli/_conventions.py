@@ -35,11 +35,12 @@ def parse_torch_ops(values: tuple[str, ...]) -> dict[str, str] | None:
     return out or None
 
 
-def convention_torch_ops(values: tuple[str, ...], convention: str | None) -> dict[str, str] | None:
-    """--torch-op for commands where only --convention reads it (summarize, compare): without a
-    profile it would change nothing, so say so rather than ignore it."""
+def convention_torch_ops(values: tuple[str, ...], convention: str | None, training: bool = False
+                         ) -> dict[str, str] | None:
+    """--torch-op for commands where only --convention and a training step read it (summarize, compare):
+    without either it would change nothing, so say so rather than ignore it."""
     torch = parse_torch_ops(values)
-    if torch and convention is None:
-        raise click.UsageError("--torch-op tells a convention profile which torch op computes a layer: "
-                               "add --convention NAME")
+    if torch and convention is None and not training:
+        raise click.UsageError("--torch-op tells a convention profile (or a training step's memory) which torch "
+                               "op computes a layer: add --convention NAME (or --train)")
     return torch

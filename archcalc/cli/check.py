@@ -13,7 +13,7 @@ import click
 
 from ._completion import complete_spec
 from ._conventions import convention_options, parse_torch_ops
-from .common import noting, parse_sets, parse_shape, settings_note, spec_options
+from .common import noting, parse_sets, parse_shape, settings_note, spec_options, training_choice, training_options
 
 SCHEMA_VERSION = 1
 
@@ -62,9 +62,11 @@ def _composition(name: str, fig: dict[str, Any]) -> str:
               help="Ignore YAML files that are not archcalc specs (a spec has `layers:` and `input:` or a layer "
                    "with `kind:`), e.g. for pre-commit.")
 @convention_options
+@training_options
 def command(paths: tuple[str, ...], fmt: str, skip_non_specs: bool, convention: str | None,
             torch_ops: tuple[str, ...], sets: tuple[str, ...], input_: str | None,
-            batch: int | None, dtype: str, max_nodes: int | None, train: bool) -> None:
+            batch: int | None, dtype: str, max_nodes: int | None, train: bool, optimizer: str | None, amp: bool,
+            checkpoint: tuple[str, ...]) -> None:
     """Check spec files (or folders of them) against their `expect:` and `budget:` blocks.
 
     A spec with `variants:` is checked in each of them, each against its own `expect:`
@@ -72,6 +74,8 @@ def command(paths: tuple[str, ...], fmt: str, skip_non_specs: bool, convention: 
     figure with its declared and computed values and the difference. Exit 0: all hold;
     3: a figure differs or a budget is exceeded; 1: a spec is invalid. With --convention,
     `macs` expectations and `max_macs` budgets are compared with what that tool would print.
+    `training:` entries (docs/check.md) are checked at their own step; --optimizer, --amp,
+    --checkpoint (with --train) and --batch fill what an entry leaves out.
     """
     from ..check import CONVENTION_KEYS, check_paths, exit_code
     from ..errors import SpecError, render
@@ -83,6 +87,7 @@ def command(paths: tuple[str, ...], fmt: str, skip_non_specs: bool, convention: 
         "overrides": parse_sets(sets), "input_shape": parse_shape(input_) if input_ else None,
         "batch": batch, "dtype": dtype, "limits": Limits(max_nodes=max_nodes) if max_nodes else None,
         "convention": convention, "torch": torch, "training": train,
+        "step": training_choice(train, optimizer, amp, checkpoint),
     }
     results = check_paths(paths, skip_non_specs=skip_non_specs, **kw)
     note = settings_note(sets, input_, batch)

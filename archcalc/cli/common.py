@@ -134,6 +134,43 @@ def noting(err: Any, note: str | None) -> Any:
     return err
 
 
+#: What --train adds where a training step is reported (summarize, compare, sweep, check).
+TRAIN_STEP_HELP = (" With it, the cost of a training step too: backward MACs, gradients, optimizer state, the "
+                   "activations autograd keeps, the peak memory (docs/training.md).")
+
+
+def training_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--optimizer, --amp, --checkpoint: what a training step is made of (with --train; `fit` always)."""
+    from ..training import DEFAULT_OPTIMIZER, OPTIMIZERS
+    for opt in reversed([
+        click.option("--optimizer", type=click.Choice(list(OPTIMIZERS)), default=None,
+                     help=f"The optimizer whose state a training step holds (default {DEFAULT_OPTIMIZER}: SGD with "
+                          "momentum 0.9, torchvision's recipe for the zoo's CNNs)."),
+        click.option("--amp", is_flag=True, help="Mixed precision: 2-byte activations, weights and gradients, "
+                                                 "float32 master weights and optimizer moments (ZeRO's 16 B a "
+                                                 "parameter for Adam)."),
+        click.option("--checkpoint", multiple=True, metavar="DEPTH|PATTERN",
+                     help="Recompute these block instances in the backward (torch.utils.checkpoint): a depth "
+                          "(every block instance that deep) or a pattern over their paths (repeatable)."),
+    ]):
+        f = opt(f)
+    return f
+
+
+def training_choice(train: bool, optimizer: str | None, amp: bool, checkpoint: tuple[str, ...],
+                    implied: bool = False) -> Any:
+    """The `training.Options` asked for, or None without --train (then --optimizer, --amp and
+    --checkpoint are a usage error: they describe a training step)."""
+    if not train and not implied:
+        given = [n for n, v in (("--optimizer", optimizer), ("--amp", amp), ("--checkpoint", checkpoint)) if v]
+        if given:
+            raise click.UsageError(f"{', '.join(given)} describe{'s' if len(given) == 1 else ''} a training step: "
+                                   "add --train")
+        return None
+    from ..training import DEFAULT_OPTIMIZER, Options
+    return Options(optimizer or DEFAULT_OPTIMIZER, amp, checkpoint)
+
+
 def spec_options(f: Callable[..., Any] | None = None, *, dtypes: tuple[str, ...] | None = None) -> Any:
     """--set, --input, --batch, --dtype, --max-nodes: `@spec_options`, or `@spec_options(dtypes=...)`
     for a command that takes only some dtypes (the executor's), or none (`dtypes=()`: a command

@@ -8,7 +8,15 @@ import click
 
 from ._completion import complete_spec
 from ._conventions import convention_options, convention_torch_ops
-from .common import depth_option, format_option, print_lines, shapes_option, spec_options
+from .common import (
+    depth_option,
+    format_option,
+    print_lines,
+    shapes_option,
+    spec_options,
+    training_choice,
+    training_options,
+)
 
 
 def split_spec(arg: str) -> tuple[str, list[str]]:
@@ -22,7 +30,8 @@ def split_spec(arg: str) -> tuple[str, list[str]]:
 
 def build(args: tuple[str, ...], sets: tuple[str, ...] = (), input_: str | None = None,
           batch: int | None = None, dtype: str = "float32", max_nodes: int | None = None,
-          convention: str | None = None, torch: dict[str, str] | None = None, train: bool = False) -> Any:
+          convention: str | None = None, torch: dict[str, str] | None = None, train: bool = False,
+          training: Any = None) -> Any:
     """Load each spec file once and analyse it under the shared options and its own variant
     and overrides (SPEC[@VARIANT][,NAME=VALUE...])."""
     from .. import load
@@ -44,7 +53,7 @@ def build(args: tuple[str, ...], sets: tuple[str, ...] = (), input_: str | None 
         an = analyze_cli(loaded[path], sets, input_, batch, dtype, max_nodes, overrides=mine, train=train,
                          variant=variant, note=where)
         entries.append(Entry(label(i), an, mine))
-    return compare(entries, convention=convention, torch=torch)
+    return compare(entries, convention=convention, torch=torch, training=training)
 
 
 @click.command()
@@ -60,9 +69,10 @@ def build(args: tuple[str, ...], sets: tuple[str, ...] = (), input_: str | None 
 @click.option("--explain", is_flag=True,
               help="With --convention: the tool's count category by category, each spec's and the differences.")
 @shapes_option
+@training_options
 def command(specs: tuple[str, ...], fmt: str, depth: int | None, totals_only: bool, csv_layers: bool,
             convention: str | None, torch_ops: tuple[str, ...], explain: bool, shapes: str | None,
-            **opts: Any) -> None:
+            optimizer: str | None, amp: bool, checkpoint: tuple[str, ...], **opts: Any) -> None:
     """Compare specs: totals side by side, each with its exact ratio to the first, and their
     layers aligned by name.
 
@@ -82,8 +92,9 @@ def command(specs: tuple[str, ...], fmt: str, depth: int | None, totals_only: bo
     if explain and fmt == "csv":
         raise click.UsageError("--explain is for table and markdown output (JSON carries every spec's "
                                "breakdown under specs[].convention)")
-    torch = convention_torch_ops(torch_ops, convention)
-    c = build(specs, convention=convention, torch=torch, **opts)
+    training = training_choice(opts.get("train", False), optimizer, amp, checkpoint)
+    torch = convention_torch_ops(torch_ops, convention, training=training is not None)
+    c = build(specs, convention=convention, torch=torch, training=training, **opts)
     if fmt == "json":
         click.echo(cmp.to_json(c, depth, not totals_only), nl=False)
     elif fmt == "csv":

@@ -39,10 +39,15 @@ def command(model: str | None, torch_ref: str | None, input_: str, out: str | No
     else:
         write_output("-o", out, text)
     params = sum(lay.params for lay in imp.layers)
-    click.echo(f"imported {len(imp.layers)} layers; parameters {params:,} = the initializers' "
-               f"{imp.initializer_floats:,} float elements" if params == imp.initializer_floats else
-               f"imported {len(imp.layers)} layers; parameters {params:,}, initializers {imp.initializer_floats:,} "
-               "(the difference belongs to unmapped operators)", err=True)
+    if params == imp.initializer_floats:
+        said = f"parameters {params:,} = the initializers' {imp.initializer_floats:,} float elements"
+    elif params == imp.initializer_floats - imp.constant_floats:
+        said = (f"parameters {params:,} = the initializers' {imp.initializer_floats:,} float elements less "
+                f"{imp.constant_floats:,} of constants the exporter stored (see the spec's header)")
+    else:
+        said = (f"parameters {params:,}, initializers {imp.initializer_floats:,} "
+                "(the difference belongs to unmapped operators)")
+    click.echo(f"imported {len(imp.layers)} layers; {said}", err=True)
     if imp.folded_bn:
         click.echo(f"note: the exporter folded {imp.folded_bn} BatchNorm layers into convolutions: the model's own "
                    "parameter count has 4C more per BatchNorm", err=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import textwrap
 
 import click
 
@@ -63,6 +64,12 @@ def command(name: str | None) -> None:
         except KindError as e:
             raise SpecError(e.message, hint=e.hint) from None
         click.echo(f"{cls.name}: {inspect.getdoc(cls)}\n")
+        from ..torch_ops import allowed
+        from .common import output_width
+        kept = " ".join(inspect.cleandoc(cls.saved.__doc__ or "").split("\n\n")[0].split())
+        click.echo(f"torch ops: {', '.join(allowed(cls.name))}")
+        click.echo(textwrap.fill(f"training (docs/training.md): {kept}", output_width() or 100,
+                                 subsequent_indent="  ") + "\n")
         lo, hi = cls.arity
         click.echo(f"inputs: {lo if lo == hi else f'{lo} or more' if hi is None else f'{lo}-{hi}'}")
         if cls.fields:

@@ -8,7 +8,16 @@ import click
 
 from ._completion import complete_spec
 from ._conventions import convention_options, convention_torch_ops
-from .common import analyze_cli, depth_option, format_option, print_lines, shapes_option, spec_options
+from .common import (
+    analyze_cli,
+    depth_option,
+    format_option,
+    print_lines,
+    shapes_option,
+    spec_options,
+    training_choice,
+    training_options,
+)
 
 
 @click.command()
@@ -24,25 +33,36 @@ from .common import analyze_cli, depth_option, format_option, print_lines, shape
 @click.option("--rf", is_flag=True, help="Add a receptive-field column (size, jump, start in input pixels).")
 @click.option("--memory", is_flag=True, help="Add parameter-bytes and activation-bytes columns.")
 @shapes_option
+@training_options
 def command(spec: str, fmt: str, depth: int | None, explain: bool, other: bool, bars: str, convention: str | None,
-            torch_ops: tuple[str, ...], rf: bool, memory: bool, shapes: str | None, **opts: Any) -> None:
-    """Summarise SPEC (a YAML file, or - for standard input): one row per layer, then totals."""
+            torch_ops: tuple[str, ...], rf: bool, memory: bool, shapes: str | None, optimizer: str | None, amp: bool,
+            checkpoint: tuple[str, ...], **opts: Any) -> None:
+    """Summarise SPEC (a YAML file, or - for standard input): one row per layer, then totals.
+
+    With --train, a training step as well: each layer's backward MACs and the activations autograd
+    keeps for it, and the step's MACs, gradients, optimizer state and peak memory (docs/training.md).
+    """
     from .. import render
+    options = training_choice(opts.get("train", False), optimizer, amp, checkpoint)
     an = analyze_cli(spec, **opts)
-    torch = convention_torch_ops(torch_ops, convention)
-    extras = render.Extras(an, rf=rf, memory=memory, convention=convention, torch=torch)
+    torch = convention_torch_ops(torch_ops, convention, training=options is not None)
+    step = None
+    if options is not None:
+        from ..training import step as training_step
+        step = training_step(an, options, torch=torch)
+    extras = render.Extras(an, rf=rf, memory=memory, convention=convention, torch=torch, step=step)
     if fmt == "json":
         from ..report import iter_json
-        for piece in iter_json(an, depth, explain, convention, torch):  # a layer at a time: finding 33
+        for piece in iter_json(an, depth, explain, convention, torch, step):  # a layer at a time: finding 33
             click.echo(piece, nl=False)
     elif fmt == "csv":
-        click.echo(render.to_csv(an, depth), nl=False)
+        click.echo(render.to_csv(an, depth, step), nl=False)
     elif fmt == "markdown":
         click.echo(render.to_markdown(an, depth, other, extras, shapes), nl=False)
         if explain:
-            click.echo("\n```\n" + render.explain(an, convention, torch, depth) + "```")
+            click.echo("\n```\n" + render.explain(an, convention, torch, depth, step) + "```")
     elif explain:
-        print_lines(lambda _width: render.explain_lines(an, convention, torch, depth))
+        print_lines(lambda _width: render.explain_lines(an, convention, torch, depth, step))
     else:
         shown = {"macs": ("macs",), "params": ("params",), "both": ("macs", "params"), "none": ()}[bars]
         print_lines(lambda width: render.table(an, depth, other, extras, bars=shown, width=width, shapes=shapes))

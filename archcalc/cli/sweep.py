@@ -8,7 +8,7 @@ import click
 
 from ..walk import DTYPE_BYTES
 from ._completion import complete_spec
-from .common import format_option, print_lines, spec_path, train_option
+from .common import format_option, print_lines, spec_path, train_option, training_choice, training_options
 
 
 def split_top(text: str) -> list[str]:
@@ -64,9 +64,11 @@ def parse_inputs(values: tuple[str, ...]) -> list[tuple[int, ...]]:
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
               help="Also draw params and MACs against the swept variable (.png/.svg/.pdf; needs matplotlib).")
 @train_option
+@training_options
 @format_option
 def command(spec: str, sets: tuple[str, ...], inputs: tuple[str, ...], batches: str | None, dtype: str,
-            max_nodes: int | None, fmt: str, plot_path: str | None, train: bool) -> None:
+            max_nodes: int | None, fmt: str, plot_path: str | None, train: bool, optimizer: str | None, amp: bool,
+            checkpoint: tuple[str, ...]) -> None:
     """Evaluate SPEC over a grid of variable values (and input shapes, batch sizes): one row per
     combination with parameters, MACs, FLOPs and memory. The first --set varies slowest.
 
@@ -94,11 +96,12 @@ def command(spec: str, sets: tuple[str, ...], inputs: tuple[str, ...], batches: 
         plot.check_format(output_file("--plot", plot_path))  # and a path it cannot write
     from ..graph import overrides_for
     from .common import at, select
+    options = training_choice(train, optimizer, amp, checkpoint)
     path, variant, own = select(spec)
     loaded = load(spec_path(path))
     s = sw.sweep(loaded, parse_axes(sets), inputs=parse_inputs(inputs) or None, batches=bs, dtype=dtype,
                  limits=Limits(max_nodes=max_nodes) if max_nodes else None, variant=variant, training=train,
-                 overrides=overrides_for(loaded, own, at(path)))
+                 overrides=overrides_for(loaded, own, at(path)), step=options)
     if plot_path and len(s.axes) != 1:  # checked before any output is printed
         raise SpecError(f"--plot draws cost against one swept variable; this sweep has {len(s.axes)} axes",
                         hint="sweep one variable (or --input, or --batch) to plot it")

@@ -24,7 +24,8 @@ def relu6(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], 
 @forward("sigmoid", scratch=_no_scratch, inplace=True, shape=same_shape)
 def sigmoid(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], own: bool) -> np.ndarray:
     y = np.negative(xs[0], out=xs[0] if own else None)  # 1 / (1 + exp(-x)), in one buffer
-    np.exp(y, out=y)
+    with np.errstate(over="ignore"):  # exp(-x) is inf for x << 0, and 1 / (1 + inf) is the 0 wanted
+        np.exp(y, out=y)
     y += 1
     return np.reciprocal(y, out=y)
 
@@ -78,14 +79,17 @@ def _block_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], 
 
 @forward("silu", scratch=_block_scratch, inplace=True, shape=same_shape)
 def silu(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], own: bool) -> np.ndarray:
+    """x·sigmoid(x) = x / (1 + exp(-x)): exp overflows to inf for x << 0, giving -0. Four passes
+    over each block, in cache: the division stands for the product by the gate (one counted)."""
     y, blocks = _blocks(xs[0], own)
-    for v, o in blocks:
-        g = np.negative(v)  # sigmoid(x) = 1 / (1 + exp(-x)); exp overflows to inf for x << 0, giving 0
-        with np.errstate(over="ignore"):
-            np.exp(g, out=g)
-        g += 1
-        np.reciprocal(g, out=g)
-        t.scale(v, g, out=o)
+    g = np.empty(blocks[0][0].size if blocks else 0, y.dtype)
+    with np.errstate(over="ignore"):
+        for v, o in blocks:
+            gb = g[:v.size].reshape(v.shape)
+            np.negative(v, out=gb)
+            np.exp(gb, out=gb)
+            gb += 1
+            t.divide(v, gb, out=o)
     return y
 
 
@@ -136,18 +140,48 @@ def erfc_nonnegative(z: np.ndarray) -> np.ndarray:
     return np.multiply(tt, p, out=p)
 
 
-def _gelu_exact(t: Tally, x: np.ndarray, out: np.ndarray) -> None:
+#: _ERFC_F32 with log(1/sqrt(2)) added to the constant term: t·exp(-z² + P) is then erfc(z)/sqrt(2),
+#: and z times it is |x|/2·erfc(|x|/sqrt(2)) for z = |x|/sqrt(2), with no product by 1/2.
+_ERFC_F32_HALF = (_ERFC_F32[0] - 0.5 * math.log(2), *_ERFC_F32[1:])
+
+
+def _gelu_exact(t: Tally, x: np.ndarray, out: np.ndarray, buf: np.ndarray) -> None:
     """x/2·(1 + erf(x/sqrt(2))) = max(x, 0) - |x|/2·erfc(|x|/sqrt(2)): no cancellation for x < 0,
     where the value is the small term alone, and no branch. Past |x| = 9·sqrt(2), erfc(9) = 4e-37
-    stands in for erfc: GELU is then x, or within 1e-35 of 0."""
+    stands in for erfc: GELU is then x, or within 1e-35 of 0.
+
+    float32 runs in 29 passes over block buffers (`buf`: four blocks, then the blocks of constants
+    9 and 0: NumPy's minimum and maximum run about 1.7x faster against an array than against a
+    scalar), the erfc inlined with the 1/2 folded into its constant; float64 through
+    erfc_nonnegative's Clenshaw sum."""
     dt = x.dtype.type
-    half = np.abs(x)
-    half *= dt(0.5)                                  # |x|/2
-    z = half * dt(np.sqrt(2))                        # |x|/sqrt(2)
-    np.minimum(z, dt(_ERFC_Z), out=z)
-    e = t.scale(half, erfc_nonnegative(z), out=z)    # the one counted product: |x|/2 times its gate
-    np.maximum(x, dt(0), out=out)
-    np.subtract(out, e, out=out)
+    if x.dtype != np.float32:
+        half = np.abs(x)
+        half *= dt(0.5)                                  # |x|/2
+        z = half * dt(np.sqrt(2))                        # |x|/sqrt(2)
+        np.minimum(z, dt(_ERFC_Z), out=z)
+        e = t.scale(half, erfc_nonnegative(z), out=z)    # the one counted product: |x|/2 times its gate
+        np.maximum(x, dt(0), out=out)
+        np.subtract(out, e, out=out)
+        return
+    z, zc, tt, p, nine, zero = (b[:x.size].reshape(x.shape) for b in buf)
+    np.abs(x, out=z)
+    z *= dt(1 / np.sqrt(2))                              # z = |x|/sqrt(2)
+    np.minimum(z, nine, out=zc)
+    np.add(zc, dt(2), out=tt)
+    np.divide(dt(2), tt, out=tt)                         # t = 2/(2 + z)
+    np.multiply(tt, dt(_ERFC_F32_HALF[-1]), out=p)       # P(t), Horner
+    p += dt(_ERFC_F32_HALF[-2])
+    for c in _ERFC_F32_HALF[-3::-1]:
+        p *= tt
+        p += dt(c)
+    zc *= zc
+    p -= zc
+    np.exp(p, out=p)
+    p *= tt                                              # erfc(z)/sqrt(2)
+    t.scale(p, z, out=p)                                 # the one counted product: |x|/2·erfc(z)
+    np.maximum(x, zero, out=out)
+    out -= p
 
 
 def _gelu_tanh(t: Tally, x: np.ndarray, out: np.ndarray) -> None:
@@ -169,9 +203,15 @@ def gelu(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], o
     """The exact form through our erfc, or torch's tanh form; each has one counted product per
     value (x times its gate)."""
     y, blocks = _blocks(xs[0], own)
-    fn = _gelu_tanh if kind.approximate == "tanh" else _gelu_exact
+    if kind.approximate == "tanh":
+        for v, o in blocks:
+            _gelu_tanh(t, v, o)
+        return y
+    buf = np.empty((6 if y.dtype == np.float32 else 0, blocks[0][0].size if blocks else 0), y.dtype)
+    if len(buf):
+        buf[4], buf[5] = _ERFC_Z, 0
     for v, o in blocks:
-        fn(t, v, o)
+        _gelu_exact(t, v, o, buf)
     return y
 
 

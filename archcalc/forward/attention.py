@@ -20,7 +20,8 @@ from .base import GeometryError, Tally, WeightShapes, forward
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
-    x = x - x.max(axis=-1, keepdims=True)
+    """Over the last axis, in place (the scores are this forward's own array)."""
+    np.subtract(x, x.max(axis=-1, keepdims=True), out=x)
     np.exp(x, out=x)
     x /= x.sum(axis=-1, keepdims=True)
     return x
@@ -85,7 +86,8 @@ def _attention_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ..
     return (n * length * (c + 6 * hd) + 2 * n * kind.heads * length * length) * itemsize
 
 
-@forward("attention", weights=_attention_weights, shape=_attention_shape, scratch=_attention_scratch)
+@forward("attention", weights=_attention_weights, shape=_attention_shape, scratch=_attention_scratch,
+         column_major=("qkv_kernel", "proj_kernel"))
 def attention(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
     x = xs[0]
     h = kind.heads
@@ -151,7 +153,8 @@ def _window_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...],
             + 8 * (windows * t * t + 3 * hp * wp + 6 * t * t))
 
 
-@forward("windowattention", weights=_window_weights, shape=_window_shape, scratch=_window_scratch)
+@forward("windowattention", weights=_window_weights, shape=_window_shape, scratch=_window_scratch,
+         column_major=("qkv_kernel", "proj_kernel"))
 def windowattention(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
     """torchvision's shifted_window_attention: pad to window multiples, roll by -shift (not along an axis
     one window covers), attend within each window with the relative position bias (and the mask of

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from .base import GeometryError, Tally, WeightShapes, _pads, _positions, _rows_merge, forward
 
@@ -52,13 +52,23 @@ def _geometry(shape: tuple[int, ...], padding: Any, k: tuple[int, int], s: tuple
     return ho, wo, t, l, (ho - 1) * s[0] + d[0] * (k[0] - 1) + 1, (wo - 1) * s[1] + d[1] * (k[1] - 1) + 1
 
 
-def _fill(slab: np.ndarray, x: np.ndarray, row0: int, left: int, step: int = 1, phase: int = 0) -> None:
+def _slab(rows: int, cols: int, c: int, left: int, w: int, dtype: Any) -> np.ndarray:
+    """A buffer for `_fill`: zeros only in the columns of padding (left of the input, right of
+    it), which `_fill` never writes; the rest it fills row by row (not zeroing it all first
+    saves a pass over a slab that may be a whole sample)."""
+    slab = np.empty((rows, cols, c), dtype=dtype)
+    slab[:, :left] = 0
+    slab[:, left + w:] = 0
+    return slab
+
+
+def _fill(slab: np.ndarray, x: np.ndarray, row0: int, left: int) -> None:
     """Copy into `slab` (L, Q, C) the part of `x` (H, W, C) it covers, zeros elsewhere.
 
     Slab row i holds input row row0 + i (row0 < 0 near the top: rows above the input are
-    padding); slab column q holds input column q·step + phase - left (the padded column
-    q·step + phase). Columns outside the input are never written, so they keep the zeros the
-    slab was made with; rows outside it are zeroed here, as a previous band may have written them.
+    padding); slab column q holds input column q - left. Columns outside the input are never
+    written, so they keep the zeros the slab was made with; rows outside it are zeroed here, as a
+    previous band may have written them.
     """
     big_l, q_n = slab.shape[:2]
     h, w = x.shape[:2]
@@ -69,11 +79,10 @@ def _fill(slab: np.ndarray, x: np.ndarray, row0: int, left: int, step: int = 1, 
         slab[max(b, 0):] = 0
     if a >= b:
         return
-    q0 = max(0, -((phase - left) // step))           # first slab column inside the input
-    c0 = q0 * step + phase - left
-    count = min(q_n - q0, -(-(w - c0) // step)) if c0 < w else 0
+    q0 = max(0, left)                                # first slab column inside the input
+    count = min(q_n - q0, w + left - q0)
     if count > 0:
-        src = x[row0 + a:row0 + b, c0:c0 + (count - 1) * step + 1:step]
+        src = x[row0 + a:row0 + b, q0 - left:q0 - left + count]
         dst = slab[a:b, q0:q0 + count]
         if dst.shape[-1] == src.shape[-1]:
             dst[...] = src
@@ -82,22 +91,34 @@ def _fill(slab: np.ndarray, x: np.ndarray, row0: int, left: int, step: int = 1, 
 
 
 def _conv_band(kind: Any, shape: tuple[int, ...], itemsize: int
-               ) -> tuple[int, int, int, int, int, int, int, bool]:
-    """(band, ho, wo, top, left, cols, slab rows, direct): the banding every conv call and its
-    scratch estimate share. `direct`: a 1x1 stride-1 unpadded conv, one matmul, no scratch."""
-    (kh, kw), (sh, _), (dh, _) = kind.kernel, kind.stride, kind.dilation
+               ) -> tuple[int, int, int, int, int, int, int, str]:
+    """(band, ho, wo, top, left, cols, slab rows, path): the banding every conv call and its scratch
+    estimate share. `path`: "direct", a 1x1 stride-1 unpadded conv, one matmul over the input as it
+    lies; "gather", a 1x1 strided unpadded one, one matmul over a copy of the pixels it reads;
+    "bands", im2col a band of output rows at a time."""
+    (kh, kw), (sh, sw), (dh, _) = kind.kernel, kind.stride, kind.dilation
     ho, wo, top, left, _, cols = _geometry(shape, kind.padding, kind.kernel, kind.stride, kind.dilation)
-    direct = (kh, kw, *kind.stride, kind.groups, ho, wo, top, left) == (1, 1, 1, 1, 1, shape[1], shape[2], 0, 0)
+    path = "bands"
+    if (kh, kw, kind.groups, top, left) == (1, 1, 1, 0, 0):
+        path = "direct" if (sh, sw, ho, wo) == (1, 1, shape[1], shape[2]) else "gather"
     per_row = wo * kh * kw * (shape[3] // kind.groups) * itemsize
     band = max(1, min(ho, CHUNK_BYTES // per_row, CHUNK_ROWS // wo))
-    return band, ho, wo, top, left, cols, (band - 1) * sh + dh * (kh - 1) + 1, direct
+    return band, ho, wo, top, left, cols, (band - 1) * sh + dh * (kh - 1) + 1, path
+
+
+def _is_depthwise(kind: Any, c: int) -> bool:
+    """A conv of one input channel per group (groups = C > 1): run as depthwise, not as C matmuls."""
+    return kind.groups == c > 1
 
 
 def _conv_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], itemsize: int) -> int:
-    """The band's slab and im2col block (and a group's product); none for a direct 1x1 conv."""
-    band, _, wo, _, _, cols, slab_rows, direct = _conv_band(kind, ins[0], itemsize)
-    if direct:
-        return 0
+    """The band's slab and im2col block (and a group's product); for a gathered 1x1 conv the copy
+    of the pixels it reads; none for a direct one; depthwise's for groups = C."""
+    if _is_depthwise(kind, ins[0][3]):
+        return _dw_scratch(kind, ins, out, itemsize)
+    band, ho, wo, _, _, cols, slab_rows, path = _conv_band(kind, ins[0], itemsize)
+    if path != "bands":
+        return ins[0][0] * ho * wo * ins[0][3] * itemsize if path == "gather" else 0
     c, (kh, kw), g = ins[0][3], kind.kernel, kind.groups
     return (slab_rows * cols * c + band * wo * kh * kw * (c // g) + (band * wo * kind.filters // g if g > 1 else 0)
             ) * itemsize
@@ -112,16 +133,21 @@ def conv(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -
     The block is a copy, but a band-sized one: it stays in cache, adds a few MiB at most to
     the memory peak, and gives BLAS one long contraction (f_h·f_w·C) instead of f_h·f_w
     short ones (a sum of shifted-view matmuls) whose partial outputs must each be added back.
-    A 1x1, stride-1, unpadded conv is a single matmul over the input as it lies.
+    A 1x1, stride-1, unpadded conv is a single matmul over the input as it lies; a conv with
+    one input channel per group (groups = C) runs as depthwise does.
     """
     x, kern = xs[0], ws["kernel"]
     n, c = x.shape[0], x.shape[3]
+    if _is_depthwise(kind, c):  # (f_h, f_w, 1, C·m): output channel o reads input channel o // m, as depthwise's
+        return _depthwise(t, kind, x, kern.reshape(*kern.shape[:2], kind.filters), ws.get("bias"))
     g, f = kind.groups, kind.filters
     cg, fg = c // g, f // g
     (kh, kw), (sh, sw), (dh, dw) = kind.kernel, kind.stride, kind.dilation
-    band, ho, wo, top, left, cols, slab_rows, direct = _conv_band(kind, x.shape, x.itemsize)
+    band, ho, wo, top, left, cols, slab_rows, path = _conv_band(kind, x.shape, x.itemsize)
     bias = ws.get("bias")
-    if direct:
+    if path != "bands":
+        if path == "gather":
+            x = np.ascontiguousarray(x[:, :(ho - 1) * sh + 1:sh, :(wo - 1) * sw + 1:sw])
         if _rows_merge(x):  # (N·H·W, C), a view (of a channel slice too: BLAS takes its row stride)
             y = t.matmul(x.reshape(-1, c), kern.reshape(c, f)).reshape(n, ho, wo, f)
         else:  # a crop's view, whose rows do not merge: row by row, nothing copied
@@ -136,7 +162,7 @@ def conv(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -
     if n == 0:  # an empty batch: no band buffers
         return y
     k2 = kern.reshape(kh * kw * cg, f)
-    slab = np.zeros((slab_rows, cols, c), dtype=x.dtype)
+    slab = _slab(slab_rows, cols, c, left, x.shape[2], x.dtype)
     col = np.empty((band, wo, kh, kw, cg), dtype=x.dtype)
     out = np.empty((band * wo, fg), dtype=x.dtype) if g > 1 else None
     for b in range(n):
@@ -144,20 +170,29 @@ def conv(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -
             m = min(band, ho - r0)
             sl = slab[:(m - 1) * sh + dh * (kh - 1) + 1]
             _fill(sl, x[b], r0 * sh - top, left)
-            # windows[r, w, ch, i, j] = sl[r·sh + i·dh, w·sw + j·dw, ch]
-            win = sliding_window_view(sl, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(0, 1))
-            win = win[::sh, ::sw, :, ::dh, ::dw].transpose(0, 1, 3, 4, 2)
             yb = y[b, r0:r0 + m].reshape(m * wo, f)
-            for gi in range(g):
-                cb = col[:m]
-                np.copyto(cb, win[..., gi * cg:(gi + 1) * cg])
-                a = cb.reshape(m * wo, kh * kw * cg)
-                if g == 1:
-                    t.matmul(a, k2, out=yb)
-                else:
-                    ob = out[:m * wo]  # type: ignore[index]
-                    t.matmul(a, k2[:, gi * fg:(gi + 1) * fg], out=ob)
-                    yb[:, gi * fg:(gi + 1) * fg] = ob
+            if g == 1 and dw == 1:
+                # windows[r, w, i, j·C + ch] = sl[r·sh + i·dh, w·sw + j, ch]: a tap row's f_w·C values
+                # lie side by side in the slab, so the copy runs over them in one stretch
+                st = sl.strides
+                win = as_strided(sl, (m, wo, kh, kw * c), (st[0] * sh, st[1] * sw, st[0] * dh, st[2]),
+                                 writeable=False)
+                np.copyto(col[:m].reshape(m, wo, kh, kw * c), win)
+                t.matmul(col[:m].reshape(m * wo, kh * kw * c), k2, out=yb)
+            else:
+                # windows[r, w, ch, i, j] = sl[r·sh + i·dh, w·sw + j·dw, ch]
+                win = sliding_window_view(sl, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(0, 1))
+                win = win[::sh, ::sw, :, ::dh, ::dw].transpose(0, 1, 3, 4, 2)
+                for gi in range(g):
+                    cb = col[:m]
+                    np.copyto(cb, win[..., gi * cg:(gi + 1) * cg])
+                    a = cb.reshape(m * wo, kh * kw * cg)
+                    if g == 1:
+                        t.matmul(a, k2, out=yb)
+                    else:
+                        ob = out[:m * wo]  # type: ignore[index]
+                        t.matmul(a, k2[:, gi * fg:(gi + 1) * fg], out=ob)
+                        yb[:, gi * fg:(gi + 1) * fg] = ob
             if bias is not None:
                 yb += bias
     return y
@@ -173,84 +208,90 @@ def _depthwise_weights(kind: Any, shapes: list[tuple[int, ...]]) -> WeightShapes
     return ws
 
 
-#: Output bytes of one depthwise band: the accumulator and the per-tap product stay in L2.
-DW_BAND_BYTES = 256 << 10
-#: From this many channels on (stride 1 along the width), one einsum per band beats the
-#: tap-by-tap multiply-add: its loop keeps each output's sum in a register instead of
-#: reading and writing the band once per tap (measured here: 0.17 against 0.25 ms at
-#: 14 x 14 x 384, no better at 56 x 56 x 144).
-DW_EINSUM_CHANNELS = 192
+#: Below this many channels (C·m), at width stride 1, depthwise's einsum runs along whole rows:
+#: its inner loop covers a row's W'·C values at once (the weights repeated along the row), where
+#: the per-pixel form loops over one pixel's C channels, too few to pay for a loop each. From
+#: here on the per-pixel form wins: the repeated weights (f_h·f_w·W'·C values) are read again for
+#: every output row. Measured (thread CPU time, one thread, ms, rows against pixels):
+#: 112 x 112 x 32 3 x 3 0.58 against 2.37; 56 x 56 x 144 0.76 against 1.02; 28 x 28 x 192 0.25
+#: against 0.28; 28 x 28 x 288 0.40 against 0.39; 14 x 14 x 480 5 x 5 0.41 against 0.31.
+DW_ROW_CHANNELS = 192
+#: Input bytes of one band of depthwise (its padded slab): small enough to stay in L2 between
+#: being copied and being read, so a large map is read from memory once.
+DW_SLAB_BYTES = 1 << 20
 
 
-def _dw_band(kind: Any, shape: tuple[int, ...], itemsize: int) -> tuple[int, int, int, int, int, int, int]:
-    """(band, ho, wo, top, left, phase columns, slab rows) shared by depthwise and its scratch."""
-    (kh, _), (sh, sw), (dh, _) = kind.kernel, kind.stride, kind.dilation
-    ho, wo, top, left, _, cols = _geometry(shape, kind.padding, kind.kernel, kind.stride, kind.dilation)
-    band = max(1, min(ho, DW_BAND_BYTES // (wo * shape[3] * kind.multiplier * itemsize)))
-    return band, ho, wo, top, left, -(-cols // sw), (band - 1) * sh + dh * (kh - 1) + 1
+def _dw_params(kind: Any, c: int) -> tuple[Any, tuple[int, int], tuple[int, int], tuple[int, int], int]:
+    """(padding, kernel, stride, dilation, multiplier) of a depthwise layer, or of a conv whose every
+    group is one input channel (groups = C: EfficientNet, MobileNetV3 and ConvNeXt write theirs so)."""
+    mult = kind.multiplier if kind.name == "depthwise" else kind.filters // c
+    return kind.padding, kind.kernel, kind.stride, kind.dilation, mult
+
+
+def _dw_plan(kind: Any, shape: tuple[int, ...], itemsize: int) -> tuple[bool, int, int, int, int, int, int, int]:
+    """(rows, band, ho, wo, top, left, slab rows, slab columns), shared by depthwise and its scratch:
+    `rows`, the einsum runs along whole rows (see DW_ROW_CHANNELS); `band` output rows read one
+    padded slab of about DW_SLAB_BYTES."""
+    padding, k, (sh, sw), d, mult = _dw_params(kind, shape[3])
+    ho, wo, top, left, _, cols = _geometry(shape, padding, k, (sh, sw), d)
+    cm = shape[3] * mult
+    band = max(1, min(ho, DW_SLAB_BYTES // (sh * cols * cm * itemsize)))
+    rows = sw == 1 and cm < DW_ROW_CHANNELS
+    return rows, band, ho, wo, top, left, (band - 1) * sh + d[0] * (k[0] - 1) + 1, cols
 
 
 def _dw_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], itemsize: int) -> int:
-    band, _, wo, _, _, q_n, slab_rows = _dw_band(kind, ins[0], itemsize)
-    cm, (kh, kw) = ins[0][3] * kind.multiplier, kind.kernel
-    return (kind.stride[1] * slab_rows * q_n + band * wo + kh * kw * wo) * cm * itemsize
+    """The slab, and for the row form the weights repeated along a row."""
+    rows, _, _, wo, _, _, slab_rows, cols = _dw_plan(kind, ins[0], itemsize)
+    _, (kh, kw), _, _, mult = _dw_params(kind, ins[0][3])
+    return (slab_rows * cols + (kh * kw * wo if rows else 0)) * ins[0][3] * mult * itemsize
 
 
 @forward("depthwise", weights=_depthwise_weights, scratch=_dw_scratch, shape=_depthwise_shape)
 def depthwise(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
-    """Per band of output rows, per tap: the band's shifted view times that tap's weights,
-    accumulated in place. Three things keep NumPy's inner loops long and in cache:
+    return _depthwise(t, kind, xs[0], ws["kernel"], ws.get("bias"))
 
-    * the band (a few hundred KiB of output) stays in L2 across the f_h·f_w taps;
-    * each tap's weights are repeated along the output width, so view and weights are both
-      contiguous over width x channels and NumPy runs one long loop per row, not one per pixel;
-    * the padded band is split by column phase (column mod stride), so even a stride-2 tap
-      reads a contiguous run; a multiplier m repeats each input channel m times in the band.
 
-    Wide, width-stride-1 layers take one einsum over the band's sliding windows instead.
+def _depthwise(t: Tally, kind: Any, x: np.ndarray, kern: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    """One einsum per band of output rows, over a padded copy of the band's input (a multiplier m
+    repeats each input channel m times in it): its loop keeps each output's sum in a register, one
+    multiply-add per tap, no pass over memory per tap. `kern` is (f_h, f_w, C·m): output channel
+    c·m + k reads input channel c.
+
+    Narrow layers at width stride 1 run along whole rows: a row of output (W'·C values, side by
+    side) takes tap (i, j) from a stretch of a slab row that is just as contiguous, times the tap's
+    weights repeated along the row, so the einsum's inner loop covers the row at once. Wider (or
+    strided) layers run per pixel: windows from a sliding view, the inner loop over C channels.
     """
-    x, kern, mult = xs[0], ws["kernel"], kind.multiplier
     n, c = x.shape[0], x.shape[3]
+    _, (kh, kw), (sh, sw), (dh, dw), mult = _dw_params(kind, c)
     cm = c * mult
-    (kh, kw), (sh, sw), (dh, dw) = kind.kernel, kind.stride, kind.dilation
-    band, ho, wo, top, left, q_n, slab_rows = _dw_band(kind, x.shape, x.itemsize)
+    rows, band, ho, wo, top, left, slab_rows, cols = _dw_plan(kind, x.shape, x.itemsize)
     y = np.empty((n, ho, wo, cm), dtype=x.dtype)
-    if n == 0:  # an empty batch: no band buffers
+    if n == 0:  # an empty batch: no buffers
         return y
-    slab = np.zeros((sw, slab_rows, q_n, cm), dtype=x.dtype)
-    if sw == 1 and cm >= DW_EINSUM_CHANNELS:
-        for b in range(n):
-            for r0 in range(0, ho, band):
-                m = min(band, ho - r0)
-                sl = slab[0, :(m - 1) * sh + dh * (kh - 1) + 1]
-                _fill(sl, x[b], r0 * sh - top, left)
-                # win[r, w, ch, i, j] = sl[r·sh + i·dh, w + j·dw, ch]
-                win = sliding_window_view(sl, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(0, 1))
-                t.einsum("hwcij,ijc->hwc", win[::sh, :, :, ::dh, ::dw], kern, out=y[b, r0:r0 + m])
-        if "bias" in ws:
-            y += ws["bias"]
-        return y
-    # taps[i, j] = kern[i, j] repeated along the output width (a copy of kh·kw·wo·cm values)
-    taps = np.ascontiguousarray(np.broadcast_to(kern[:, :, None, :], (kh, kw, wo, cm)))
-    tmp = np.empty((band, wo, cm), dtype=x.dtype)
+    slab = _slab(slab_rows, cols, cm, left, x.shape[2], x.dtype)
+    # taps[i, j] = kern[i, j] repeated along the output row (kh·kw·wo·cm values)
+    taps = np.ascontiguousarray(np.broadcast_to(kern[:, :, None, :], (kh, kw, wo, cm))).reshape(
+        kh, kw, wo * cm) if rows else None
     for b in range(n):
         for r0 in range(0, ho, band):
             m = min(band, ho - r0)
-            span = (m - 1) * sh + dh * (kh - 1) + 1
-            for p in range(sw):
-                _fill(slab[p, :span], x[b], r0 * sh - top, left, sw, p)
-            acc, tb = y[b, r0:r0 + m], tmp[:m]
-            for i in range(kh):
-                for j in range(kw):
-                    p, q = divmod(j * dw, sw)[::-1]
-                    view = slab[p, i * dh:i * dh + (m - 1) * sh + 1:sh, q:q + wo]
-                    if i == j == 0:
-                        t.mul(view, taps[i, j], out=acc)
-                    else:
-                        t.mul(view, taps[i, j], out=tb)
-                        acc += tb
-    if "bias" in ws:
-        y += ws["bias"]
+            sl = slab[:(m - 1) * sh + dh * (kh - 1) + 1]
+            _fill(sl, x[b], r0 * sh - top, left)
+            st = sl.strides
+            if taps is not None:
+                # win[r, i, j, w·cm + ch] = sl[r·sh + i·dh, w + j·dw, ch]: (w, ch) side by side
+                win = as_strided(sl, (m, kh, kw, wo * cm), (st[0] * sh, st[0] * dh, st[1] * dw, st[2]),
+                                 writeable=False)
+                t.einsum("hijk,ijk->hk", win, taps, out=y[b, r0:r0 + m].reshape(m, wo * cm))
+            else:
+                # win[r, w, ch, i, j] = sl[r·sh + i·dh, w·sw + j·dw, ch]
+                win = as_strided(sl, (m, wo, cm, kh, kw), (st[0] * sh, st[1] * sw, st[2], st[0] * dh, st[1] * dw),
+                                 writeable=False)
+                t.einsum("hwcij,ijc->hwc", win, kern, out=y[b, r0:r0 + m])
+    if bias is not None:
+        y += bias
     return y
 
 

@@ -89,34 +89,45 @@ def _affine_weights(kind: Any, shapes: list[tuple[int, ...]]) -> WeightShapes:
     return {"gamma": ((c,), True), **({"beta": ((c,), True)} if getattr(kind, "bias", True) else {})}
 
 
-def _normalise(t: Tally, x: np.ndarray, axes: tuple[int, ...], eps: float) -> np.ndarray:
-    """(x - mean)/sqrt(var + eps) over `axes` (the biased variance, as torch at inference)."""
-    d = x - x.mean(axis=axes, keepdims=True)
-    var = t.scale(d, d).mean(axis=axes, keepdims=True)
-    var += x.dtype.type(eps)
-    np.sqrt(var, out=var)
-    np.reciprocal(var, out=var)
-    return t.scale(d, var, out=d)
+#: Values per block of a normalisation's passes: the block stays in L2 between them.
+NORM_BLOCK = 1 << 17
 
 
-def _affine(t: Tally, y: np.ndarray, ws: dict[str, np.ndarray]) -> np.ndarray:
-    if "gamma" in ws:
-        t.scale(y, ws["gamma"], out=y)
-    if "beta" in ws:
-        y += ws["beta"]
-    return y
+def _layernorm_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], itemsize: int) -> int:
+    """A copy of a strided input (a crop's view: its reshape into rows), and a block's row sums and
+    sums of squares (NORM_BLOCK // C rows each)."""
+    size, c = math.prod(ins[0]), ins[0][-1]
+    return (size + 2 * min(size // max(c, 1), max(1, NORM_BLOCK // max(c, 1)))) * itemsize
 
 
-def _two_copies(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], itemsize: int) -> int:
-    """The centred values and their squares, each the size of the output."""
-    return 2 * math.prod(out) * itemsize
-
-
-@forward("layernorm", weights=_affine_weights, scratch=_two_copies, shape=same_shape)
+@forward("layernorm", weights=_affine_weights, scratch=_layernorm_scratch, shape=same_shape)
 def layernorm(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
-    """Over the last axis: the channels of each position, or each token's features."""
+    """Over the last axis: the channels of each position, or each token's features; the biased
+    variance, as torch at inference. A block of rows at a time, in cache: row sums, the centred
+    values written to the output, their squares summed by einsum (no array of squares), then the
+    output scaled by each row's 1/sqrt(var + eps), by gamma, and shifted by beta."""
     x = xs[0]
-    return _affine(t, _normalise(t, x, (-1,), float(kind.eps)), ws)
+    c = x.shape[-1]
+    rows = x.reshape(-1, c)
+    y = np.empty(rows.shape, x.dtype)
+    dt = x.dtype.type
+    step = max(1, NORM_BLOCK // max(c, 1))
+    for i in range(0, rows.shape[0], step):
+        v, o = rows[i:i + step], y[i:i + step]
+        m = np.add.reduce(v, axis=1)
+        m *= dt(1 / c)
+        np.subtract(v, m[:, None], out=o)
+        r = t.einsum("rc,rc->r", o, o, other=True)
+        r *= dt(1 / c)
+        r += dt(float(kind.eps))
+        np.sqrt(r, out=r)
+        np.reciprocal(r, out=r)
+        t.scale(o, r[:, None], out=o)
+        if "gamma" in ws:
+            t.scale(o, ws["gamma"], out=o)
+        if "beta" in ws:
+            o += ws["beta"]
+    return y.reshape(x.shape)
 
 
 def _groupnorm_shape(kind: Any, ins: list[tuple[int, ...]]) -> tuple[int, ...]:
@@ -127,32 +138,50 @@ def _groupnorm_shape(kind: Any, ins: list[tuple[int, ...]]) -> tuple[int, ...]:
     return ins[0]
 
 
-@forward("groupnorm", weights=_affine_weights, scratch=_two_copies, shape=_groupnorm_shape)
+def _groupnorm_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], itemsize: int) -> int:
+    """A copy of a strided input (a crop's view: its reshape into rows), and per sample a few
+    per-channel vectors (sums, means, squares, scale, shift and their temporaries)."""
+    return (math.prod(ins[0]) + 12 * ins[0][-1]) * itemsize
+
+
+@forward("groupnorm", weights=_affine_weights, scratch=_groupnorm_scratch, shape=_groupnorm_shape)
 def groupnorm(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
     """Per sample and group: over the group's channels (C/G consecutive ones) and every position.
-    Sums run down the positions of each channel (adding contiguous rows), then over a group's
-    channels; the per-channel mean and 1/sqrt(var + eps)·gamma then broadcast over the rows.
-    Scratch: the squares of the centred values, and a copy of a strided input (its reshape)."""
+    Per-channel sums down the positions give the means; the centred values of a block of positions
+    at a time (in cache) give, by einsum, each channel's sum of squares (the output holds the
+    centred values meanwhile); then x·a + b with a = gamma/sqrt(var + eps) and b = beta - mean·a
+    per channel, as torch's kernel folds them (the one product per value is counted).
+    Scratch: a copy of a strided input (its reshape), and per-channel vectors."""
     x = xs[0]
     g, c = kind.groups, x.shape[-1]
     _groupnorm_shape(kind, [x.shape])
     n = x.shape[0]
     rows = x.reshape(n, math.prod(x.shape[1:-1]), c)  # (not -1: a batch may be 0)
-    count = rows.shape[1] * (c // g)
+    p = rows.shape[1]
+    count = p * (c // g)
+    y = np.empty(rows.shape, x.dtype)
+    step = max(1, NORM_BLOCK // max(c, 1))
 
-    def per_channel(sums: np.ndarray) -> np.ndarray:  # (N, C) channel sums -> their group's mean, (N, 1, C)
-        means = sums.reshape(n, g, c // g).sum(axis=-1) / count
-        return np.repeat(means, c // g, axis=1)[:, None, :]
+    def per_channel(sums: np.ndarray) -> np.ndarray:  # (C,) channel sums -> their group's mean, (C,)
+        return np.repeat(sums.reshape(g, c // g).sum(axis=-1) / count, c // g)
 
-    d = rows - per_channel(rows.sum(axis=1))
-    var = per_channel(t.scale(d, d).sum(axis=1))
-    a = 1 / np.sqrt(var + float(kind.eps))
-    if "gamma" in ws:  # gamma folded into the per-channel scale: one pass over the values, not two
-        a = a * ws["gamma"]
-    t.scale(d, a.astype(x.dtype), out=d)
-    if "beta" in ws:
-        d += ws["beta"]
-    return d.reshape(x.shape)
+    for b in range(n):
+        mean = per_channel(rows[b].sum(axis=0))
+        sq = np.zeros(c, x.dtype)
+        for i in range(0, p, step):
+            d = np.subtract(rows[b, i:i + step], mean, out=y[b, i:i + step])
+            sq += t.einsum("pc,pc->c", d, d, other=True)
+        a = 1 / np.sqrt(per_channel(sq) + x.dtype.type(float(kind.eps)))
+        if "gamma" in ws:
+            a = a * ws["gamma"]
+        shift = -mean * a
+        if "beta" in ws:
+            shift = shift + ws["beta"]
+        a, shift = a.astype(x.dtype), shift.astype(x.dtype)
+        for i in range(0, p, step):
+            o = t.scale(rows[b, i:i + step], a, out=y[b, i:i + step])
+            o += shift
+    return y.reshape(x.shape)
 
 
 def _scale_weights(kind: Any, shapes: list[tuple[int, ...]]) -> WeightShapes:

@@ -6,15 +6,34 @@ from fractions import Fraction
 
 from ..formula import Formula, prod, q
 from ..shape import Shape
-from .base import Field, Kind, Weight
+from .base import Call, Field, Kind, Saved, Weight, saved_input, saved_new, saved_output
 
 
 class _Activation(Kind):
     category = "activations"
     per_element = 1
+    #: what the backward reads (measured, tests/measured/saved_kinds.py): "input" (x, for f'(x)) or
+    #: "output" (y, when f' is a function of y: ReLU, sigmoid, tanh, softmax)
+    saves = "input"
+    #: in place (`...(inplace=True)`): "output", the result (in the input's memory), or "copy", a copy
+    #: of the input torch makes before overwriting it (hardtanh_, hardswish_, silu_, hardsigmoid_)
+    inplace_saves = "copy"
 
     def out_shape(self, ins: list[Shape]) -> Shape:
         return ins[0]
+
+    def output_storage(self, call: Call) -> str:
+        return "inplace" if call.inplace else "new"
+
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """Its input, or its output where the derivative is a function of the output (ReLU, sigmoid,
+        tanh, softmax); run in place, its output (ReLU, LeakyReLU) or a copy of its input torch makes
+        before overwriting it (ReLU6, Hardswish, SiLU, Hardsigmoid)."""
+        if call.inplace:
+            if self.inplace_saves == "output":
+                return [saved_output()]
+            return [saved_new(self.elements(ins[0], prime=False), "input, copied before the op overwrites it")]
+        return [saved_output()] if self.saves == "output" else [saved_input(0)]
 
     def other_ops(self, ins: list[Shape], out: Shape) -> dict[str, Formula]:
         n = self.elements(out)
@@ -25,6 +44,8 @@ class ReLU(_Activation):
     """ReLU, max(0, x). Other ops: 1 comparison per element."""
 
     name = "relu"
+    inplace_saves = "output"
+    saves = "output"
     category = "comparisons"
 
 
@@ -40,12 +61,14 @@ class Sigmoid(_Activation):
     """Logistic sigmoid 1/(1 + e^-x). Other ops: 1 function evaluation per element."""
 
     name = "sigmoid"
+    saves = "output"
 
 
 class Tanh(_Activation):
     """Hyperbolic tangent (LeNet-5's era). Other ops: 1 function evaluation per element."""
 
     name = "tanh"
+    saves = "output"
 
 
 class HardSwish(_Activation):
@@ -61,6 +84,7 @@ class Softmax(_Activation):
     """
 
     name = "softmax"
+    saves = "output"
 
 
 class SiLU(_Activation):
@@ -91,6 +115,7 @@ class LeakyReLU(_Activation):
     """Leaky ReLU, x if x > 0 else slope·x. Other ops: 1 comparison and 1 multiply per element."""
 
     name = "leakyrelu"
+    inplace_saves = "output"
     category = "comparisons"
     fields = {"slope": Field("real", Fraction(1, 100), "slope for x < 0 (torch's negative_slope)", min=0)}
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import KindError
-from ..formula import Formula, prod, q, total
+from ..formula import ZERO, Formula, prod, q, total
 from ..shape import Shape, describe_shape, fmt, need_hwc, need_sequence
-from .base import Field, Kind, Weight
+from .base import Call, Field, Kind, Saved, Weight, saved_input, saved_new
 
 
 def _head_dim(c: int, heads: int, head_dim: int = 0) -> int:
@@ -95,6 +95,37 @@ class Attention(Kind):
         if bias:
             ops["bias_adds"] = total(*bias)
         return ops
+
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """torch's MultiheadAttention (batch_first) in training, measured: the in-projection keeps its
+        input, which the batch-first transpose makes a contiguous copy of N x L x C (at batch 1 the input
+        itself); q, k and v in one buffer of 3·L·h·d; scaled_dot_product_attention keeps its output and,
+        per head and token, a float32 log-sum-exp, and the out-projection that same output. With
+        need_weights=True (no fused kernel): Q·1/sqrt(d), the h·L·L attention weights, and the
+        out-projection's own copy of the heads' output."""
+        n, c, h, d = self.geometry(ins)
+        ln, hd = q("L", n), q("h·d", h * d)
+        first = saved_input(0) if call.batch == 1 else saved_new(prod(ln, q("C", c)), "input, copied contiguous")
+        qkv = saved_new(prod(ln, q("3·h·d", 3 * h * d)), "q, k, v")
+        if call.op == "MultiheadAttention(need_weights=True)":
+            return [first, qkv, saved_new(prod(ln, hd), "q·1/sqrt(d)"),
+                    saved_new(prod(q("h", h), ln, ln), "attention weights"),
+                    saved_new(prod(ln, hd), "heads' output, copied contiguous")]
+        return [first, qkv, saved_new(prod(q("h", h), ln), "log-sum-exp", "float32"),
+                saved_new(prod(ln, hd), "attention output")]
+
+    def backward_macs(self, ins: list[Shape], out: Shape, call: Call) -> tuple[Formula, Formula]:
+        """Activations: the input's gradient through the in-projection (when it needs one), Q and K's
+        from the scores and the weights' and V's from the output (each product's two gradients cost
+        what it did: 2·2·h·L·L·d), the heads' through the out-projection. Weights: each projection's
+        forward MACs again."""
+        n, c, h, d = self.geometry(ins)
+        ln, cq = q("L", n), q("C", c)
+        proj_in = prod(ln, cq, q("3·h·d", 3 * h * d))
+        products = prod(q("4", 4), q("h", h), ln, ln, q("d", d))
+        proj_out = prod(ln, q("h·d", h * d), cq) if self.proj else None
+        acts = total(proj_in if call.grads[0] else ZERO, products, *([proj_out] if proj_out else []))
+        return acts, total(proj_in, *([proj_out] if proj_out else []))
 
 
 class WindowAttention(Kind):
@@ -185,6 +216,41 @@ class WindowAttention(Kind):
             ops["bias_adds"] = total(*bias)
         return ops
 
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """torchvision's shifted_window_attention in training, measured: the qkv Linear keeps the map cut
+        into windows: the input itself when that cut is a view of it (no padding, no roll, one window
+        across or windows one row high), else the padded or rolled map, or a copy; k and v each copied
+        contiguous for their products, or, when N·n_w = 1 or one head, the q, k, v buffer they view;
+        Q·1/sqrt(d); the softmax's output (n_w·h·T·T); and the heads' output joined for the projection."""
+        hp, wp, c, h, d, shift, nw, t = self.geometry(ins)
+        a, b = self._area(hp, wp, ins)
+        ac = prod(a, b, q("C", c))
+        wh, ww = self.window
+        view = wh == 1 or wp // ww == 1
+        if view and (hp, wp) == tuple(ins[0][:2]) and not any(shift):
+            first = saved_input(0)
+        else:
+            first = saved_new(ac, "windows (the padded or rolled map, or a copy)")
+        if call.batch * nw == 1 or h == 1:
+            kv = [saved_new(prod(a, b, q("3C", 3 * c)), "q, k, v")]
+        else:
+            kv = [saved_new(ac, "k, copied contiguous"), saved_new(ac, "v, copied contiguous")]
+        scores = prod(q("n_w", nw), q("h", h), q("T", t), q("T", t))
+        return [first, *kv, saved_new(ac, "q·1/sqrt(d)"), saved_new(scores, "softmax"),
+                saved_new(ac, "heads joined for the projection")]
+
+    def backward_macs(self, ins: list[Shape], out: Shape, call: Call) -> tuple[Formula, Formula]:
+        """As attention's, window by window: the input's gradient through the qkv projection (when it
+        needs one), the two products' four gradients, the projection's input gradient; the weights'
+        gradients cost the projections' forward MACs."""
+        hp, wp, c, h, d, shift, nw, t = self.geometry(ins)
+        a, b = self._area(hp, wp, ins)
+        cq = q("C", c)
+        qkv = prod(a, b, cq, q("3C", 3 * c))
+        proj = prod(a, b, cq, cq)
+        products = prod(q("4", 4), q("n_w", nw), q("h", h), q("T", t), q("T", t), q("d", d))
+        return total(qkv if call.grads[0] else ZERO, products, proj), total(qkv, proj)
+
     def receptive_field(self, ins: list[Any], in_shapes: list[Shape], out_shape: Shape) -> Any:
         from ..receptive import RF
         nw = self.geometry(in_shapes)[6]
@@ -236,3 +302,12 @@ class MatMul(Kind):
 
     def other_ops(self, ins: list[Shape], out: Shape) -> dict[str, Formula]:
         return {"multiplies": self.elements(out)} if self.scale != 1 else {}
+
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """B for A's gradient, A for B's (transposes are views of the same memory)."""
+        return [*([saved_input(1)] if call.grads[0] else []), *([saved_input(0)] if call.grads[1] else [])]
+
+    def backward_macs(self, ins: list[Shape], out: Shape, call: Call) -> tuple[Formula, Formula]:
+        """dA = dC·B^T and dB = A^T·dC, m·k·n each, for the inputs that need a gradient."""
+        macs = self.macs(ins, out)
+        return total(*[macs for g in call.grads if g]), ZERO

@@ -234,6 +234,68 @@ class Weight(Frozen):
         return prod(*self.dims)
 
 
+#: Bytes of a saved tensor's element types other than the values' own ("value": the analysis dtype,
+#: or the half type under --amp): statistics torch keeps in float32 whatever the values' type,
+#: max pooling's int64 indices, a bool mask.
+ELEMENT_BYTES: dict[str, int] = {"float32": 4, "int64": 8, "bool": 1}
+#: How a torch op string says that the op runs in place: `ReLU(inplace=True)`, `F.relu(inplace=True)`.
+INPLACE = "(inplace=True)"
+
+
+class Saved(Frozen):
+    """A tensor autograd keeps for a layer's backward (what `saved_tensors_hooks` sees in torch).
+
+    `source` says whose memory it is: an input's index (the storage that input lives in, so that two
+    layers saving one tensor keep it once), "output" (this layer's own output), or "new" (a tensor of
+    its own: `elements` values per sample, or in all when not `per_sample`, of type `dtype`: "value"
+    or a key of ELEMENT_BYTES). `what` names it in --explain: "input", "indices", "mean" ...
+    """
+
+    __slots__ = ("source", "elements", "dtype", "per_sample", "what")
+
+    def __init__(self, source: int | str, elements: Formula | None = None, dtype: str = "value",
+                 per_sample: bool = True, what: str = "") -> None:
+        self.source, self.elements, self.dtype, self.per_sample = source, elements, dtype, per_sample
+        self.what = what or (f"input {source}" if isinstance(source, int) and source else
+                             "input" if source == 0 else str(source))
+
+
+def saved_input(i: int = 0, what: str = "") -> Saved:
+    """Input i as it is: the storage it lives in (a view's or an in-place result's is its base's)."""
+    return Saved(i, what=what)
+
+
+def saved_output(what: str = "result") -> Saved:
+    """The layer's own output (its storage: the input's, for an in-place op)."""
+    return Saved("output", what=what)
+
+
+def saved_new(elements: Formula, what: str, dtype: str = "value", per_sample: bool = True) -> Saved:
+    """A tensor made for the backward alone: a copy, indices, statistics, a mask or noise."""
+    return Saved("new", elements, dtype, per_sample, what)
+
+
+class Call(Frozen):
+    """How torch runs one layer in a training pass: what its saved tensors and backward depend on.
+
+    `op` is the torch op computing it (`profiles.TORCH_DEFAULT`, or the spec's `torch_ops:`); `grads`
+    says, per input, whether that input needs a gradient (some layer before it has trainable weights);
+    `batch` is N; `strided` says, per input, whether it is a transposed view (`tokens`), which torch
+    copies before a Linear multiplies it.
+    """
+
+    __slots__ = ("op", "grads", "batch", "strided")
+
+    def __init__(self, op: str, grads: tuple[bool, ...], batch: int = 1, strided: tuple[bool, ...] = ()) -> None:
+        self.op, self.grads, self.batch = op, grads, batch
+        self.strided = strided or (False,) * len(grads)
+
+    @property
+    def inplace(self) -> bool:
+        """Whether the op runs in place (written `...(inplace=True)`)."""
+        return self.op.endswith(INPLACE)
+
+
 REGISTRY: dict[str, type[Kind]] = {}
 
 
@@ -284,6 +346,35 @@ class Kind:
     def shape_text(self, ins: list[Shape], out: Shape) -> str:
         """How the output shape follows from the input (for --explain)."""
         return f"{' , '.join(fmt(s) for s in ins)} -> {fmt(out)}"
+
+    # --- a training pass (archcalc.training) ---------------------------------------------
+    #: whether the output is a transposed view of the input (torch copies it before a Linear)
+    strided: ClassVar[bool] = False
+    #: whether the backward hands its inputs views of its output's gradient (a reshape, an add, a
+    #: concatenation) instead of making new gradient buffers
+    grad_is_view: ClassVar[bool] = False
+    #: inputs read for their shape alone (a crop's second input, which gives its size): autograd sends
+    #: them no gradient
+    shape_only: ClassVar[tuple[int, ...]] = ()
+
+    def output_storage(self, call: Call) -> str:
+        """Where torch puts the output: "new" memory, or the first input's own, as a "view" of it or
+        changed "inplace" (which PyTorch allows only when no layer before has saved that input)."""
+        return "new"
+
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """What autograd keeps for this layer's backward, as torch op `call.op` computes it
+        (measured: tests/measured/saved_kinds.py). Asked only of a layer autograd records: one
+        with trainable weights, or reading something that needs a gradient. Every kind says."""
+        raise NotImplementedError(f"{self.name}: what autograd saves for it")
+
+    def backward_macs(self, ins: list[Shape], out: Shape, call: Call) -> tuple[Formula, Formula]:
+        """(MACs of the gradients of its activations, MACs of its weights' gradients): the gradient
+        of an input that needs none (`call.grads`) is not computed. A kind without MACs has no
+        backward MACs; a kind with MACs must say."""
+        if type(self).macs is not Kind.macs:
+            raise NotImplementedError(f"{self.name}: the MACs of its backward")
+        return ZERO, ZERO
 
     # --- helpers for subclasses ---------------------------------------------------------
     @staticmethod

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from ..errors import KindError
 from ..shape import Shape, describe_shape
-from .base import Field, Kind
-from .tokens import _keep
+from .base import Field
+from .tokens import _keep, _New, _View
 
 
-class Slice(Kind):
+class Slice(_View):
     """A part of the channels: `chunks`/`chunk` as torch's x.chunk(n, dim=1)[i], or `start` and `channels`.
 
     ShuffleNetV2 splits with x1, x2 = x.chunk(2, dim=1): write two slices reading the same input,
@@ -64,7 +64,7 @@ class Slice(Kind):
         return f"{how}channels {first} to {first + count - 1} of {ins[0][-1]}: C' = {count}"
 
 
-class Shuffle(Kind):
+class Shuffle(_New):
     """Channel shuffle with g groups (ShuffleNet): channel j of the output is channel (j mod g)·(C/g) + j div g.
 
     torchvision's channel_shuffle: x.view(N, g, C/g, H, W).transpose(1, 2).reshape(N, C, H, W), so the

@@ -6,9 +6,9 @@ from fractions import Fraction
 from typing import Any
 
 from ..errors import KindError
-from ..formula import Formula, prod, q
+from ..formula import ZERO, Formula, prod, q
 from ..shape import Shape, need_hwc, resolve_padding, window, window_text
-from .base import Field, Kind, Weight
+from .base import Call, Field, Kind, Saved, Weight, saved_input
 
 
 class Conv(Kind):
@@ -79,6 +79,17 @@ class Conv(Kind):
 
     def other_ops(self, ins: list[Shape], out: Shape) -> dict[str, Formula]:
         return {"bias_adds": self.elements(out)} if self.bias else {}
+
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """The input, for the weights' gradient (and the weight, a parameter, for the input's)."""
+        return [saved_input(0)]
+
+    def backward_macs(self, ins: list[Shape], out: Shape, call: Call) -> tuple[Formula, Formula]:
+        """Each forward multiply-accumulate x·w appears once in the input's gradient (dy·w) and once in
+        the weights' (dy·x): both cost the forward's MACs, and the input's is skipped when the input
+        needs no gradient (the first layer)."""
+        macs = self.macs(ins, out)
+        return (macs if call.grads[0] else ZERO), macs
 
 
 class Depthwise(Conv):
@@ -223,7 +234,7 @@ class ConvTranspose(Conv):
         at i·s: in input pixels it lies at (o + p_top - (k_eff - 1)/2)/s. Neighbouring outputs are
         j/s apart, and the taps of one output span at most ceil(k_eff/s) inputs (the largest
         over the output positions; some see fewer)."""
-        from ..receptive import RF, Axis
+        from ..receptive import RF, Axis, div
         f = ins[0]
         if f is None or len(in_shapes[0]) != 3:
             return None
@@ -232,7 +243,7 @@ class ConvTranspose(Conv):
 
         def up(a: Any, k: int, s: int, d: int, lo: int) -> Any:
             keff = d * (k - 1) + 1
-            return Axis(a.size + (-(-keff // s) - 1) * a.jump, a.jump / s,
+            return Axis(a.size + (-(-keff // s) - 1) * a.jump, div(a.jump, s),
                         a.start + (Fraction(2 * lo - keff + 1, 2) / s) * a.jump)
         return RF(up(f.h, self.kernel[0], self.stride[0], self.dilation[0], t),
                   up(f.w, self.kernel[1], self.stride[1], self.dilation[1], l), f.spatial)

@@ -3,9 +3,9 @@ the same layer restricted to a flat vector (the classifier of the notes)."""
 
 from __future__ import annotations
 
-from ..formula import Formula, prod, q
+from ..formula import ZERO, Formula, prod, q
 from ..shape import Shape, need_vector
-from .base import Field, Kind, Weight
+from .base import Call, Field, Kind, Saved, Weight, saved_input, saved_new
 
 
 class Linear(Kind):
@@ -59,6 +59,18 @@ class Linear(Kind):
         if not self.bias:
             return {}
         return {"bias_adds": self.elements(out) if len(out) > 1 else q("n_out", out[0])}
+
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """Its input, for the weights' gradient. torch multiplies N x L x C as (N·L) x C: a transposed
+        view (`tokens`) cannot be reshaped so without a copy once N > 1, and the copy is what is kept."""
+        if call.strided[0] and len(ins[0]) >= 2 and call.batch > 1:
+            return [saved_new(self.elements(ins[0], prime=False), "input, copied contiguous")]
+        return [saved_input(0)]
+
+    def backward_macs(self, ins: list[Shape], out: Shape, call: Call) -> tuple[Formula, Formula]:
+        """dx = dy·W^T and dW = x^T·dy each cost the forward's MACs (dx only when x needs a gradient)."""
+        macs = self.macs(ins, out)
+        return (macs if call.grads[0] else ZERO), macs
 
 
 class Dense(Linear):

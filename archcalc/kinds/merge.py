@@ -8,7 +8,7 @@ from typing import Any
 from ..errors import KindError
 from ..formula import Formula, prod, q, total
 from ..shape import Shape, fmt, need_sequence
-from .base import Field, Kind
+from .base import Call, Field, Kind, Saved, saved_input, saved_new
 
 
 class Add(Kind):
@@ -20,6 +20,16 @@ class Add(Kind):
 
     name = "add"
     arity = (2, None)
+    grad_is_view = True  # every input's gradient is the output's
+
+    def output_storage(self, call: Call) -> str:
+        """`out += identity` (torchvision's ResNet, the default) adds into the first input; `+` and
+        torch.add make new memory."""
+        return "inplace" if call.op == "+=" else "new"
+
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """Nothing: the gradient of a sum needs no value."""
+        return []
 
     def out_shape(self, ins: list[Shape]) -> Shape:
         first = ins[0]
@@ -46,6 +56,11 @@ class Concat(Kind):
 
     name = "concat"
     arity = (2, None)
+    grad_is_view = True  # each input's gradient is a slice of the output's
+
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """Nothing: torch.cat keeps sizes only."""
+        return []
     fields = {"axis": Field("choice", "channels", "channels | tokens (sequences: L x C, one after another)",
                             choices=("channels", "tokens"))}
 
@@ -111,6 +126,22 @@ class Multiply(Kind):
 
     def out_shape(self, ins: list[Shape]) -> Shape:
         return broadcast(ins)
+
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """Left to right, each product a·b keeps b when a needs a gradient and a when b does; a
+        product of three keeps the first product (its own memory) for the third input's gradient."""
+        out_items: list[Saved] = []
+        grad = call.grads[0]
+        for k in range(1, len(ins)):
+            if grad:
+                out_items.append(saved_input(k))
+            if call.grads[k]:
+                if k == 1:
+                    out_items.append(saved_input(0))
+                else:
+                    out_items.append(saved_new(self.elements(broadcast(ins[:k])), f"product of inputs 0 to {k - 1}"))
+            grad = grad or call.grads[k]
+        return out_items
 
     def shape_text(self, ins: list[Shape], out: Shape) -> str:
         return f"broadcast({', '.join(fmt(s) for s in ins)}) = {fmt(out)}"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 from ..errors import KindError
 from ..formula import Formula, prod, q
 from ..shape import Shape, fmt, need_hwc
-from .base import Field, Kind, Weight
+from .base import Call, Field, Kind, Saved, Weight, saved_input, saved_new
 
 
 class BatchNorm(Kind):
@@ -31,6 +32,19 @@ class BatchNorm(Kind):
     def other_ops(self, ins: list[Shape], out: Shape) -> dict[str, Formula]:
         return {"normalization": prod(self.elements(out), q("2", 2))}
 
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """In training: the input, and the batch's mean and 1/sqrt(var + eps) per channel in float32
+        (save_mean, save_invstd; the running statistics it also saves are buffers, model state).
+        Over one value per channel (N·H·W = 1) PyTorch refuses to train it, and so does archcalc."""
+        positions = ins[0][:-1]
+        if call.batch * math.prod(positions) == 1:
+            raise KindError(f"in training, BatchNorm normalises each channel over N·H·W = {call.batch}·"
+                            f"{'·'.join(map(str, positions)) or '1'} = 1 value, which PyTorch refuses ('Expected "
+                            "more than 1 value per channel when training')", hint="train at a batch of at least 2")
+        c = q("C", ins[0][-1])
+        return [saved_input(0), saved_new(c, "mean", "float32", per_sample=False),
+                saved_new(c, "invstd", "float32", per_sample=False)]
+
 
 class LRN(Kind):
     """Local response normalisation across channels (AlexNet): b = a / (k + alpha/n·sum a²)^beta.
@@ -53,6 +67,16 @@ class LRN(Kind):
 
     def other_ops(self, ins: list[Shape], out: Shape) -> dict[str, Formula]:
         return {"normalization": prod(self.elements(out), q("(2·size + 3)", 2 * self.size + 3))}
+
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """torch's F.local_response_norm is a chain of ops, each keeping its own: the input (x·x and
+        x / d), the squares zero-padded along channels (avg_pool3d's input, C + size - 1 of them),
+        k + alpha·mean (pow's input) and d = that^beta (the divisor)."""
+        h, w, c = ins[0]
+        x = self.elements(ins[0], prime=False)
+        padded = prod(q("H", h), q("W", w), q("(C + size - 1)", c + self.size - 1))
+        return [saved_input(0), saved_new(padded, "squares, padded"), saved_new(x, "k + alpha·mean"),
+                saved_new(x, "divisor")]
 
 
 def _statistics(kind: Kind, out: Shape) -> Formula:
@@ -95,6 +119,13 @@ class LayerNorm(Kind):
     def other_ops(self, ins: list[Shape], out: Shape) -> dict[str, Formula]:
         return {"normalization": _statistics(self, out)}
 
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """The input (a map's is the same storage, viewed channels-last) and, per position, token or
+        vector, the mean and 1/sqrt(var + eps) in float32."""
+        s = ins[0]
+        n = prod(q("H", s[0]), q("W", s[1])) if len(s) == 3 else q("L", s[0]) if len(s) == 2 else q("1", 1)
+        return [saved_input(0), saved_new(n, "mean", "float32"), saved_new(n, "rstd", "float32")]
+
 
 class GroupNorm(Kind):
     """Group normalisation: each group of C/G channels normalised over its channels and positions.
@@ -133,6 +164,11 @@ class GroupNorm(Kind):
     def other_ops(self, ins: list[Shape], out: Shape) -> dict[str, Formula]:
         return {"normalization": _statistics(self, out)}
 
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """The input, and per sample and group the mean and 1/sqrt(var + eps) in float32."""
+        g = q("G", self.groups)
+        return [saved_input(0), saved_new(g, "mean", "float32"), saved_new(g, "rstd", "float32")]
+
 
 class Scale(Kind):
     """A learned scale per channel, y = gamma·x (ConvNeXt's layer scale, CaiT's LayerScale).
@@ -152,3 +188,7 @@ class Scale(Kind):
 
     def other_ops(self, ins: list[Shape], out: Shape) -> dict[str, Formula]:
         return {"multiplies": self.elements(out)}
+
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """gamma * x keeps x, for gamma's gradient (and gamma, a parameter, for x's)."""
+        return [saved_input(0)]

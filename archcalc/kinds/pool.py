@@ -9,7 +9,7 @@ from typing import Any
 from ..errors import KindError
 from ..formula import Formula, prod, q
 from ..shape import Shape, need_hwc, resolve_padding, window, window_text
-from .base import Field, Kind
+from .base import Call, Field, Kind, Saved, saved_input, saved_new
 
 
 class _Pool(Kind):
@@ -37,6 +37,13 @@ class _Pool(Kind):
         kh, kw = self.size
         return (f"{window_text(h, kh, sh, t, b, 1, self.ceil, 'H')}; "
                 f"{window_text(w, kw, sw, l, r, 1, self.ceil, 'W')}; C' = C = {c}")
+
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """The input (avg_pool2d's backward reads its shape only, but torch keeps it); torch's adaptive
+        average pooling to 1 x 1 is a mean, which keeps nothing."""
+        if call.op.removeprefix("F.").lower().startswith("adaptive") and out[:2] == (1, 1):
+            return []
+        return [saved_input(0)]
 
     def _k_minus_1(self) -> Formula:
         kh, kw = self.size
@@ -66,6 +73,10 @@ class MaxPool(_Pool):
     def other_ops(self, ins: list[Shape], out: Shape) -> dict[str, Formula]:
         return {"comparisons": prod(self.elements(out), self._k_minus_1())}
 
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """The input and the int64 index of every output's maximum (max_pool2d_with_indices)."""
+        return [saved_input(0), saved_new(self.elements(out), "indices", "int64")]
+
 
 class AvgPool(_Pool):
     """Average pooling: the mean of each f x f window, per channel.
@@ -93,6 +104,13 @@ class _Global(Kind):
     def _per_channel(self, ins: list[Shape]) -> Formula:
         h, w, c = ins[0]
         return prod(q("C", c), q("(H·W - 1)", h * w - 1))
+
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """Global average pooling is a mean in torch (AdaptiveAvgPool2d(1) too): it keeps nothing;
+        global max pooling keeps the input and the int64 index of each channel's maximum."""
+        if self.name == "globalavgpool":
+            return []
+        return [saved_input(0), saved_new(q("C", ins[0][2]), "indices", "int64")]
 
 
 class GlobalAvgPool(_Global):
@@ -183,6 +201,10 @@ class AdaptiveAvgPool(_Adaptive):
     def other_ops(self, ins: list[Shape], out: Shape) -> dict[str, Formula]:
         return {"elementwise_adds": self._reductions(ins), "multiplies": self.elements(out)}
 
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """The input; to 1 x 1, torch computes a mean, which keeps nothing."""
+        return [] if out[:2] == (1, 1) else [saved_input(0)]
+
 
 class AdaptiveMaxPool(_Adaptive):
     """Adaptive max pooling to a given output size H' x W' (PyTorch's AdaptiveMaxPool2d).
@@ -194,3 +216,7 @@ class AdaptiveMaxPool(_Adaptive):
 
     def other_ops(self, ins: list[Shape], out: Shape) -> dict[str, Formula]:
         return {"comparisons": self._reductions(ins)}
+
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """The input and the int64 index of every output's maximum."""
+        return [saved_input(0), saved_new(self.elements(out), "indices", "int64")]

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..formula import Formula, prod, q
 from ..shape import Shape, fmt, need_hwc
-from .base import Field, Kind
+from .base import Call, Field, Kind, Saved, saved_new
 
 
 class Input(Kind):
@@ -26,11 +26,23 @@ class Input(Kind):
     def shape_text(self, ins: list[Shape], out: Shape) -> str:
         return f"given: {fmt(out)}"
 
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """Nothing: it is the data, which no op made."""
+        return []
+
 
 class Flatten(Kind):
     """Reshape H x W x C into one vector of H·W·C values (LeNet-5: 5 x 5 x 16 -> 400)."""
 
     name = "flatten"
+    grad_is_view = True
+
+    def output_storage(self, call: Call) -> str:
+        return "view"  # torch.flatten of a contiguous tensor is a view
+
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """Nothing: a view of its input."""
+        return []
 
     def out_shape(self, ins: list[Shape]) -> Shape:
         n = 1
@@ -57,6 +69,10 @@ class ZeroPad(Kind):
                             hint="write padding: 1, [1, 1] or [top, bottom, left, right]")
         t, b, l, r = (p,) * 4 if isinstance(p, int) else (p[0], p[0], p[1], p[1]) if len(p) == 2 else p
         return (h + t + b, w + l + r, c)
+
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """Nothing: constant padding's backward is a slice, which needs sizes only."""
+        return []
 
 
 class Crop(Kind):
@@ -114,6 +130,16 @@ class Crop(Kind):
         return (f"{fmt(ins[0])} -> {fmt(out)}: rows {t}..{t + oh - 1} of {h}, columns {l}..{l + ow - 1} of {w} "
                 f"(centred: floor((H - H')/2) = {t} off the top, floor((W - W')/2) = {l} off the left)")
 
+    shape_only = (1,)  # torch reads the second input's size alone: no gradient reaches it through the crop
+
+    def output_storage(self, call: Call) -> str:
+        return "view"  # x[:, :, t:t + h, l:l + w] is a view of x
+
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """Nothing: a slice's backward needs sizes only. The crop is a view, so a layer that saves it
+        keeps the whole uncropped map (U-Net's concatenation copies it and keeps nothing)."""
+        return []
+
 
 class Upsample(Kind):
     """Upsample H and W by integer factors: nearest copies values, bilinear interpolates.
@@ -137,6 +163,10 @@ class Upsample(Kind):
         n = self.elements(out)
         return {"multiplies": prod(n, q("4", 4)), "elementwise_adds": prod(n, q("3", 3))}
 
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """Nothing: the backward of nearest and bilinear upsampling needs sizes only."""
+        return []
+
 
 class Dropout(Kind):
     """Dropout: identity at inference (what archcalc counts); `rate` is kept for the record."""
@@ -144,8 +174,23 @@ class Dropout(Kind):
     name = "dropout"
     fields = {"rate": Field("real", 0.5, "fraction dropped while training", min=0, max=1)}
 
+    @property
+    def grad_is_view(self) -> bool:  # type: ignore[override]
+        return self.rate == 0
+
     def out_shape(self, ins: list[Shape]) -> Shape:
         return ins[0]
+
+    def output_storage(self, call: Call) -> str:
+        """Rate 0 returns the input itself; otherwise x·noise, in new memory or (in place) x's own."""
+        return "view" if self.rate == 0 else "inplace" if call.inplace else "new"
+
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """Training on the CPU, torch multiplies by a tensor of 0 and 1/(1 - rate) in the values' own
+        type and keeps it (on CUDA, native_dropout keeps a bool mask, 1 byte a value); rate 0: nothing."""
+        if self.rate == 0:
+            return []
+        return [saved_new(self.elements(ins[0], prime=False), "noise: 0 or 1/(1 - rate)")]
 
 
 class Identity(Kind):
@@ -155,9 +200,17 @@ class Identity(Kind):
     """
 
     name = "identity"
+    grad_is_view = True
 
     def out_shape(self, ins: list[Shape]) -> Shape:
         return ins[0]
+
+    def output_storage(self, call: Call) -> str:
+        return "view"  # nn.Identity returns its input
+
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """Nothing: nn.Identity returns its input."""
+        return []
 
 
 class DropPath(Kind):
@@ -170,5 +223,19 @@ class DropPath(Kind):
     name = "droppath"
     fields = {"rate": Field("real", 0, "probability of dropping the branch while training", min=0, max=1)}
 
+    @property
+    def grad_is_view(self) -> bool:  # type: ignore[override]
+        return self.rate == 0
+
     def out_shape(self, ins: list[Shape]) -> Shape:
         return ins[0]
+
+    def output_storage(self, call: Call) -> str:
+        return "view" if self.rate == 0 else "new"  # rate 0 returns the input itself
+
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """torchvision's stochastic_depth ("row"): x·noise with one value per sample, 0 or
+        1/(1 - rate), which the product keeps; rate 0: nothing."""
+        if self.rate == 0:
+            return []
+        return [saved_new(q("1", 1), "noise, one per sample")]

@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import KindError
 from ..formula import Formula, q
 from ..shape import Shape, describe_shape, fmt, need_hwc, need_sequence
-from .base import Field, Kind, Weight
+from .base import Call, Field, Kind, Saved, Weight
 
 
 def _keep(ins: list[Any], in_shapes: list[Shape], out_shape: Shape) -> Any:
@@ -21,7 +21,26 @@ def _keep(ins: list[Any], in_shapes: list[Shape], out_shape: Shape) -> Any:
     return ins[0]
 
 
-class Tokens(Kind):
+class _View(Kind):
+    """A layer torch computes as a view of its input: no memory of its own, nothing saved."""
+
+    def output_storage(self, call: Call) -> str:
+        return "view"
+
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """Nothing: a view of its input."""
+        return []
+
+
+class _New(Kind):
+    """A layer whose output is new memory and whose backward needs sizes only (cat, add, pad, gather)."""
+
+    def saved(self, ins: list[Shape], out: Shape, call: Call) -> list[Saved]:
+        """Nothing: its backward needs sizes only."""
+        return []
+
+
+class Tokens(_View):
     """An H x W x C map as a sequence of H·W tokens of C channels, row by row (torch's x.flatten(2).transpose(1, 2)).
 
     Token h·W + w is position (h, w). No params, no MACs, no other ops (a reshape).
@@ -30,6 +49,8 @@ class Tokens(Kind):
 
     name = "tokens"
     receptive_field = staticmethod(_keep)
+    strided = True        # x.flatten(2).transpose(1, 2): a transposed view
+    grad_is_view = True
 
     def out_shape(self, ins: list[Shape]) -> Shape:
         h, w, c = need_hwc(ins[0], self.name)
@@ -40,7 +61,7 @@ class Tokens(Kind):
         return f"L' = H·W = {h}·{w} = {out[0]}; C' = C = {c}"
 
 
-class TokenMap(Kind):
+class TokenMap(_View):
     """A sequence of L tokens back into an h x w x C map (token i at row i // w, column i % w): the inverse of `tokens`.
 
     h·w must equal L. Give h, w or both; with neither, the map is square (L must be a square).
@@ -48,6 +69,7 @@ class TokenMap(Kind):
     """
 
     name = "tokenmap"
+    grad_is_view = True
     fields = {
         "h": Field("int", 0, "rows h of the map (0: L / w, or the square root of L)", min=0),
         "w": Field("int", 0, "columns w of the map (0: L / h, or the square root of L)", min=0),
@@ -80,7 +102,7 @@ class TokenMap(Kind):
         return f"L = {ins[0][0]} = h·w = {out[0]}·{out[1]}; C' = C = {out[2]}"
 
 
-class ClassToken(Kind):
+class ClassToken(_New):
     """A learned token prepended to a sequence (ViT's class token; `count` 2 for DeiT's class and distillation tokens).
 
     L x C -> (L + count) x C. Params = count·C. No MACs, no other ops (values are only placed).
@@ -88,6 +110,7 @@ class ClassToken(Kind):
     """
 
     name = "classtoken"
+    grad_is_view = True   # torch.cat: the input's gradient is a slice of the output's
     fields = {"count": Field("int", 1, "learned tokens prepended")}
 
     def out_shape(self, ins: list[Shape]) -> Shape:
@@ -104,7 +127,7 @@ class ClassToken(Kind):
         return None  # output 0 is the learned token: it depends on no input pixel
 
 
-class PosEmbed(Kind):
+class PosEmbed(_New):
     """A learned tensor of the input's shape added to it: ViT's position embedding (L x C), or one per map position.
 
     Params = the input's elements (L·C). No MACs. Other ops: one elementwise add per element.
@@ -112,6 +135,7 @@ class PosEmbed(Kind):
     """
 
     name = "posembed"
+    grad_is_view = True   # x + pos: the input's gradient is the output's
     receptive_field = staticmethod(_keep)
 
     def out_shape(self, ins: list[Shape]) -> Shape:
@@ -126,7 +150,7 @@ class PosEmbed(Kind):
         return {"elementwise_adds": self.elements(out)}
 
 
-class TokenSelect(Kind):
+class TokenSelect(_View):
     """One token of a sequence as a flat vector of C: token 0 is ViT's class token, read by the head (x[:, 0]).
 
     L x C -> C. No params, no MACs, no other ops.
@@ -153,7 +177,7 @@ class TokenSelect(Kind):
         return f if f.mixing else RF(f.h, f.w, False)
 
 
-class PatchMerge(Kind):
+class PatchMerge(_New):
     """Swin's patch merging gather: each 2 x 2 block of positions concatenated, H x W x C -> H/2 x W/2 x 4C.
 
     In torchvision's order: (0, 0), (1, 0), (0, 1), (1, 1) as (row, column) offsets, i.e. x[0::2, 0::2],

@@ -117,6 +117,12 @@ def ops(c: int, h: int, w: int) -> dict:
         "gamma * x": Fn(lambda m, x: m.gamma * x, gamma=torch.full((c, 1, 1), 1e-6)),
         "torch.mul(gamma, x)": Fn(lambda m, x: torch.mul(m.gamma, x), gamma=torch.full((c, 1, 1), 1e-6)),
         "Identity": nn.Identity(), "StochasticDepth": StochasticDepth(0.1),
+        # in place (issue 17: what a training step keeps depends on it; the tools count the same)
+        "SiLU(inplace=True)": nn.SiLU(inplace=True), "F.silu(inplace=True)": Fn(lambda m, x: F.silu(x, inplace=True)),
+        "Hardsigmoid(inplace=True)": nn.Hardsigmoid(inplace=True),
+        "F.hardsigmoid(inplace=True)": Fn(lambda m, x: F.hardsigmoid(x, inplace=True)),
+        "LeakyReLU(inplace=True)": nn.LeakyReLU(0.1, inplace=True),
+        "F.leaky_relu(inplace=True)": Fn(lambda m, x: F.leaky_relu(x, 0.1, inplace=True)),
     }
     if c % 2 == 0:
         d["GroupNorm(2)"] = nn.GroupNorm(2, c)

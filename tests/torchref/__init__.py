@@ -13,7 +13,8 @@ that describes it, and its published parameter count. Importing this package doe
 so the default test suite can read the registry and the measured figures (figures.json) without it.
 Adding a network: a module here with a builder function, one `Net` below (a family spec's member
 names its `variant`), then
-`python tests/torchref/measure.py --only NAME` in a venv with torch 2.13 and the tools.
+`python tests/torchref/measure.py --only NAME` in a venv with torch 2.13 and the tools, and
+`python tests/torchref/measure_training.py --only NAME` (torch 2.13 alone: what a training step keeps).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 FIGURES = HERE / "figures.json"                    # measured on these copies (torch 2.13)
 FIGURES_TORCHVISION = HERE / "figures-torchvision.json"  # measured on torchvision's own models
+TRAINING = HERE / "training.json"                  # a training step's memory and MACs (measure_training.py)
 
 
 @dataclass(frozen=True)
