@@ -1,14 +1,18 @@
 """Issue 16: ONNX and PyTorch in and out, and the four witnesses.
 
 Tests that need the optional extras skip, visibly, without them (`pytest -ra` lists why);
-.ci/run installs onnx, onnxruntime and torch 2.13.0 in a venv of its own and runs them all.
+.ci/run installs onnx, onnxruntime and torch 2.13.0 in a venv of its own and runs the default set
+and the `sample` (below); `pytest -m slow` there runs every network.
 
 Witnesses 1 to 3 run over every zoo spec in every setting `archcalc check` holds it to (conftest's
 zoo_settings: each variant), and over the two specs that hold every kind of issue 14
 (tests/data/modern_a.yaml, tests/data/kinds_b_all.yaml); witness 4 over every network of the
 torch reference (tests/torchref, NETWORKS). Networks added to either are covered as they land:
 small ones in the default suite, larger ones (above SMALL_PARAMS parameters or SMALL_MACS
-multiply-accumulates) marked `slow`.
+multiply-accumulates) marked `slow`. Of those, SAMPLE is also marked `sample`: one network of each
+family the small ones lack (bottleneck ResNets folded into blocks, DenseNet's concatenations,
+Inception-v3's training-only head, ConvNeXt, Swin's windows, ViT's tokens), whose witnesses CI runs
+beside the default set (all of them take about 15 minutes; the sample about 1.5).
 
 Figures: torchvision's num_params (the torch reference registry, with its source); MACs from the
 zoo specs, whose `expect:` blocks cite their sources.
@@ -32,6 +36,14 @@ from archcalc.walk import walk
 
 #: the default suite's networks: at most this many parameters and MACs (the rest are `slow`)
 SMALL_PARAMS, SMALL_MACS = 7_000_000, 1_600_000_000
+#: the big networks CI witnesses too (the torch reference's names; zoo settings as `archcalc` names them)
+SAMPLE = {"resnet50": "resnet50.yaml", "densenet121": "densenet.yaml@densenet121",
+          "inception_v3": "inception_v3.yaml", "convnext_tiny": "convnext.yaml@convnext_tiny",
+          "swin_t": "swin_t.yaml", "vit_b_16": "vit.yaml@vit_b_16"}
+
+
+def _marks(slow: bool, sample: bool) -> list[Any]:
+    return [pytest.mark.slow] * slow + [pytest.mark.sample] * (slow and sample)
 #: every kind in small networks: issue 14's (parts A and B), the rest (bridge_rest.yaml), and the options
 #: that change what is written (bridge_options.yaml)
 DATA = [ROOT / "tests" / "data" / f"{n}.yaml" for n in ("modern_a", "kinds_b_all", "bridge_rest", "bridge_options")]
@@ -47,11 +59,17 @@ def _zoo() -> list[Any]:
     for p, v in zoo_settings():
         params, macs = _size(p, v)
         slow = params > SMALL_PARAMS or macs > SMALL_MACS
-        out.append(pytest.param(p, v, id=setting_id(p, v), marks=[pytest.mark.slow] if slow else []))
+        sid = setting_id(p, v)
+        out.append(pytest.param(p, v, id=sid, marks=_marks(slow, sid in SAMPLE.values())))
     return out
 
 
 ZOO = _zoo()
+
+
+def test_the_sample_names_networks_that_exist() -> None:
+    ids = {setting_id(p, v) for p, v in zoo_settings()}
+    assert set(SAMPLE) <= set(NETWORKS) and set(SAMPLE.values()) <= ids
 
 
 def _graph(path: Path | str, variant: str | None = None) -> archcalc.Graph:
@@ -111,9 +129,21 @@ def _kind(r: archcalc.Row) -> str:
 
 
 def _rows(an: archcalc.Analysis, graph: archcalc.Graph | None = None) -> list[tuple[Any, ...]]:
+    """Also: a global pool with `keepdims: true` and the flatten after it (Swin-T's AdaptiveAvgPool2d(1)
+    and Flatten) export as the same GlobalAveragePool and Flatten as a global pool to a vector, which
+    is how they import: one row, the pool's, with the flatten's output and its (zero) cost."""
     skip = graph.inactive if graph is not None else frozenset()
-    return [(_kind(r), r.output_shape, r.trainable, r.non_trainable, r.macs, r.other)
-            for j, r in enumerate(an.rows) if j and j not in skip]
+    out: list[tuple[Any, ...]] = []
+    for j, r in enumerate(an.rows):
+        if not j or j in skip:
+            continue
+        row = (_kind(r), r.output_shape, r.trainable, r.non_trainable, r.macs, r.other)
+        if r.kind == "flatten" and out and out[-1][0] in ("globalavgpool", "globalmaxpool") \
+                and out[-1][1][:2] == (1, 1) and not (r.params or r.macs or r.other):
+            out[-1] = (out[-1][0], r.output_shape, *out[-1][2:])
+            continue
+        out.append(row)
+    return out
 
 
 @pytest.mark.parametrize(("path", "variant"), ZOO)
@@ -236,7 +266,7 @@ def _reference(name: str) -> Any:
     net = NETWORKS[name]
     own = archcalc.analyze(SPECS / net.spec, overrides=net.overrides, variant=net.variant)
     slow = own.totals.params > SMALL_PARAMS or own.totals.macs > SMALL_MACS
-    return pytest.param(name, id=name, marks=[pytest.mark.slow] if slow else [])
+    return pytest.param(name, id=name, marks=_marks(slow, name in SAMPLE))
 
 
 def _torch_export(tmp_path: Path, name: str, preserve: bool = False) -> Path:
@@ -297,7 +327,7 @@ def test_witness4_torch_onnx_export_imports(tmp_path: Path, name: str) -> None:
     assert an.totals.macs == own.totals.macs
     assert an.totals.params == imp.initializer_floats - imp.constant_floats
     count, removed = _folded(graph)
-    assert imp.folded_bn == count and ("folded" in text) == bool(count)
+    assert imp.folded_bn == count and ("BatchNorm layers into the convolutions" in text) == bool(count)
     inactive = sum(own.rows[j].params for j in graph.inactive)
     assert an.totals.params == own.totals.params - inactive - removed
     text, imp = import_onnx(_torch_export(tmp_path, name, preserve=True))

@@ -33,9 +33,10 @@ def _heads(t: Tally, x: np.ndarray, ws: dict[str, np.ndarray], h: int, d: int) -
     if "qkv_bias" in ws:
         qkv += ws["qkv_bias"]
     b, n, _ = x.shape
+    q = qkv[..., :h * d]  # the queries' columns, rows of contiguous values: scaled in place, as one pass
+    t.scale(q, x.dtype.type(d ** -0.5), out=q)
     qkv = qkv.reshape(b, n, 3, h, d).transpose(2, 0, 3, 1, 4)
-    q = t.scale(qkv[0], x.dtype.type(d ** -0.5))
-    return q, qkv[1], qkv[2]
+    return qkv[0], qkv[1], qkv[2]
 
 
 def _out(t: Tally, o: np.ndarray, ws: dict[str, np.ndarray]) -> np.ndarray:
