@@ -670,6 +670,9 @@ def split_selector(arg: str) -> tuple[str, str | None, list[str]]:
         cur += ch
     parts.append(cur)
     items = [p.strip() for p in parts if p.strip()]
+    if not items:  # `x.yaml@` or `x.yaml@@`: a typo, not the file `x.yaml@` (which would exist)
+        raise SpecError(f"{_short(arg)}: nothing after the last '@'",
+                        hint="write SPEC@VARIANT or SPEC@NAME=VALUE, or SPEC alone")
     names = [p for p in items if "=" not in p]
     if len(names) > 1:
         raise SpecError(f"{_short(arg)}: names two variants ({_short(', '.join(names))}); "

@@ -300,3 +300,12 @@ def test_a_variant_setting_with_a_space_is_named_as_typed(tmp_path: Path) -> Non
     spec = tmp_path / "v.yaml"
     spec.write_text("input: 8x8x3\nlayers:\n  - {kind: relu}\n", encoding="utf-8")
     assert check_cli(["compare", str(spec), f"{spec}@0 0"], str(spec)) == "error"
+
+
+def test_an_empty_setting_after_at_names_the_argument(tmp_path: Path) -> None:
+    """`compare v.yaml v.yaml@@` said `no such file: v.yaml@` (the part before the last '@'): now
+    the argument as typed, with nothing after its '@'."""
+    spec = tmp_path / "v.yaml"
+    spec.write_text("input: 8x8x3\nlayers:\n  - {kind: relu}\n", encoding="utf-8")
+    for value in ("@", ""):
+        assert check_cli(["compare", str(spec), f"{spec}@{value}"], str(spec)) == "error"
