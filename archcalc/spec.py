@@ -670,9 +670,14 @@ def split_selector(arg: str) -> tuple[str, str | None, list[str]]:
         cur += ch
     parts.append(cur)
     items = [p.strip() for p in parts if p.strip()]
-    if not items:  # `x.yaml@` or `x.yaml@@`: a typo, not the file `x.yaml@` (which would exist)
+    if not items:  # `x.yaml@`, `x.yaml@@`: a typo (a file of that very name was read as a path above)
         raise SpecError(f"{_short(arg)}: nothing after the last '@'",
                         hint="write SPEC@VARIANT or SPEC@NAME=VALUE, or SPEC alone")
+    if "@" in path and not _exists(path):  # said of the argument: `x.yaml@@0` is not about a file `x.yaml@`
+        from . import zoo
+        if zoo.find(path) is None:
+            raise SpecError(f"{_short(arg)}: no such file: {_short(path)} (the part before the last '@')",
+                            hint=zoo.suggest(path) or "check the path")
     names = [p for p in items if "=" not in p]
     if len(names) > 1:
         raise SpecError(f"{_short(arg)}: names two variants ({_short(', '.join(names))}); "

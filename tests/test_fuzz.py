@@ -303,9 +303,9 @@ def test_a_variant_setting_with_a_space_is_named_as_typed(tmp_path: Path) -> Non
 
 
 def test_an_empty_setting_after_at_names_the_argument(tmp_path: Path) -> None:
-    """`compare v.yaml v.yaml@@` said `no such file: v.yaml@` (the part before the last '@'): now
-    the argument as typed, with nothing after its '@'."""
+    """`compare v.yaml v.yaml@@` and `v.yaml@@0` said `no such file: v.yaml@` (the part before the
+    last '@'): now the argument as typed, with nothing after its '@' or no file before it."""
     spec = tmp_path / "v.yaml"
     spec.write_text("input: 8x8x3\nlayers:\n  - {kind: relu}\n", encoding="utf-8")
-    for value in ("@", ""):
+    for value in ("@", "", "@0"):  # `v.yaml@@0`: the file `v.yaml@` in variant 0, said of the argument
         assert check_cli(["compare", str(spec), f"{spec}@{value}"], str(spec)) == "error"
