@@ -52,7 +52,8 @@ def analyze(spec: Spec | str | Path, *, overrides: dict[str, Any] | None = None,
             variant: str | None = None, training: bool = False) -> Analysis:
     """Expand a spec (or a spec file) under `overrides` and count every layer.
 
-    `overrides` are `--set` values: numbers, or text parsed like a spec value. `input_shape`
+    `overrides` are `--set` values: numbers, or text parsed like a spec value (after every
+    name is checked against the spec's variables). `input_shape`
     replaces the spec's input, written in `input_layout` ("HWC", the default, or "CHW").
     `depth` folds blocks deeper than that when the analysis is shown (its repr in a notebook,
     rich, `records()`), as `--depth` does; 0 shows the totals alone. `rows` keeps every layer.
@@ -74,15 +75,14 @@ def analyze(spec: Spec | str | Path, *, overrides: dict[str, Any] | None = None,
                 raise SpecError(f"{spec}: names variant '{named}', and variant={variant!r} another")
             variant = named
         spec = load(path)
-    parsed: dict[str, Any] = {}
-    from .graph import parse_override
-    for k, v in (overrides or {}).items():
-        if isinstance(v, str):
-            _, v = parse_override(f"{k}={v}")
-        parsed[k] = v
-    for text in own:
-        k, v = parse_override(text)
-        parsed[k] = v
+    from .graph import _typed, overrides_for
+    parsed = overrides_for(spec, overrides)
+    if own:  # settings after the path's '@' (split_selector keeps those holding '='), which win
+        mine = {}
+        for text in own:
+            name, _, value = text.partition("=")
+            mine[name.strip()] = value.strip()
+        parsed.update(overrides_for(spec, mine, f"{_typed(str(path))}@"))
     if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
         raise SpecError(f"batch must be a whole number >= 1, received {batch!r}")
     if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 0):

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from fractions import Fraction
 from typing import Any
 
-from .errors import close_matches
+from .errors import close_matches, describe
 
 #: Longest expression text accepted, and the largest number (in bits) any step may produce.
 MAX_EXPR_CHARS = 1000
@@ -42,6 +42,17 @@ def to_number(v: Any) -> Any:
             raise CalcError(f"{v} is not a finite number")
         return Fraction(repr(v))
     return v
+
+
+def approx(x: Number, digits: int = 6) -> str:
+    """A number as a short decimal, `digits` significant figures, at any size: `float(x)` alone
+    overflows for the exact values specs may hold (2**1100/3 is 4.52766e+330, not an error)."""
+    try:
+        return f"{float(x):.{digits}g}"
+    except OverflowError:
+        from decimal import Context, Decimal
+        d = Context(prec=digits + 2).divide(Decimal(x.numerator), Decimal(x.denominator))
+        return f"{d.normalize():.{digits}g}"
 
 
 def _round_half_up(x: Number) -> int:
@@ -186,9 +197,25 @@ def _arith(a: Any, b: Any, op: str) -> Any:
 
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//",
            ast.Mod: "%", ast.Pow: "**"}
+
+
+def _ordered(op: str, fn: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+    """An ordering comparison of numbers: a word or a list on either side is refused in words,
+    rather than with Python's "'>' not supported between instances of 'str' and 'int'"."""
+    def compare(a: Any, b: Any) -> bool:
+        for v in (a, b):
+            if not isinstance(v, (int, Fraction)):  # bool is an int: true > 0 holds
+                raise CalcError(f"'{op}' compares numbers, received {describe(v)}",
+                                "a variable holding a word (or a list) can be given to a field, not "
+                                "ordered: give it a number, or true/false, to test it")
+        return fn(a, b)
+    return compare
+
+
 _CMPS: dict[type, Callable[[Any, Any], bool]] = {
-    ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b, ast.Lt: lambda a, b: a < b,
-    ast.LtE: lambda a, b: a <= b, ast.Gt: lambda a, b: a > b, ast.GtE: lambda a, b: a >= b}
+    ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b,
+    ast.Lt: _ordered("<", lambda a, b: a < b), ast.LtE: _ordered("<=", lambda a, b: a <= b),
+    ast.Gt: _ordered(">", lambda a, b: a > b), ast.GtE: _ordered(">=", lambda a, b: a >= b)}
 
 
 class Expression:
@@ -211,7 +238,24 @@ class Expression:
         return f"Expression({self.text!r})"
 
 
-def _compile(node: ast.AST, names: set[str], depth: int) -> Callable[[Env], Any]:
+_FLOAT_LITERAL = re.compile(r"^([0-9_]*\.?[0-9_]*)(?:[eE]([-+]?[0-9_]+))?$")
+
+
+def _literal(src: str, node: ast.Constant) -> Fraction:
+    """A decimal literal exactly as written: `0.75` is 3/4, `1e999` is 10**999 (Python reads it
+    as inf, and `1e-999` as 0.0). An exponent too large for MAX_BITS is refused before the
+    number is built."""
+    text = (ast.get_source_segment(src, node) or "") if src else ""
+    m = _FLOAT_LITERAL.match(text)
+    if not m:  # no source to read it from: the float Python made of it
+        return to_number(node.value)
+    exp = int(m.group(2).replace("_", "")) if m.group(2) and len(m.group(2)) < 10 else None
+    if m.group(2) and (exp is None or abs(exp) > MAX_BITS):  # 10**4096 is past 4,096 bits already
+        raise CalcError(f"the number {_short(text)} exceeds {MAX_BITS} bits")
+    return Fraction(text.replace("_", ""))
+
+
+def _compile(node: ast.AST, names: set[str], depth: int, src: str = "") -> Callable[[Env], Any]:
     if depth > 50:
         raise CalcError("expression nests more than 50 levels deep")
     d = depth + 1
@@ -219,7 +263,7 @@ def _compile(node: ast.AST, names: set[str], depth: int) -> Callable[[Env], Any]
         v = node.value
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise CalcError(f"only numbers may be written in an expression, not {v!r}")
-        v = _check_size(to_number(v))
+        v = _check_size(_literal(src, node) if isinstance(v, float) else v)
         return lambda env: v
     if isinstance(node, ast.Name):
         name = node.id
@@ -242,10 +286,10 @@ def _compile(node: ast.AST, names: set[str], depth: int) -> Callable[[Env], Any]
         return lookup
     if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
         op = _BINOPS[type(node.op)]
-        fa, fb = _compile(node.left, names, d), _compile(node.right, names, d)
+        fa, fb = _compile(node.left, names, d, src), _compile(node.right, names, d, src)
         return lambda env: _arith(fa(env), fb(env), op)
     if isinstance(node, ast.UnaryOp):
-        fa = _compile(node.operand, names, d)
+        fa = _compile(node.operand, names, d, src)
         if isinstance(node.op, ast.USub):
             return lambda env: _arith(0, fa(env), "-")
         if isinstance(node.op, ast.UAdd):
@@ -253,7 +297,7 @@ def _compile(node: ast.AST, names: set[str], depth: int) -> Callable[[Env], Any]
         if isinstance(node.op, ast.Not):
             return lambda env: not fa(env)
     if isinstance(node, ast.Compare):
-        parts = [_compile(node.left, names, d)] + [_compile(c, names, d) for c in node.comparators]
+        parts = [_compile(node.left, names, d, src)] + [_compile(c, names, d, src) for c in node.comparators]
         ops = [_CMPS[type(o)] for o in node.ops if type(o) in _CMPS]
         if len(ops) != len(node.ops):
             raise CalcError("only ==, !=, <, <=, >, >= compare values")
@@ -263,12 +307,12 @@ def _compile(node: ast.AST, names: set[str], depth: int) -> Callable[[Env], Any]
             return all(op(vals[i], vals[i + 1]) for i, op in enumerate(ops))
         return compare
     if isinstance(node, ast.BoolOp):
-        parts = [_compile(v, names, d) for v in node.values]
+        parts = [_compile(v, names, d, src) for v in node.values]
         if isinstance(node.op, ast.And):
             return lambda env: all(p(env) for p in parts)
         return lambda env: any(p(env) for p in parts)
     if isinstance(node, ast.IfExp):
-        t, a, b = (_compile(x, names, d) for x in (node.test, node.body, node.orelse))
+        t, a, b = (_compile(x, names, d, src) for x in (node.test, node.body, node.orelse))
         return lambda env: a(env) if t(env) else b(env)
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
@@ -280,7 +324,7 @@ def _compile(node: ast.AST, names: set[str], depth: int) -> Callable[[Env], Any]
         if not lo <= len(node.args) <= hi:
             raise CalcError(f"{node.func.id}() takes {lo}{'' if lo == hi else f' to {hi}'} arguments, "
                             f"received {len(node.args)}")
-        args = [_compile(a, names, d) for a in node.args]
+        args = [_compile(a, names, d, src) for a in node.args]
         return lambda env: _check_size(fn(*(a(env) for a in args)))
     what = type(node).__name__
     shown = _short(ast.unparse(node)) if hasattr(ast, "unparse") else what
@@ -332,7 +376,7 @@ def compile_expr(text: str) -> Expression:
     except (ValueError, RecursionError, MemoryError):
         raise CalcError(f"cannot read {text[:60]!r} as an expression") from None
     names: set[str] = set()
-    expr = Expression(text, frozenset(), _compile(tree.body, names, 0))
+    expr = Expression(text, frozenset(), _compile(tree.body, names, 0, text.strip()))
     expr.names = frozenset(names)
     if len(_CACHE) < 100_000:
         _CACHE[text] = expr

@@ -228,7 +228,10 @@ def _count(v: Any, what: str, loc: Location, *, allow_zero: bool = True) -> int:
 
 def _shape_value(v: Any, loc: Location) -> tuple[int, ...]:
     if isinstance(v, str) and _HWC.match(v):
-        return tuple(int(x) for x in re.split(r"\s*[x×X]\s*", v.strip()))
+        parts = re.split(r"\s*[x×X]\s*", v.strip())
+        if any(len(x) > 19 for x in parts):  # past 2^63 - 1 (and int() refuses 4,300 digits)
+            raise SpecError("output_shape value has a size larger than the largest archcalc accepts, 2^63 - 1", loc)
+        return tuple(int(x) for x in parts)
     if isinstance(v, int) and not isinstance(v, bool) and v > 0:
         return (v,)
     if isinstance(v, list) and v and all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in v):
@@ -590,7 +593,9 @@ def discover(paths: Iterable[str | Path]) -> list[str]:
     for p in paths:
         s = str(p)
         path = Path(s)
-        if s != "-" and path.is_dir():
+        if not s:  # Path('') is '.': an empty argument would check every spec below here
+            raise SpecError("an empty path", hint="name a spec file or a folder ('.' for this one)")
+        if s != "-" and _is_dir(path):
             found = sorted(f for f in path.rglob("*") if f.suffix in (".yaml", ".yml") and f.is_file()
                            and not any(part.startswith(".") for part in f.relative_to(path).parts))
             if not found:
@@ -599,6 +604,15 @@ def discover(paths: Iterable[str | Path]) -> list[str]:
         else:
             out.append(s)
     return out
+
+
+def _is_dir(path: Path) -> bool:
+    """Whether `path` is a folder; a name the file system refuses (too long) is taken as a file,
+    whose reading then says what is wrong with it."""
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
 
 
 def is_spec_text(root: Any) -> bool:

@@ -59,6 +59,8 @@ class ArchcalcError(Exception):
     """Base of every error a user can cause; `exit_code` is what the CLI returns."""
 
     exit_code = 1
+    #: True when checking stopped at a limit of diagnostics: more problems may follow
+    stopped = False
 
     def __init__(self, message: str, loc: Location | None = None, hint: str | None = None,
                  *, diagnostics: list[Diagnostic] | None = None) -> None:
@@ -83,6 +85,13 @@ class ArchcalcError(Exception):
     @property
     def hint(self) -> str | None:
         return self.diagnostics[0].hint
+
+
+def add_note(err: ArchcalcError, note: str) -> None:
+    """Append a context line to an error's first diagnostic (the command-line settings it was
+    found under, say), after the notes already there."""
+    d = err.diagnostics[0]
+    err.diagnostics[0] = Diagnostic(d.message, d.loc, d.hint, (*d.notes, note))
 
 
 class SpecError(ArchcalcError):
@@ -142,6 +151,12 @@ def _wrap(text: str) -> list[str]:
     return [_clip(line) for line in lines]
 
 
+def short(text: str, width: int = 80) -> str:
+    """A name (a path, a setting) cut in the middle to `width` characters, so that what a message
+    says after it is never cut away with it."""
+    return text if len(text) <= width else text[: width // 2 - 2] + "..." + text[-(width - width // 2 - 1):]
+
+
 def _window(src: str, col: int, width: int = 100) -> tuple[str, int]:
     """Cut a long source line to `width` characters around column `col` (1-based)."""
     if len(src) <= width:
@@ -162,12 +177,13 @@ def render(err: ArchcalcError, sources: dict[str, str] | None = None) -> str:
     offending line is cut from the text we read ourselves. Long lines are cut around
     the caret and long lists of diagnostics are counted, never printed in full.
     """
-    return render_diagnostics(err.diagnostics, sources)
+    return render_diagnostics(err.diagnostics, sources, stopped=err.stopped)
 
 
 def render_diagnostics(diagnostics: list[Diagnostic], sources: dict[str, str] | None = None,
-                       label: str = "error") -> str:
-    """`render` for any diagnostics: errors, or with `label="warning"` what is not one."""
+                       label: str = "error", stopped: bool = False) -> str:
+    """`render` for any diagnostics: errors, or with `label="warning"` what is not one. `stopped`:
+    the check stopped at its limit of problems, so more may follow."""
     out: list[str] = []
     for d in diagnostics[:MAX_SHOWN]:
         msg = _clip(d.message)
@@ -186,7 +202,8 @@ def render_diagnostics(diagnostics: list[Diagnostic], sources: dict[str, str] | 
         if d.hint:
             out.extend(_wrap(f"  hint: {d.hint}"))
     if len(diagnostics) > MAX_SHOWN:
-        out.append(f"... and {len(diagnostics) - MAX_SHOWN:,} more {label}s")
+        out.append(f"... and {len(diagnostics) - MAX_SHOWN:,} more {label}s"
+                   + (" (the check stopped there; fix these first)" if stopped else ""))
     return "\n".join(out)
 
 
@@ -207,32 +224,59 @@ def describe(v: Any) -> str:
     return repr(v)
 
 
-def did_you_mean(word: Any, options: Iterable[str], what: str = "known keys") -> str:
-    """`did you mean 'conv'?` when a close match exists, else the list of `what` there is."""
-    opts = list(options)
+#: A hint that lists what there is names at most this many options (then how many in all).
+MAX_LISTED = 12
+
+
+def did_you_mean(word: Any, options: Iterable[Any], what: str = "known keys") -> str:
+    """`did you mean 'conv'?` when a close match exists, else (some of) the list of `what` there is.
+
+    Options that are not text (a YAML key written `null` or `3`) are left out: they are reported
+    on their own, and no word is close to them.
+    """
+    opts = [o for o in options if isinstance(o, str)]
     close = close_matches(str(word), opts)
     if close:
         return f"did you mean '{close[0]}'?"
-    return f"{what}: {', '.join(opts)}" if opts else ""
+    if not opts:
+        return ""
+    more = f", ... ({len(opts):,} in all)" if len(opts) > MAX_LISTED else ""
+    return f"{what}: {', '.join(opts[:MAX_LISTED])}{more}"
 
 
-def close_matches(word: str, options: Iterable[str]) -> list[str]:
+#: A did-you-mean compares the word with at most this many options (the first ones): difflib
+#: costs a few microseconds an option, and a spec may name hundreds of thousands of things.
+MAX_COMPARED = 10_000
+
+
+def close_matches(word: str, options: Iterable[Any]) -> list[str]:
     """The closest option to `word`, if any is close (a list of at most one), for did-you-mean
     hints. difflib is imported here, on the error path only: it costs a millisecond at start-up."""
     import difflib
-    return difflib.get_close_matches(word, list(options), n=1)
+    from itertools import islice
+    opts = list(islice((o for o in options if isinstance(o, str)), MAX_COMPARED))
+    return difflib.get_close_matches(word, opts, n=1)
+
+
+#: `typo_of` looks for a misspelling only in words up to this long: its edit distance costs the
+#: product of two lengths, and no name people mistype by one letter is longer.
+MAX_TYPO_LENGTH = 64
 
 
 def typo_of(word: str, options: Iterable[str]) -> str | None:
     """The option `word` is a misspelling of, if any: one edit away (insert, delete, replace, or
-    swap two neighbours: `covn` -> conv), two for words of eight letters or more.
+    swap two neighbours: `covn` -> conv), two for words of eight letters or more. At most
+    MAX_COMPARED options are compared, as for `close_matches`.
 
     Unlike `close_matches`, this never offers a different word that merely looks alike for a
     name that means something else: callers check their vocabulary first (`gelu` is not `relu`).
     """
+    if len(word) > MAX_TYPO_LENGTH:
+        return None
+    from itertools import islice
     allowed = 1 if len(word) < 8 else 2
     best: tuple[int, str] | None = None
-    for opt in options:
+    for opt in islice((o for o in options if isinstance(o, str)), MAX_COMPARED):
         d = _edits(word, opt)
         if d <= allowed and (best is None or d < best[0]):
             best = (d, opt)

@@ -7,21 +7,23 @@ multiplications the `Tally` counted. It never calls the analytic shape, weight o
 code: `archcalc verify` sets the two side by side.
 
 A node that does not run in this pass (training-only, at inference: `Graph.inactive`) is not
-run: its weights are allocated (they are parameters), its output shape is the dry run's, and
+run: its weights are allocated (they are parameters), its output shape is the plan's, and
 it performs no multiplication; `graph.training` runs it with the rest.
 
 Memory: a node's output is freed once its last consumer has run (liveness over the DAG).
-Before anything is allocated, a dry run with a batch of 0 (free: NumPy does no work on
-empty arrays, and weights are zero-stride views) gives every activation's shape through
-the forwards' own code, hence a peak estimate, checked against `max_memory`.
+Before anything is allocated or looped over, a plan works out by arithmetic every activation's
+shape and the peak estimate from the forwards' own `shape`, `weights` and `scratch` functions
+(never the analytic code), checked against `max_memory`.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -114,28 +116,36 @@ def retain_freed_memory() -> bool:
         return False
 
 
+_SIZE = re.compile(r"^\s*(\d{1,24}(?:\.\d{0,24})?|\.\d{1,24})\s*([KMGT]?)(?:I?B)?\s*$", re.IGNORECASE)
+
+
 def parse_bytes(text: str) -> int:
-    """`4G`, `512M`, `1.5GiB`, `100000` -> bytes (powers of 1024)."""
-    t = text.strip().upper().removesuffix("IB").removesuffix("B")
-    mult = 1
-    if t and t[-1] in "KMGT":
-        mult = 1024 ** ("KMGT".index(t[-1]) + 1)
-        t = t[:-1]
-    try:
-        v = float(t)
-    except ValueError:
-        raise ExecError(f"--max-memory takes a size such as 4G or 512M, received {text!r}") from None
-    if v <= 0:
-        raise ExecError(f"--max-memory must be positive, received {text!r}")
-    return int(v * mult)
+    """`4G`, `512M`, `1.5GiB`, `100000` -> bytes (powers of 1024), exactly: digits and a unit,
+    nothing a float would make of `inf`, `nan` or `1e400`."""
+    m = _SIZE.match(text)
+    if m is None:
+        raise ExecError(f"--max-memory takes a size such as 4G, 512M or 1.5GiB, received {text[:60]!r}")
+    unit = m.group(2).upper()
+    n = int(Fraction(m.group(1)) * 1024 ** ("KMGT".index(unit) + 1 if unit else 0))
+    if n < 1:
+        raise ExecError(f"--max-memory must be at least 1 byte, received {text!r}")
+    return n
 
 
 def _fmt_bytes(n: int) -> str:
+    if n >= 1024**5:  # exact and short at any size: 3.309E+30 TiB, never a 40-digit float
+        from decimal import Decimal
+        return f"{Decimal(n) / Decimal(1024**4):.3E} TiB"
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if n < 1024 or unit == "TiB":
             return f"{n:.1f} {unit}" if unit != "B" else f"{n} B"
         n /= 1024  # type: ignore[assignment]
     return str(n)  # pragma: no cover
+
+
+#: The largest array NumPy can hold (its sizes are signed 64-bit): no plan past it runs, whatever
+#: --max-memory says.
+NUMPY_MAX_BYTES = 2**63 - 1
 
 
 def _fail(node: Any, e: Exception) -> ExecError:
@@ -144,7 +154,7 @@ def _fail(node: Any, e: Exception) -> ExecError:
 
 def _root(a: Any) -> Any:
     """The array that owns a value's memory (a reshape or an identity forward shares it)."""
-    while a.base is not None:
+    while hasattr(a.base, "base"):  # an array's; a mapped file's base is the mmap itself
         a = a.base
     return a
 
@@ -152,12 +162,13 @@ def _root(a: Any) -> Any:
 class _Live:
     """The values held between steps, grouped by the buffer they live in.
 
-    The same bookkeeping serves the real run and the dry run that estimates memory: a value
+    The same bookkeeping serves the real run and the plan that estimates its memory: a value
     is dropped once its last consumer has run (graph outputs are kept, a value nobody reads is
     dropped at once), and a node may write over its first input (`own`) only when that input
     is at its last use, is read once by this node, is no graph output, and no other live value
     shares its buffer (a flatten or dropout output is a view of its input). The graph input's
-    buffer is never written over: it may be the caller's array.
+    buffer is never written over: it may be the caller's array. A buffer is a key: the id of
+    the array that owns the memory in the run, a number the plan gives out in the plan.
     """
 
     def __init__(self, graph: Graph, batch: int, itemsize: int) -> None:
@@ -165,9 +176,10 @@ class _Live:
         self.last = liveness(graph)  # memory.peak's schedule: a graph output lives to the end
         self.keep = set(graph.outputs)
         self.vals: list[Any] = [None] * len(graph.nodes)
-        self.bufs: dict[int, list[Any]] = {}  # id(root) -> [root, values in it, bytes at full batch]
-        self.root_of: list[int] = [0] * len(graph.nodes)  # id of the root of every held value
-        self.protected: Any = None
+        self.bufs: dict[int, list[int]] = {}  # buffer key -> [values in it, bytes at full batch]
+        self.root_of: list[int] = [0] * len(graph.nodes)  # the buffer of every held value
+        self.protected: int | None = None
+        self.total = 0  # bytes of all buffers held, kept as they change: no sum over them per step
         # what to drop after each step, worked out once (the run is timed, this is not)
         self.frees = [[i for i in sorted({*node.inputs, j}) if self.last[i] == j and i not in self.keep]
                       for j, node in enumerate(graph.nodes)]
@@ -179,22 +191,27 @@ class _Live:
         i = ins[0]
         if self.last[i] != j or i in self.keep or ins.count(i) > 1:
             return False
-        buf = self.bufs[self.root_of[i]]
-        return buf[1] == 1 and buf[0] is not self.protected
+        key = self.root_of[i]
+        return self.bufs[key][0] == 1 and key != self.protected
 
-    def put(self, j: int, y: Any) -> None:
-        """Hold node j's output; in the dry run `y` has batch 0, so bytes come from y.shape[1:]."""
-        self.vals[j] = y
-        r = _root(y)
-        self.root_of[j] = id(r)
-        buf = self.bufs.setdefault(id(r), [r, 0, 0])
-        buf[1] += 1
-        buf[2] = max(buf[2], math.prod(y.shape[1:]) * self.batch * self.itemsize)
+    def put(self, j: int, value: Any, key: int, elems: int) -> None:
+        """Hold node j's output `value` (an array, or in the plan its shape), of `elems` values
+        per sample, in buffer `key`."""
+        self.vals[j] = value
+        self.root_of[j] = key
+        buf = self.bufs.get(key)
+        if buf is None:
+            buf = self.bufs[key] = [0, 0]
+        buf[0] += 1
+        nbytes = elems * self.batch * self.itemsize
+        if nbytes > buf[1]:
+            self.total += nbytes - buf[1]
+            buf[1] = nbytes
         if j == 0:
-            self.protected = r
+            self.protected = key
 
     def held(self) -> int:
-        return sum(b[2] for b in self.bufs.values())
+        return self.total
 
     def release(self, j: int) -> None:
         """Drop every value whose last consumer is node j (node j's own output too, if nobody reads it)."""
@@ -202,9 +219,13 @@ class _Live:
             if self.vals[i] is not None:
                 key = self.root_of[i]
                 self.vals[i] = None
-                self.bufs[key][1] -= 1
-                if not self.bufs[key][1]:
+                buf = self.bufs[key]
+                buf[0] -= 1
+                if not buf[0]:
+                    self.total -= buf[1]
                     del self.bufs[key]
+                    if key == self.protected:  # freed: a later array may take its id (its key)
+                        self.protected = None
 
 
 @dataclass
@@ -213,56 +234,82 @@ class _Plan:
     weights: list[dict[str, tuple[tuple[int, ...], bool]]]   # weight name -> (shape, trainable)
     param_bytes: int
     peak: int                                                # parameters + the largest step
+    at: int = 0                                              # the node running at the peak
+    contiguous: list[bool] = field(default_factory=list)     # whether each output is surely C-contiguous
 
 
 def _plan(graph: Graph, dtype: Any, batch: int) -> _Plan:
-    """Dry run at batch 0 (free: NumPy does no work on empty arrays, weights are zero-stride
-    views): every node's output and weight shapes from the forwards' own code, and the peak
-    memory of the real run at `batch`, by the same liveness and write-over rules (`_Live`):
-    at each step, the buffers held once the output exists plus the forward's own scratch."""
-    import numpy as np
-
-    from .forward import FORWARDS, GeometryError, Tally
+    """Every node's output and weight shapes and the peak memory of the real run at `batch`,
+    worked out by arithmetic before anything is allocated or looped over: each forward's own
+    `shape`, `weights` and `scratch` functions, and the liveness and write-over rules of the run
+    (`_Live`): at each step, the buffers held once the output exists plus the forward's scratch.
+    A dry run of the forwards at batch 0 did this before, and some of them allocated or looped
+    by the input's size even so (issue 15: 86 s, 16 GiB, "array is too big")."""
+    from .forward import FORWARDS, GeometryError
     nodes = graph.nodes
-    t = Tally()
     live = _Live(graph, batch, dtype.itemsize)
     shapes: list[tuple[int, ...]] = []
     wshapes: list[dict[str, tuple[tuple[int, ...], bool]]] = []
-    zero = np.zeros((), dtype)
-    peak = 0
-    inactive = graph.inactive
-    # every node's (empty) output, for the nodes that do not run: they are shaped here but hold
-    # no memory and keep no input alive, so they read from this list rather than from `live`
-    empty: list[Any] = [None] * len(nodes) if inactive else []
+    contiguous: list[bool] = []  # whether each output is surely C-contiguous
+    peak = at = 0
+    inactive = graph.inactive  # shaped, but they hold no memory and keep no input alive
     for j, node in enumerate(nodes):
         fw = FORWARDS.get(node.kind.name)
         if fw is None:
             raise ExecError(f"layer '{node.path}': the executor has no forward for kind '{node.kind.name}'",
                             node.loc, "add one to archcalc/forward/ (the module mirroring its kinds/ module)")
+        ins = [(batch, *graph.input_shape)] if not node.inputs else [(batch, *shapes[i]) for i in node.inputs]
         idle = j in inactive
-        if not node.inputs:
-            xs = [np.zeros((0, *graph.input_shape), dtype)]
-        else:
-            xs = [(empty if idle else live.vals)[i] for i in node.inputs]
         own = False if idle else live.own(j)
         try:
-            ws_shapes = fw.weights(node.kind, [x.shape for x in xs])
-            ws = {k: np.broadcast_to(zero, s) for k, (s, _) in ws_shapes.items()}
-            y = fw.run(t, node.kind, xs, ws, own)
-            scratch = fw.scratch(node.kind, [(batch, *x.shape[1:]) for x in xs], (batch, *y.shape[1:]),
-                                 dtype.itemsize)
+            ws_shapes = fw.weights(node.kind, ins)
+            out = (tuple(fw.shape(node.kind, ins)) if fw.shape is not None else
+                   _run_empty(fw, node, ins, ws_shapes, dtype))
+            scratch = fw.scratch(node.kind, ins, out, dtype.itemsize)
         except (GeometryError, ValueError) as e:
             raise _fail(node, e) from None
-        if inactive:
-            empty[j] = y
+        shares, dense = _layout(fw, node, ins, own, contiguous)
+        contiguous.append(dense)
         if not idle:
-            live.put(j, y)
-            peak = max(peak, live.held() + scratch)
+            live.put(j, out, live.root_of[node.inputs[0]] if shares else -1 - j, math.prod(out[1:]))
+            if live.held() + scratch > peak:
+                peak, at = live.held() + scratch, j
             live.release(j)
-        shapes.append(tuple(y.shape[1:]))
+        shapes.append(out[1:])
         wshapes.append(ws_shapes)
     params = sum(math.prod(s) for ws in wshapes for s, _ in ws.values()) * dtype.itemsize
-    return _Plan(shapes, wshapes, params, params + peak)
+    return _Plan(shapes, wshapes, params, params + peak, at, contiguous)
+
+
+def _layout(fw: Any, node: Any, ins: list[tuple[int, ...]], own: bool, contiguous: list[bool]) -> tuple[bool, bool]:
+    """(whether a node's output shares its first input's buffer, whether it is surely C-contiguous),
+    from its forward's declarations (forward.base.Forward) and its input's layout: a reshape is a
+    view of a C-contiguous input; of a strided one it is a copy or a strided view, counted as a
+    copy (the larger), and a strided view (a slice) may be C-contiguous or not."""
+    if not node.inputs:  # the network's input: the run makes it C-contiguous
+        return False, True
+    first = contiguous[node.inputs[0]]
+    if fw.reshapes:
+        return first, first
+    if fw.view:
+        return True, first and not fw.strided
+    if own and fw.writes_over(node.kind, ins):
+        return True, first
+    return False, True
+
+
+def _run_empty(fw: Any, node: Any, ins: list[tuple[int, ...]], ws_shapes: Any, dtype: Any) -> tuple[int, ...]:
+    """The output shape of a forward that declares no `shape`: it runs on an empty batch (NumPy
+    does no work on empty arrays; the weights are zero-stride views), as every forward once did
+    to be planned. It may allocate or loop by the input's size even so: declare `shape=`."""
+    import numpy as np
+
+    from .forward import Tally
+    zero = np.zeros((), dtype)
+    xs = [np.zeros((0, *s[1:]), dtype) for s in ins]  # ValueError for a shape NumPy cannot hold
+    ws = {k: np.broadcast_to(zero, s) for k, (s, _) in ws_shapes.items()}
+    y = fw.run(Tally(), node.kind, xs, ws, False)
+    return (ins[0][0] if ins else 0, *y.shape[1:])
 
 
 class _Weights:
@@ -290,6 +337,24 @@ class _Weights:
 
     def keys(self) -> set[str]:
         return set(self.file.files if self.file is not None else self.arrays)
+
+    def shape_of(self, key: str) -> tuple[int, ...] | None:
+        """A member's shape from its .npy header, read before its data: a file may declare an
+        array far larger than the layer's (a small zip can inflate to gigabytes), and nothing the
+        plan did not count is allocated. None for a mapping (its arrays are in memory already)."""
+        import numpy as np
+        if self.file is None:
+            return None
+        member = key + ".npy" if key + ".npy" in self.file.zip.namelist() else key
+        try:
+            with self.file.zip.open(member) as f:
+                version = np.lib.format.read_magic(f)
+                read = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                    np.lib.format.read_array_header_2_0
+                shape, _, _ = read(f)
+        except Exception as e:  # noqa: BLE001 - a damaged member or header, whatever zipfile and numpy raise
+            raise self._error(f"{key}: {e}") from None
+        return tuple(shape)
 
     def get(self, key: str) -> Any:
         import numpy as np
@@ -320,10 +385,11 @@ def _numpy_file_error(path: str | Path, e: Exception) -> str:
 
 
 def load_input_array(path: str | Path) -> Any:
-    """The array in an `.npy` file, refusing anything else with a message (no pickle, ever)."""
+    """The array in an `.npy` file, refusing anything else with a message (no pickle, ever).
+    Mapped, not read: its shape is checked, and the run planned, before its data is in memory."""
     import numpy as np
     try:
-        x = np.load(path, allow_pickle=False)
+        x = np.load(path, allow_pickle=False, mmap_mode="r")
     except (OSError, ValueError, EOFError) as e:
         raise ExecError(f"cannot read the input array {path}: {_numpy_file_error(path, e)}",
                         hint="give an .npy written by numpy.save") from None
@@ -351,7 +417,7 @@ def _load_input(x: Any, shape: tuple[int, ...], batch: int | None, dtype: Any) -
     if batch is not None and x.shape[0] != batch:
         raise ExecError(f"the input array holds a batch of {x.shape[0]}, but the batch is {batch}",
                         hint="drop --batch, or give an input of that many samples")
-    return x.astype(dtype, copy=False)
+    return x  # converted to `dtype` once the run is planned (execute)
 
 
 def _init(rng: Any, name: str, shape: tuple[int, ...], dtype: Any, column_major: bool = False) -> Any:
@@ -372,6 +438,52 @@ def _init(rng: Any, name: str, shape: tuple[int, ...], dtype: Any, column_major:
         a = rng.standard_normal(shape, dtype=dtype)
     a *= dtype.type(math.sqrt(2 / (math.prod(shape[:-1]) or 1)) if name == "kernel" else 0.05)
     return a
+
+
+def _weights(nodes: list[Any], wshapes: list[dict[str, tuple[tuple[int, ...], bool]]], given: _Weights | None,
+             rng: Any, dt: Any) -> list[dict[str, Any]]:
+    """Every node's weight arrays, from the file (checked key by key and shape by shape) or drawn
+    in node order from the seeded generator; a forward's `column_major` weights are stored
+    transposed in memory (the same values)."""
+    import numpy as np
+
+    from .forward import FORWARDS
+    if given is not None:
+        wants = {f"{n.path}/{k}" for n, ws in zip(nodes, wshapes, strict=True) for k in ws}
+        have = given.keys()
+        extra, missing = sorted(have - wants), sorted(wants - have)
+        if extra or missing:
+            what = (f"no array for {', '.join(missing[:3])}" if missing else
+                    f"arrays for no weight of this spec: {', '.join(extra[:3])}")
+            raise ExecError(f"weights file: {what}", hint=f"keys are layer/weight; this spec wants "
+                            f"{len(wants)} of them, e.g. {next(iter(sorted(wants)), 'none')}")
+    allw = []
+    for node, ws in zip(nodes, wshapes, strict=True):
+        arrays = {}
+        column_major = FORWARDS[node.kind.name].column_major
+        for k, (s, _) in ws.items():
+            key = f"{node.path}/{k}"
+            transposed = k in column_major and len(s) == 2
+            if given is not None:
+                declared = given.shape_of(key)
+                a = given.get(key) if declared in (None, s) else None
+                if a is None or a.shape != s:
+                    raise ExecError(f"weights file: {key} has shape {declared if a is None else a.shape}, "
+                                    f"the layer needs {s}", node.loc, "see docs/executor.md for the array layouts")
+                arrays[k] = np.asfortranarray(a, dtype=dt) if transposed else np.ascontiguousarray(a, dtype=dt)
+            else:
+                arrays[k] = _init(rng, k, s, dt, transposed)
+        allw.append(arrays)
+    return allw
+
+
+def _out_of_memory(node: Any, plan: _Plan, limit: int) -> ExecError:
+    """NumPy could not allocate although the estimate was within the limit: the memory the
+    machine said it had was gone (another process), or the limit given was more than it has."""
+    where = f"at layer '{node.path}' ({node.kind.name})" if node is not None else "while drawing the weights"
+    return ExecError(f"the machine ran out of memory {where}; the estimate was {_fmt_bytes(plan.peak)}, "
+                     f"the limit {_fmt_bytes(limit)}", node.loc if node is not None else None,
+                     "lower --max-memory to what the machine can give, or --batch or the input size")
 
 
 def execute(graph: Graph, *, seed: int = 0, weights: str | Path | Mapping[str, Any] | None = None,
@@ -397,45 +509,37 @@ def execute(graph: Graph, *, seed: int = 0, weights: str | Path | Mapping[str, A
         batch = x_in.shape[0]
     plan = _plan(graph, dt, batch)
     limit = available_memory() if max_memory is None else max_memory
-    if plan.peak > limit:
+    if plan.peak > min(limit, NUMPY_MAX_BYTES):
+        node = nodes[plan.at]
+        most = (f"more than the {_fmt_bytes(limit)} allowed" if plan.peak > limit else
+                f"more than NumPy can address ({_fmt_bytes(NUMPY_MAX_BYTES)})")
         raise ExecError(f"running this needs about {_fmt_bytes(plan.peak)} ({_fmt_bytes(plan.param_bytes)} of "
-                        f"parameters plus live activations at batch {batch}), more than the {_fmt_bytes(limit)} "
-                        f"allowed", hint="lower --batch or the input size, use float32, or raise --max-memory")
+                        f"parameters plus live activations at batch {batch}), {most}; the most is held while "
+                        f"layer '{node.path}' ({node.kind.name}) runs", node.loc,
+                        "lower --batch or the input size, use float32"
+                        + (", or raise --max-memory" if plan.peak <= NUMPY_MAX_BYTES else ""))
     wshapes = plan.weights
     # Weights: from the file, or drawn in node order from one seeded generator.
     rng = np.random.default_rng(seed)
     given = _Weights(weights) if weights is not None else None
     allw: list[dict[str, Any]] = []
     try:
-        if given is not None:
-            wants = {f"{n.path}/{k}" for n, ws in zip(nodes, wshapes, strict=True) for k in ws}
-            have = given.keys()
-            extra, missing = sorted(have - wants), sorted(wants - have)
-            if extra or missing:
-                what = (f"no array for {', '.join(missing[:3])}" if missing else
-                        f"arrays for no weight of this spec: {', '.join(extra[:3])}")
-                raise ExecError(f"weights file: {what}", hint=f"keys are layer/weight; this spec wants "
-                                f"{len(wants)} of them, e.g. {next(iter(sorted(wants)), 'none')}")
-        for node, ws in zip(nodes, wshapes, strict=True):
-            arrays = {}
-            column_major = FORWARDS[node.kind.name].column_major
-            for k, (s, _) in ws.items():
-                key = f"{node.path}/{k}"
-                transposed = k in column_major and len(s) == 2
-                if given is not None:
-                    a = given.get(key)
-                    if a.shape != s:
-                        raise ExecError(f"weights file: {key} has shape {a.shape}, the layer needs {s}",
-                                        node.loc, "see docs/executor.md for the array layouts")
-                    arrays[k] = np.asfortranarray(a, dtype=dt) if transposed else np.ascontiguousarray(a, dtype=dt)
-                else:
-                    arrays[k] = _init(rng, k, s, dt, transposed)
-            allw.append(arrays)
+        allw = _weights(nodes, wshapes, given, rng, dt)
+    except MemoryError:
+        raise _out_of_memory(None, plan, limit) from None
     finally:
         if given is not None:
             given.close()
     if x_in is None:
-        x_in = rng.standard_normal((batch, *graph.input_shape), dtype=dt)
+        try:
+            x_in = rng.standard_normal((batch, *graph.input_shape), dtype=dt)
+        except MemoryError:
+            raise _out_of_memory(nodes[0], plan, limit) from None
+    else:  # the plan counted it: in memory now, contiguous (flatten's output is a view of it, as planned)
+        try:  # a mapped file (read-only) is read now, once, not page by page inside the first layer
+            x_in = np.ascontiguousarray(x_in, dtype=dt) if x_in.flags.writeable else np.array(x_in, dtype=dt)
+        except MemoryError:
+            raise _out_of_memory(nodes[0], plan, limit) from None
 
     live = _Live(graph, batch, dt.itemsize)
     counts = [(sum(a.size for k, a in ws.items() if wshapes[j][k][1]),
@@ -455,15 +559,27 @@ def execute(graph: Graph, *, seed: int = 0, weights: str | Path | Mapping[str, A
         m0, o0 = t.macs, t.other_mults
         t0 = time.perf_counter()
         try:
-            y = FORWARDS[node.kind.name].run(t, node.kind, xs, allw[j], own)
-        except (GeometryError, ValueError) as e:  # pragma: no cover - the dry run raises first
+            # values follow IEEE arithmetic (random weights may overflow an exp, an LRN of k = 0
+            # may divide 0 by 0): inf and NaN are results, not warnings printed with our source
+            with np.errstate(all="ignore"):
+                y = FORWARDS[node.kind.name].run(t, node.kind, xs, allw[j], own)
+        except (GeometryError, ValueError) as e:  # pragma: no cover - the plan raises first
             raise _fail(node, e) from None
+        except MemoryError:  # the estimate fitted the limit, the machine had less than it said
+            raise _out_of_memory(node, plan, limit) from None
         dt_s = time.perf_counter() - t0
         del xs
-        live.put(j, y)
+        if y.shape[1:] != plan.shapes[j]:  # a forward whose `shape` says otherwise: a bug in archcalc
+            raise RuntimeError(f"layer '{node.path}' ({node.kind.name}): its forward gave {y.shape[1:]}, "
+                               f"its plan {plan.shapes[j]}: fix `shape=` in archcalc/forward/")
+        if plan.contiguous[j] and not y.flags.c_contiguous:  # the plan counted no copy of it for a reshape
+            raise RuntimeError(f"layer '{node.path}' ({node.kind.name}): its forward gave a strided array, "
+                               "its plan a C-contiguous one: declare `strided=` in archcalc/forward/")
+        root = _root(y)
+        live.put(j, y, id(root), math.prod(y.shape[1:]))
         live.release(j)  # drops the inputs whose last consumer this was
         if j == 0:
-            x_in = None
+            x_in = None  # freed with its last reader, as planned
         runs.append(LayerRun(node.path, node.kind.name, tuple(y.shape[1:]), *counts[j],
                              t.macs - m0, t.other_mults - o0, dt_s))
         del y

@@ -18,6 +18,7 @@ no MACs, other operations or memory, and they are no outputs (`Graph.inactive`).
 
 from __future__ import annotations
 
+from collections import ChainMap
 from typing import Any
 
 from ._gc import paused
@@ -153,11 +154,12 @@ def _same_reads(nodes: list[Node], reads: tuple[tuple[int, tuple[tuple[str, int 
     """Whether expansion would read the same values of shapes from these nodes (a new input):
     then it would expand to the same nodes, so they can be kept. A shape error says no (the
     fresh expansion reports it where it stands)."""
+    from .walk import checked_shape
     need = max(i for i, _ in reads)
     shapes: list[Shape] = []
     try:
         for node in nodes[:need + 1]:
-            shapes.append(node.kind.out_shape([shapes[i] for i in node.inputs]))
+            shapes.append(checked_shape(node.kind.out_shape([shapes[i] for i in node.inputs])))
     except KindError:
         return False
     return all(tuple((a, in_attrs(shapes[i]).get(a)) for a, _ in read) == read for i, read in reads)
@@ -180,19 +182,47 @@ def _literal(raw: Any, env: dict[str, Any]) -> Any:
     return to_number(raw)
 
 
-def parse_override(text: str) -> tuple[str, Any]:
-    """`name=value` from the command line: the value is a number, an expression or a word."""
+def parse_override(text: str, option: str = "--set ") -> tuple[str, Any]:
+    """`name=value` from the command line: the value is a number, an expression or a word.
+    Errors quote the setting as typed, after `option` (`--set blocks1=1e999: ...`)."""
     if "=" not in text:
-        raise SpecError(f"--set takes name=value, received {text!r}", hint="e.g. --set alpha=0.5")
+        raise SpecError(f"{option.strip()} takes name=value, received {text!r}", hint="e.g. --set alpha=0.5")
     name, _, value = text.partition("=")
     name = name.strip()
     if not name.isidentifier():
-        raise SpecError(f"--set: {name!r} is not a variable name")
+        raise SpecError(f"{option}{_typed(text)}: {name!r} is not a variable name")
     value = value.strip()
     try:
         return name, _literal(value, {})
     except CalcError as e:
-        raise SpecError(f"--set {name}: {e.message}", hint=e.hint) from None
+        raise SpecError(f"{option}{_typed(text)}: {e.message}", hint=e.hint) from None
+
+
+def _typed(text: str, width: int = 60) -> str:
+    """A command-line setting as typed, cut to fit a message."""
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def check_override_names(spec: Spec, names: Any, option: str = "--set ") -> None:
+    """Refuse a `--set` of a variable the spec does not have, before any value is evaluated
+    (`--set é=1/0` is about `é` first, not about the division)."""
+    raw = spec.vars
+    unknown = [k for k in names if k not in raw]
+    if unknown:
+        close = close_matches(str(unknown[0]), list(raw))
+        raise SpecError(f"{option}{unknown[0]}: the spec has no variable '{unknown[0]}'",
+                        hint=f"did you mean '{close[0]}'?" if close else
+                        "--train counts training-only layers" if unknown[0] in ("training", "train") else
+                        (f"its variables: {', '.join(list(raw)[:12])}" if raw else "it defines no `vars:`"))
+
+
+def overrides_for(spec: Spec, given: dict[str, Any] | None, option: str = "--set ") -> dict[str, Any]:
+    """`--set` values for `spec`: the names checked first, then text values parsed as on the
+    command line (`"0.5"` -> 1/2); other values are taken as they are. `option` is how errors
+    say where a setting was written (`--set `, or `spec.yaml@` for compare)."""
+    check_override_names(spec, given or {}, option)
+    return {k: parse_override(f"{k}={v}", option)[1] if isinstance(v, str) else v
+            for k, v in (given or {}).items()}
 
 
 class _ShapeError(SpecError):
@@ -251,13 +281,13 @@ class _Builder:
     # -- shapes, for `in.*` -----------------------------------------------------------------
     def shape_of(self, idx: int) -> Shape:
         """The output shape of node `idx`, computing those of the nodes before it as needed."""
-        from .walk import kind_error
+        from .walk import checked_shape, kind_error
         shapes, nodes = self.shapes, self.nodes
         while len(shapes) <= idx:
             node = nodes[len(shapes)]
             ins = [shapes[i] for i in node.inputs]
             try:
-                shapes.append(node.kind.out_shape(ins))
+                shapes.append(checked_shape(node.kind.out_shape(ins)))
             except KindError as e:
                 err = kind_error(node, tuple(ins), e, self.instances, _ShapeError)
                 err.node_path = node.path  # type: ignore[attr-defined]
@@ -270,17 +300,20 @@ class _Builder:
         shape = self.shape_of(input_idx)
         values = in_attrs(shape)
         self.shape_reads.append((input_idx, tuple((a, values.get(a)) for a in attrs)))
-        out = {**env, IN_SHAPE: shape}
+        # a layer over the scope's variables, not a copy of them all per instance (quadratic)
+        top: dict[str, Any] = {IN_SHAPE: shape}
         for k, v in values.items():
-            out[IN_PREFIX + k] = v
-        return out
+            top[IN_PREFIX + k] = v
+        return ChainMap(top, env)  # type: ignore[return-value]
 
     # -- expansion --------------------------------------------------------------------------
     def too_many_steps(self, loc: Location) -> SpecError:
-        """The error once `steps` (layers, block instances and skipped layers expanded so far,
-        counted inline by `expand`, the hot loop) passes `max_steps`."""
+        """The error once `steps` (layers, block instances, skipped layers, `from:` references and
+        block arguments expanded so far, counted inline by `expand`, the hot loop) passes
+        `max_steps`. References and arguments count because each instance of a block repeats
+        them: a 2,000-name `from:` list in a block used 2,000 times is 4,000,000 edges."""
         return _err(f"expanding this spec takes more than {self.max_steps:,} "
-                    "steps (layers, block instances and skipped layers)", loc,
+                    "steps (layers, block instances, skipped layers, `from:` references and block arguments)", loc,
                     "check `repeat:` counts; raise the limit with --max-nodes if this is intended")
 
     def expand(self, layers: tuple[LayerSpec, ...], prefix: str, env: dict[str, Any],
@@ -301,7 +334,7 @@ class _Builder:
         prev = input_idx
         for ls in layers:
             item = ls.item
-            self.steps += 1
+            self.steps += 1 if ls.inputs is None else 1 + len(ls.inputs)
             if self.steps > self.max_steps:
                 raise self.too_many_steps(item.loc)
             ins = (prev,) if ls.inputs is None else self.inputs(ls, names, declared, prefix)
@@ -350,7 +383,8 @@ class _Builder:
                     name = self.autoname(ls.kind, counters, declared, names)
                 if name in names and name != "input":
                     raise self.collision(ls, layers, name, prefix, count)
-                ienv = env if count is None else {**env, "index": index}
+                # a layer over the scope's variables, not a copy of them all per copy (quadratic)
+                ienv = env if count is None else ChainMap({"index": index}, env)
                 if index > 1:
                     self.steps += 1
                     if self.steps > self.max_steps:
@@ -507,7 +541,10 @@ class _Builder:
         if len(ins) != 1:
             raise _err(f"block '{ls.kind}' takes one input, received {len(ins)}", item.at("from"),
                        "concatenate or add the inputs first")
-        benv = dict(self.global_env)
+        self.steps += len(b.args)
+        if self.steps > self.max_steps:
+            raise self.too_many_steps(item.loc)
+        benv: Any = ChainMap({}, self.global_env)  # the arguments over the globals, not a copy of them
         for a, default in b.args.items():
             try:
                 if a in item:
@@ -625,13 +662,7 @@ def _env(spec: Spec, overrides: dict[str, Any], variant: Variant | None = None) 
     """The variables, in order: each as the variant (if any) or the spec defines it, unless
     `overrides` (--set) gives its value; a variable sees the ones above it."""
     raw = spec.vars
-    unknown = [k for k in overrides if k not in raw]
-    if unknown:
-        close = close_matches(unknown[0], list(raw))
-        raise SpecError(f"--set {unknown[0]}: the spec has no variable '{unknown[0]}'",
-                        hint=f"did you mean '{close[0]}'?" if close else
-                        "--train counts training-only layers" if unknown[0] in ("training", "train") else
-                        (f"its variables: {', '.join(raw)}" if raw else "it defines no `vars:`"))
+    check_override_names(spec, overrides)
     sets = variant.vars if variant is not None else {}
     env: dict[str, Any] = {}
     for k in raw:
@@ -659,7 +690,10 @@ def _input_shape(spec: Spec, env: dict[str, Any], override: Shape | None,
     root = variant.root if variant is not None and "input" in variant.root else spec.root
     raw, loc = root["input"], root.at("input")
     if isinstance(raw, str):
-        dims = parse_shape_text(raw)
+        try:
+            dims = parse_shape_text(raw)
+        except ValueError:  # int() refuses 4,300 digits and more: far past the largest size anyway
+            raise _err("input: a dimension is larger than the largest size archcalc accepts, 2^63 - 1", loc) from None
         if dims is not None:
             try:
                 return tuple(_POS.convert(d, env) for d in dims)
@@ -786,6 +820,10 @@ def build(spec: Spec, *, overrides: dict[str, Any] | None = None, input_shape: S
             outs_raw = [outs_raw]
         if not isinstance(outs_raw, list) or not all(isinstance(o, str) for o in outs_raw):
             raise _err("`outputs` is a list of layer names", spec.root.at("outputs"))
+        if not outs_raw:  # every report shows the (last) output: a network of none has nothing to show
+            raise _err("`outputs` is an empty list", spec.root.at("outputs"),
+                       "name at least one layer, or leave `outputs` out: by default every layer "
+                       "that no other layer reads is an output")
         outputs = []
         for i, o in enumerate(outs_raw):
             idx = names.get(o, b.paths.get(o))

@@ -42,7 +42,9 @@ def require_matplotlib() -> None:
     _figure_class()
 
 
-def _format(path: Path) -> str:
+def check_format(path: str | Path) -> str:
+    """The image format a file name asks for (its suffix), or a SpecError naming the ones written."""
+    path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
         from .errors import SpecError
@@ -51,13 +53,18 @@ def _format(path: Path) -> str:
     return fmt
 
 
+
 def _save(fig: Any, path: Path) -> Path:
     from matplotlib import rc_context
-    fmt = _format(path)
+    fmt = check_format(path)
     # no timestamps and fixed ids, so the same spec gives the same file
     meta = {"Date": None} if fmt == "svg" else {"CreationDate": None} if fmt == "pdf" else {}
-    with rc_context({"svg.hashsalt": "archcalc", "svg.fonttype": "none"}):
-        fig.savefig(path, format=fmt, metadata=meta, bbox_inches="tight")
+    try:
+        with rc_context({"svg.hashsalt": "archcalc", "svg.fonttype": "none"}):
+            fig.savefig(path, format=fmt, metadata=meta, bbox_inches="tight")
+    except OSError as e:  # a missing folder, no permission, a full disk
+        raise ArchcalcError(f"cannot write {path}: {e.strerror or e}",
+                            hint="give a path in a folder you can write to") from None
     return path
 
 
@@ -72,7 +79,7 @@ def plot_costs(an: Analysis, path: str | Path, depth: int | None = None, all_lay
     Layers with neither parameters nor MACs are left out unless `all_layers`.
     """
     path = Path(path)
-    _format(path)
+    check_format(path)
     Figure = _figure_class()
     rows = [r for r in an.folded(depth) if all_layers or r.params or r.macs]
     names = [r.name + (f" ({r.kind}, {r.layers} layers)" if r.layers != 1 else f" ({r.kind})") for r in rows]
@@ -80,10 +87,13 @@ def plot_costs(an: Analysis, path: str | Path, depth: int | None = None, all_lay
     fig = Figure(figsize=(11, 1.6 + 0.24 * max(len(rows), 1)), layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
     y = list(range(len(rows)))
+    # floats for matplotlib, which converts ints to a C long (a batch of 2^40 passes 2^63);
+    # every figure is far inside a float's range (walk bounds each dimension at 2^63 - 1)
     for ax, (what, values, total, color) in zip(axes, [
-            ("MACs", [r.macs for r in rows], t.macs, "#4c72b0"),
+            ("MACs", [float(r.macs) for r in rows], t.macs, "#4c72b0"),
             # parameters as PyTorch counts them, as summarize's table: BatchNorm statistics are buffers
-            ("parameters", [r.params - r.non_trainable for r in rows], t.torch_params, "#dd8452")], strict=True):
+            ("parameters", [float(r.params - r.non_trainable) for r in rows], t.torch_params, "#dd8452")],
+            strict=True):
         ax.barh(y, values, color=color)
         ax.set_title(f"{what} (total {total:,} = {_si(total)})", fontsize=10)
         ax.grid(axis="x", alpha=0.3)
@@ -114,30 +124,43 @@ def plot_sweep(rows: Sequence[tuple[Any, int, int]], variable: str, path: str | 
     numeric axis; other values (words, lists) as equally spaced categories.
     """
     path = Path(path)
-    _format(path)
+    check_format(path)
     Figure = _figure_class()
     values = [v for v, _, _ in rows]
-    numeric = all((isinstance(v, (int, float)) and not isinstance(v, bool)) or _is_fraction(v) for v in values)
-    xs = [float(v) for v in values] if numeric else list(range(len(values)))
+    floats = _floats(values)
+    numeric = floats is not None
+    xs = floats if floats is not None else [float(i) for i in range(len(values))]
     fig = Figure(figsize=(7, 6), layout="constrained")
     axes = fig.subplots(2, 1, sharex=True)
-    for ax, (what, ys, color) in zip(axes, [("parameters", [p for _, p, _ in rows], "#dd8452"),
-                                            ("MACs", [m for _, _, m in rows], "#4c72b0")], strict=True):
+    for ax, (what, ys, color) in zip(axes, [("parameters", [float(p) for _, p, _ in rows], "#dd8452"),
+                                            ("MACs", [float(m) for _, _, m in rows], "#4c72b0")], strict=True):
         ax.plot(xs, ys, marker="o", color=color)
         ax.set_ylabel(what)
         ax.yaxis.set_major_formatter(_si_formatter())
         ax.grid(alpha=0.3)
         ax.set_ylim(bottom=0)
     if not numeric:
-        axes[1].set_xticks(xs, [str(v) for v in values])
+        from .compare import _show
+        axes[1].set_xticks(xs, [_show(v) for v in values])
     axes[1].set_xlabel(variable)
     fig.suptitle(f"{title + ': ' if title else ''}cost against {variable}", fontsize=10)
     return _save(fig, path)
 
 
-def _is_fraction(v: Any) -> bool:
+def _floats(values: Sequence[Any]) -> list[float] | None:
+    """The swept values as floats for a numeric axis; None when one is not a number, or is an
+    exact number past a float's range (2**1100/3): then they are drawn as categories."""
     from fractions import Fraction
-    return isinstance(v, Fraction)
+    out = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, float, Fraction)):
+            return None
+        try:
+            out.append(float(v))
+        except OverflowError:
+            return None
+    return out
 
 
-__all__ = ["EXTRA_HINT", "FORMATS", "MissingExtraError", "plot_costs", "plot_sweep", "require_matplotlib"]
+__all__ = ["EXTRA_HINT", "FORMATS", "MissingExtraError", "check_format", "plot_costs", "plot_sweep",
+           "require_matplotlib"]

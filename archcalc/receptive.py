@@ -211,13 +211,27 @@ def node_field(kind: Any, ins: list[RF], in_shapes: list[tuple[int, ...]], out_s
     return None
 
 
+#: A field is followed while the numerators and denominators of its numbers stay within this
+#: many bits. Jumps multiply strides (each up to 2^63 - 1) layer after layer, so past it (strides
+#: of 2^62 over a dozen layers) a field is reported as unknown: no float could show it, and
+#: following it would cost ever larger numbers at every layer.
+MAX_BITS = 1000
+
+
+def _too_large(f: RF) -> bool:
+    return any(x.numerator.bit_length() > MAX_BITS or x.denominator.bit_length() > MAX_BITS
+               for a in (f.h, f.w) for x in (a.size, a.jump, a.start))
+
+
 def fields(an: Analysis) -> list[RF | None]:
-    """The receptive field of every node (aligned with `an.rows`); None where it is unknown."""
+    """The receptive field of every node (aligned with `an.rows`); None where it is unknown
+    (a kind whose geometry is unknown, or numbers past MAX_BITS)."""
     out: list[RF | None] = []
     for r in an.rows:
         node = r.node
         ins = [out[i] for i in node.inputs]
-        out.append(node_field(node.kind, ins, list(r.input_shapes), r.output_shape))
+        f = node_field(node.kind, ins, list(r.input_shapes), r.output_shape)
+        out.append(None if f is not None and _too_large(f) else f)
     return out
 
 

@@ -8,6 +8,8 @@ build the values ourselves. That lets us reject what PyYAML lets through silentl
 
 from __future__ import annotations
 
+import math
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ from typing import Any
 import yaml
 
 from .calc import MAX_BITS
-from .errors import Location, SpecError
+from .errors import Location, SpecError, short
 from .record import Frozen
 
 try:  # libyaml: 4-8x faster and keeps line/column marks (without snippets)
@@ -94,11 +96,13 @@ def read_text(path: str | Path) -> tuple[str, str]:
         name = "<stdin>"
         data = _read_bounded(sys.stdin.buffer, name)
     else:
+        if not name:  # Path("") is the current folder
+            raise SpecError("the spec's path is empty", hint="name a .yaml file, or - for standard input")
         p = Path(path)
-        if p.is_dir():
-            raise SpecError(f"{name} is a directory, not a spec file",
-                            hint="name a .yaml file inside it")
         try:
+            if p.is_dir():
+                raise SpecError(f"{short(name)} is a directory, not a spec file",
+                                hint="name a .yaml file inside it")
             with p.open("rb") as f:
                 data = _read_bounded(f, name)
         except FileNotFoundError:
@@ -106,9 +110,11 @@ def read_text(path: str | Path) -> tuple[str, str]:
             shipped = zoo.find(name)
             if shipped is not None:
                 return read_text(shipped)
-            raise SpecError(f"no such file: {name}", hint=zoo.suggest(name) or "check the path") from None
-        except OSError as e:
-            raise SpecError(f"cannot read {name}: {e.strerror or e}") from None
+            raise SpecError(f"no such file: {short(name)}", hint=zoo.suggest(name) or "check the path") from None
+        except OSError as e:  # no permission; a name too long for the file system (is_dir raises it too)
+            raise SpecError(f"cannot read {short(name)}: {e.strerror or e}") from None
+        except ValueError:  # a NUL in the name (a program's string: no shell passes one)
+            raise SpecError(f"cannot read {short(name)!r}: a file name holds no NUL character") from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -129,7 +135,7 @@ def _read_bounded(f: Any, name: str) -> bytes:
     """Read at most MAX_BYTES (so `/dev/zero` or an endless pipe cannot exhaust memory)."""
     data = f.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
-        raise SpecError(f"{name} is larger than {MAX_BYTES:,} bytes: not a spec",
+        raise SpecError(f"{short(name)} is larger than {MAX_BYTES:,} bytes: not a spec",
                         hint="a spec is a short YAML file; raise archcalc.source.MAX_BYTES if it is truly one")
     return data
 
@@ -234,31 +240,54 @@ def _size(node: yaml.Node, memo: dict[int, int], depth: int, path: str) -> int:
     return n
 
 
-_STR, _INT = _T + "str", _T + "int"
+_STR, _INT, _FLOAT, _BOOL, _NULL = (_T + t for t in ("str", "int", "float", "bool", "null"))
 #: the safe constructor's own function per plain tag (calling it directly skips its
 #: generic dispatch, which cost more than the conversion)
-_PLAIN = {_INT: _CONSTRUCTOR.construct_yaml_int, _T + "float": _CONSTRUCTOR.construct_yaml_float,
-          _T + "bool": _CONSTRUCTOR.construct_yaml_bool, _T + "null": _CONSTRUCTOR.construct_yaml_null}
+_PLAIN = {_INT: _CONSTRUCTOR.construct_yaml_int, _FLOAT: _CONSTRUCTOR.construct_yaml_float,
+          _BOOL: _CONSTRUCTOR.construct_yaml_bool, _NULL: _CONSTRUCTOR.construct_yaml_null}
+#: what a value tagged explicitly (`!!int abc`) should have been, for the message
+_WANTED = {_INT: "an integer", _FLOAT: "a number", _BOOL: "true or false", _NULL: "null (empty, ~ or null)"}
+_NULLS = ("", "~", "null", "Null", "NULL")
+_INFS = (".inf", ".Inf", ".INF")
+_BAD: Any = object()
+_DECIMAL = re.compile(r"^[-+]?[0-9_]+$")
 
 
 def _scalar(node: yaml.ScalarNode, path: str) -> Any:
+    """A plain scalar's value. The safe constructor trusts the resolver, so a value tagged
+    explicitly (`!!float abc`, `!!bool maybe`, an empty `!!int`) reaches it unchecked and fails
+    with whatever Python raises; each such value is refused here, at its place, by what it is."""
     tag = node.tag
     if tag == _STR:
         return node.value
     construct = _PLAIN.get(tag)
     if construct is not None:
+        text = node.value
         try:
-            v = construct(node)
-        except (ValueError, ArithmeticError):  # Python's limit on int digits (4300)
-            v = None
-        if tag == _INT and (v is None or v.bit_length() > MAX_BITS):
-            raise SpecError(f"the number {node.value[:20]}... is too large (limit {MAX_BITS} bits, "
+            v = construct(node) if tag != _NULL or text in _NULLS else _BAD
+        except Exception:  # noqa: BLE001 - IndexError (''), KeyError (!!bool maybe), ValueError
+            v = _BAD
+        if tag == _INT and (v is _BAD and _DECIMAL.match(text) or v is not _BAD and v.bit_length() > MAX_BITS):
+            # past Python's 4,300-digit limit int() refuses a decimal literal outright
+            raise SpecError(f"the number {text[:20]}... is too large (limit {MAX_BITS} bits, "
                             f"about {MAX_BITS * 3 // 10} digits)", _loc(path, node))
+        if v is _BAD:
+            raise SpecError(f"{_shown(text)} is tagged !!{tag[len(_T):]} but is not {_WANTED[tag]}",
+                            _loc(path, node), "remove the tag, or write a value of that type")
+        if tag == _FLOAT and math.isinf(v) and text.lstrip("+-") not in _INFS:
+            raise SpecError(f"the number {text[:40]} is too large for a decimal number (it overflows to "
+                            "infinity)", _loc(path, node),
+                            "a decimal number stops at about 1.8e308: write a whole number, or an "
+                            "expression such as 10**400")
         return v
     if tag == _T + "timestamp":
         return node.value  # dates are text to us
     raise SpecError(f"unsupported YAML tag {tag!r}", _loc(path, node),
                     hint="specs hold plain numbers, strings, lists and mappings")
+
+
+def _shown(text: str) -> str:
+    return "an empty value" if not text else repr(text if len(text) <= 40 else text[:37] + "...")
 
 
 def _build(node: yaml.Node, path: str, memo: dict[int, Any]) -> Any:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from ._gc import paused
-from .errors import Diagnostic, KindError, Location, SpecError, describe, did_you_mean
-from .kinds import REGISTRY, lookup
+from .errors import MAX_SHOWN, Diagnostic, Location, SpecError, describe, did_you_mean, short
+from .kinds import REGISTRY
+from .kinds.base import unknown_kind
 from .record import Frozen
 from .source import LList, LMap, Source, load_source, parse, read_text
 
@@ -133,10 +134,11 @@ class Spec(Frozen):
             return None
         v = self.variants.get(name)
         if v is None:
+            at = f"{short(self.path, 60)}@{short(name, 40)}"  # as typed on the command line, cut to fit
             if not self.variants:
-                raise SpecError(f"{self.path} has no variants, so '@{name}' selects nothing",
+                raise SpecError(f"{at}: the spec has no variants, so '@{short(name, 40)}' selects nothing",
                                 hint="write NAME=VALUE after '@' to set a variable, e.g. @resolution=160")
-            raise SpecError(f"{self.path} has no variant '{name}'",
+            raise SpecError(f"{at}: the spec has no variant '{short(name, 40)}'",
                             hint=did_you_mean(name, self.variants, "its variants"))
         return v
 
@@ -150,15 +152,67 @@ class Spec(Frozen):
         return v if isinstance(v, LMap) else LMap(self.root.loc)
 
 
+#: Structural problems listed at once; past this many the check stops (a file of 80,000
+#: misspelt layers needs no 80,000 messages, and collecting them would cost seconds).
+MAX_DIAGNOSTICS = 1000
+#: Diagnostics whose did-you-mean hint is worked out: as many as are printed. A hint compares
+#: one word with every option (up to errors.MAX_COMPARED of them), so one for each of 1,000
+#: unknown kinds against 3,000 block names would cost seconds for hints nobody reads; later
+#: diagnostics carry no hint.
+HINTED = MAX_SHOWN
+
+
+class _Full(Exception):
+    """MAX_DIAGNOSTICS problems are collected: stop looking for more."""
+
+
 class _Collector:
-    def __init__(self) -> None:
+    def __init__(self, blocks: dict[str, LMap] | None = None) -> None:
         self.diags: list[Diagnostic] = []
         #: an included library could not be read: its blocks are unknown, so a `kind:` that is
         #: neither a kind nor a known block is not reported (it may be one of them)
         self.blocks_missing = False
+        self.blocks = blocks or {}
+        self._fields: dict[str, tuple[frozenset[Any], list[Any], list[Any]]] = {}
+        self._blocks_sorted: tuple[str, ...] | None = None
+        #: display path of every included file -> where it was included from
+        self.included_from: dict[str, str] = {}
 
-    def add(self, message: str, loc: Location, hint: str | None = None) -> None:
-        self.diags.append(Diagnostic(message, loc, hint))
+    @property
+    def hinting(self) -> bool:
+        """Whether the next problem gets a hint worked out (the first HINTED do)."""
+        return len(self.diags) < HINTED
+
+    def add(self, message: str, loc: Location | None, hint: str | Callable[[], str] | None = None,
+            notes: tuple[str, ...] = ()) -> None:
+        """Record a problem; a `hint` given as a function is worked out only for the first HINTED."""
+        if callable(hint):
+            hint = hint() if self.hinting else None
+        self.diags.append(Diagnostic(message, loc, hint, notes))
+        if len(self.diags) >= MAX_DIAGNOSTICS:
+            raise _Full
+
+    def fields(self, kind: str, cls: type | None) -> tuple[frozenset[Any], list[Any], list[Any]]:
+        """(allowed keys, their list, required keys) of a kind or block, worked out once per
+        name rather than once per layer (a block of 2,000 arguments used 10,000 times)."""
+        got = self._fields.get(kind)
+        if got is None:
+            if cls is None:
+                bargs = self.blocks[kind].get("args")
+                bargs = bargs if isinstance(bargs, LMap) else {}  # a malformed `args:` is reported once, above
+                allowed = list(bargs)
+                required = [a for a, d in bargs.items() if d is None]
+            else:
+                allowed = list(cls.fields)  # type: ignore[attr-defined]
+                required = [f for f, d in cls.fields.items() if d.required]  # type: ignore[attr-defined]
+            got = self._fields[kind] = (frozenset(allowed), allowed, required)
+        return got
+
+    def block_names(self) -> tuple[str, ...]:
+        """The blocks' names, sorted once (not once per unknown kind)."""
+        if self._blocks_sorted is None:
+            self._blocks_sorted = tuple(sorted(str(b) for b in self.blocks))
+        return self._blocks_sorted
 
 
 def _parse_item(raw: Any, loc: Location, blocks: dict[str, LMap], c: _Collector) -> LayerSpec | None:
@@ -176,26 +230,25 @@ def _parse_item(raw: Any, loc: Location, blocks: dict[str, LMap], c: _Collector)
         return None
     is_block = kind in blocks
     if is_block:
-        bargs = blocks[kind].get("args")
-        bargs = bargs if isinstance(bargs, LMap) else {}  # a malformed `args:` is reported once, above
-        allowed = list(bargs)
-        required = [a for a, d in bargs.items() if d is None]
+        allowed_set, allowed, required = c.fields(kind, None)
     else:
-        try:
-            cls = lookup(kind, tuple(sorted(blocks)))
-        except KindError as e:
+        cls = REGISTRY.get(kind)
+        if cls is None or cls.internal:  # kinds.unknown_kind says what the name means, blocks included
             if not c.blocks_missing:
-                c.add(e.message, raw.at("kind"), e.hint)
+                if c.hinting:  # its typo search compares with every block: only for the errors printed
+                    e = unknown_kind(kind, c.block_names())
+                    c.add(e.message, raw.at("kind"), e.hint)
+                else:
+                    c.add(f"unknown layer kind '{kind}'", raw.at("kind"))
             return None
-        allowed = list(cls.fields)
-        required = [f for f, d in cls.fields.items() if d.required]
+        allowed_set, allowed, required = c.fields(kind, cls)
     ok = True
     for k in raw:
         if k in ITEM_KEYS:
             continue
-        if k not in allowed:
+        if k not in allowed_set:
             what = f"block '{kind}' has no argument" if is_block else f"'{kind}' has no field"
-            hint = did_you_mean(k, allowed + list(ITEM_KEYS), "it takes")
+            hint: Any = lambda k=k: did_you_mean(k, [*allowed, *ITEM_KEYS], "it takes")  # noqa: E731
             if not str(k).isidentifier():  # `{filters: max(8, 4)}`: YAML split the value at the comma
                 hint = "inside { } a comma ends the value: quote an expression with commas, "\
                        "e.g. filters: \"max(8, 4)\""
@@ -294,7 +347,7 @@ def _parse_table(raw: LMap, kind: str, is_block: bool, allowed: list[str],
         elif col not in reads and col not in allowed:
             what = f"an argument of block '{kind}'" if is_block else f"a field of '{kind}'"
             c.add(f"table column '{col}' is not {what}, and no value of this layer reads it", header.at(j),
-                  did_you_mean(col, allowed, "it takes") or "remove the column, or use it in a value")
+                  lambda col=col: did_you_mean(col, allowed, "it takes") or "remove the column, or use it in a value")
             ok = False
     if not ok:
         return None
@@ -351,14 +404,30 @@ def _parse_layers(raw: Any, loc: Location, blocks: dict[str, LMap], c: _Collecto
 
 
 def from_source(src: Source) -> Spec:
-    """Check a located tree's structure; raise one SpecError listing every problem found.
+    """Check a located tree's structure; raise one SpecError listing every problem found (the
+    first MAX_DIAGNOSTICS of them).
 
     A file with `blocks:` and neither `input:` nor `layers:` is a block library (what
     `include:` names): its blocks are checked and it comes back as a Spec without layers
     (`Spec.is_library`).
     """
-    root = src.root
     c = _Collector()
+    try:
+        spec = _check(src, c)
+    except _Full:
+        spec = None
+    if c.diags or spec is None:
+        inc = c.included_from
+        err = SpecError("", diagnostics=[
+            Diagnostic(d.message, d.loc, d.hint, (*d.notes, f"included from {inc[d.loc.path]}"))
+            if d.loc is not None and d.loc.path in inc and not d.notes else d for d in c.diags])
+        err.stopped = spec is None
+        raise err
+    return spec
+
+
+def _check(src: Source, c: _Collector) -> Spec | None:
+    root = src.root
     if not isinstance(root, LMap):
         loc = getattr(root, "loc", Location(src.path, 1, 1))
         raise SpecError(f"a spec is a mapping with `input:` and `layers:`, but this file holds {describe(root)}",
@@ -370,13 +439,14 @@ def from_source(src: Source) -> Spec:
             if library:
                 _library_key(root, k, c)
             else:
-                c.add(f"unknown top-level key '{k}'", root.key_at(k), did_you_mean(k, keys, "top-level keys"))
+                c.add(f"unknown top-level key '{k}'", root.key_at(k),
+                      lambda k=k: did_you_mean(k, keys, "top-level keys"))
     if not library:
         for k in ("input", "layers"):
             if k not in root:
                 c.add(f"the spec has no `{k}:`", root.loc,
                       "add `input: 32x32x1` (H x W x C)" if k == "input" else "add `layers:` with a list of layers")
-    included_from: dict[str, str] = {}
+    included_from = c.included_from
     pairs: list[tuple[Any, Any, Location]] = []   # (block name, definition, where its name stands)
     before = len(c.diags)
     _include(root, src.path, (_identity(src.path),), {}, pairs, included_from, c)
@@ -417,6 +487,7 @@ def from_source(src: Source) -> Spec:
                         c.add(f"argument name {describe(a)} is not usable (a word, not one of {', '.join(ITEM_KEYS)})",
                               args.key_at(a))
             good[bname] = b
+    c.blocks = good
     blocks: dict[str, BlockSpec] = {}
     for bname, b in good.items():
         layers = _parse_layers(b.get("layers"), b.at("layers"), good, c, f"block '{bname}'")
@@ -433,10 +504,6 @@ def from_source(src: Source) -> Spec:
         c.add(f"`name` is text, received {describe(name)}", root.at("name"))
     name = name if isinstance(name, str) and name else Path(src.path).stem
     variants = _parse_variants(root, name, c)
-    if c.diags:
-        diags = [Diagnostic(d.message, d.loc, d.hint, (*d.notes, f"included from {included_from[d.loc.path]}"))
-                 if d.loc is not None and d.loc.path in included_from and not d.notes else d for d in c.diags]
-        raise SpecError("", diagnostics=diags)
     return Spec(src, root, name, layers, blocks, variants, included_from)
 
 
@@ -444,7 +511,7 @@ def _known_keys(m: LMap, keys: tuple[str, ...], what: str, has: str, c: _Collect
     """An error for every key of `m` that is not one of `keys` (with a did-you-mean)."""
     for k in m:
         if k not in keys:
-            c.add(f"unknown key '{k}' in {what}", m.key_at(k), did_you_mean(k, keys, has))
+            c.add(f"unknown key '{k}' in {what}", m.key_at(k), lambda k=k: did_you_mean(k, keys, has))
 
 
 def _library_key(lib: LMap, k: Any, c: _Collector) -> None:
@@ -454,8 +521,7 @@ def _library_key(lib: LMap, k: Any, c: _Collector) -> None:
               "move it to the spec that includes this library")
     else:
         c.add(f"a block library holds {', '.join(LIBRARY_KEYS)}; '{k}' is not one of them", lib.key_at(k),
-              did_you_mean(k, LIBRARY_KEYS, "library keys"))
-
+              lambda: did_you_mean(k, LIBRARY_KEYS, "library keys"))
 
 def _identity(path: str) -> str:
     """The resolved file a display path names (text and standard input: a name of its own)."""
@@ -518,8 +584,8 @@ def _include(root: LMap, path: str, stack: tuple[str, ...], seen: dict[str, str]
         try:
             lib = parse(text, name).root
         except SpecError as e:
-            c.diags += [Diagnostic(d.message, d.loc, d.hint, (*d.notes, f"included from {note}"))
-                        for d in e.diagnostics]
+            for d in e.diagnostics:  # counted toward MAX_DIAGNOSTICS like the spec's own
+                c.add(d.message, d.loc, d.hint, (*d.notes, f"included from {note}"))
             continue
         included_from[shown] = note
         if not isinstance(lib, LMap) or "layers" in lib or "input" in lib or "blocks" not in lib:
@@ -566,14 +632,18 @@ def _parse_variants(root: LMap, name: str, c: _Collector) -> dict[str, Variant]:
             c.add(f"variant '{vname}': `vars` is a mapping of variable -> value", v.at("vars"))
         for k in sets if isinstance(sets, LMap) else ():
             if k not in declared:
-                c.add(f"variant '{vname}' sets '{k}', which the spec does not declare under `vars:`",
-                      sets.key_at(k), did_you_mean(k, declared, "its variables") or "declare it under `vars:`")
+                c.add(f"variant '{vname}' sets '{k}', which the spec does not declare under `vars:`", sets.key_at(k),
+                      lambda k=k: did_you_mean(k, declared, "its variables") or "declare it under `vars:`")
         title = v.get("name")
         if title is not None and not isinstance(title, str):
             c.add(f"variant '{vname}': `name` is text, received {describe(title)}", v.at("name"))
             title = None
         out[vname] = Variant(vname, title or f"{name}@{vname}", v, vloc)
     return out
+
+
+def _short(text: str) -> str:
+    return short(text, 160)
 
 
 def split_selector(arg: str) -> tuple[str, str | None, list[str]]:
@@ -584,9 +654,12 @@ def split_selector(arg: str) -> tuple[str, str | None, list[str]]:
     items are separated by commas outside parentheses (`w=make_divisible(32 * 0.5, 8)` is one
     item); an item with '=' sets a variable, an item without names a variant (at most one).
     """
-    if "@" not in arg or Path(arg).exists():
+    if "@" not in arg or _exists(arg):
         return arg, None, []
     path, _, rest = arg.rpartition("@")
+    if not path:
+        raise SpecError(f"{_short(arg)}: no spec file before '@'",
+                        hint="write SPEC@VARIANT or SPEC@NAME=VALUE, e.g. specs/mobilenet_v1.yaml@alpha=0.5")
     parts, depth, cur = [], 0, ""
     for ch in rest:
         if ch == "," and depth == 0:
@@ -597,9 +670,18 @@ def split_selector(arg: str) -> tuple[str, str | None, list[str]]:
         cur += ch
     parts.append(cur)
     items = [p.strip() for p in parts if p.strip()]
+    if not items:  # `x.yaml@`, `x.yaml@@`: a typo (a file of that very name was read as a path above)
+        raise SpecError(f"{_short(arg)}: nothing after the last '@'",
+                        hint="write SPEC@VARIANT or SPEC@NAME=VALUE, or SPEC alone")
+    if "@" in path and not _exists(path):  # said of the argument: `x.yaml@@0` is not about a file `x.yaml@`
+        from . import zoo
+        if zoo.find(path) is None:
+            raise SpecError(f"{_short(arg)}: no such file: {_short(path)} (the part before the last '@')",
+                            hint=zoo.suggest(path) or "check the path")
     names = [p for p in items if "=" not in p]
     if len(names) > 1:
-        raise SpecError(f"{arg}: names two variants ({', '.join(names)}); a spec is taken in one variant",
+        raise SpecError(f"{_short(arg)}: names two variants ({_short(', '.join(names))}); "
+                        "a spec is taken in one variant",
                         hint="write SPEC@VARIANT, optionally followed by ,NAME=VALUE settings")
     return path, (names[0] if names else None), [p for p in items if "=" in p]
 
@@ -616,6 +698,14 @@ def load(source: str | Path | None = None, *, text: str | None = None, path: str
     if source is None:
         raise TypeError("load() needs a path or text=")
     s = str(source)
-    if isinstance(source, Path) or s == "-" or Path(s).exists() or ("\n" not in s and ":" not in s):
+    if isinstance(source, Path) or s == "-" or _exists(s) or ("\n" not in s and ":" not in s):
         return from_source(load_source(source))
     return from_source(parse(s, path or "<text>"))
+
+
+def _exists(s: str) -> bool:
+    """Whether `s` names a file or folder; text too long to be a file name names none."""
+    try:
+        return Path(s).exists()
+    except (OSError, ValueError):  # ENAMETOOLONG; a NUL in the text
+        return False

@@ -20,8 +20,9 @@ from fractions import Fraction
 from typing import Any
 
 from . import textable
-from .errors import SpecError
-from .graph import Graph, Limits, build, parse_override, typed
+from .errors import ArchcalcError, SpecError, add_note
+from .graph import Graph, Limits, build, check_override_names, overrides_for, parse_override
+from .graph import typed as typed_key
 from .shape import Shape
 from .spec import Spec
 from .textable import Line
@@ -153,12 +154,16 @@ def sweep(spec: Spec, variables: dict[str, Sequence[Any]] | None = None, *,
     as a training pass with `training`; with `step` (`training.Options`), a training step's cost too."""
     if dtype not in DTYPE_BYTES:
         raise SpecError(f"unknown dtype {dtype!r}", hint=f"one of: {', '.join(DTYPE_BYTES)}")
+    check_override_names(spec, variables or {})  # before any value is evaluated
+    fixed = overrides_for(spec, overrides)
     axes: list[tuple[str, list[Any]]] = []
+    typed: dict[tuple[str, int], str] = {}  # (variable, position) -> the value as typed, for notes
     for name, values in (variables or {}).items():
         vals = parse_values(name, values)
         if not vals:
             raise SpecError(f"--set {name}: no values given", hint=f"e.g. --set {name}=1,2,3")
         axes.append((name, vals))
+        typed.update(((name, i), v if isinstance(v, str) else _show(v)) for i, v in enumerate(values))
     if inputs:
         axes.append(("input", [tuple(s) for s in inputs]))
     if batches:
@@ -168,22 +173,31 @@ def sweep(spec: Spec, variables: dict[str, Sequence[Any]] | None = None, *,
         axes.append(("batch", list(batches)))
     points = []
     graphs: dict[tuple[Any, ...], Graph] = {}  # one expansion per variable setting, reshaped per input
-    for combo in grid(axes):
+    for at in itertools.product(*(range(len(vs)) for _, vs in axes)):
+        combo = {name: vs[i] for (name, vs), i in zip(axes, at, strict=True)}
         shape = combo.pop("input", None)
         batch = combo.pop("batch", None)
         try:
-            key: tuple[Any, ...] | None = tuple((k, typed(v)) for k, v in combo.items())
+            key: tuple[Any, ...] | None = tuple((k, typed_key(v)) for k, v in combo.items())
         except TypeError:  # a value that cannot be a key: expanded afresh
             key = None
-        graph = graphs.get(key) if key is not None else None
-        if graph is None:
-            graph = build(spec, overrides={**(overrides or {}), **combo}, input_shape=shape, batch=batch,
-                          limits=limits, variant=variant, training=training)
-            if key is not None:
-                graphs[key] = graph
-        else:
-            graph = graph.reshaped(shape, batch)
-        points.append(_point(graph, combo, dtype, step))
+        try:
+            graph = graphs.get(key) if key is not None else None
+            if graph is None:
+                graph = build(spec, overrides={**fixed, **combo}, input_shape=shape, batch=batch,
+                              limits=limits, variant=variant, training=training)
+                if key is not None:
+                    graphs[key] = graph
+            else:
+                graph = graph.reshaped(shape, batch)
+            points.append(_point(graph, combo, dtype, step))
+        except ArchcalcError as e:  # name the point, its values as typed: the error is in the spec
+            if e.loc is not None:
+                add_note(e, "at the sweep point " + ", ".join(
+                    f"--{name} {_show(vs[i])}" if name in ("input", "batch") else
+                    f"--set {name}={typed.get((name, i)) or _show(vs[i])}"
+                    for (name, vs), i in zip(axes, at, strict=True)))
+            raise
     return Sweep(spec, axes, points, dtype, variant, training, step)
 
 

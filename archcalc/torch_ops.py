@@ -70,17 +70,63 @@ def level(selector: str) -> int:
     return 1 if any(c in selector for c in _GLOB) else 2
 
 
+#: Matching patterns costs one test per pattern and layer; a spec (or --torch-op list) whose
+#: patterns would take more than this many tests in all is refused rather than run for minutes
+#: (100,000 patterns over 100,000 layers are 10^10). Exact paths and kind:NAME are looked up.
+MAX_PATTERN_TESTS = 5_000_000
+
+
+class _Index:
+    """An analysis's rows by path, by kind and by pattern: built once per analysis, so that looking
+    a selector up again costs what it selects, not a scan of every row."""
+
+    def __init__(self, an: Analysis) -> None:
+        self.rows = an.rows
+        self.by_name: dict[str, int] = {}
+        self.by_kind: dict[str, list[int]] = {}
+        for i, r in enumerate(an.rows):
+            self.by_name.setdefault(r.name, i)
+            self.by_kind.setdefault(r.kind, []).append(i)
+        self.patterns: dict[str, list[int]] = {}  # pattern -> the rows it selects
+        self.tests = 0  # pattern tests run: len(rows) per distinct pattern
+
+
+_INDEXES: dict[int, _Index] = {}
+
+
+def _index(an: Analysis) -> _Index:
+    """The index of `an` (a few kept: compare and check alternate between analyses)."""
+    ix = _INDEXES.get(id(an.rows))
+    if ix is None or ix.rows is not an.rows:
+        if len(_INDEXES) >= 8:
+            _INDEXES.pop(next(iter(_INDEXES)))
+        ix = _INDEXES[id(an.rows)] = _Index(an)
+    return ix
+
+
 def matches(an: Analysis, selector: str) -> list[int]:
-    """Indices of the rows `selector` names (no op check); Problem for a kind archcalc does not know."""
+    """Indices of the rows `selector` names (no op check); Problem for a kind archcalc does not know,
+    or for patterns that would take more than MAX_PATTERN_TESTS tests on this network."""
+    ix = _index(an)
     if selector.startswith(KIND):
         from .kinds import REGISTRY
         kind = selector[len(KIND):].strip()
         if kind not in REGISTRY:
             raise Problem(f"no layer kind {kind!r}", did_you_mean(kind, sorted(REGISTRY), "kinds"), selector=True)
-        return [i for i, r in enumerate(an.rows) if r.kind == kind]
+        return list(ix.by_kind.get(kind, ()))
     if level(selector) == 1:  # layers only: the network's input is no torch op
-        return [i for i, r in enumerate(an.rows) if r.kind != "input" and fnmatchcase(r.name, selector)]
-    return [i for i, r in enumerate(an.rows) if r.name == selector]
+        hits = ix.patterns.get(selector)
+        if hits is None:
+            ix.tests += len(an.rows)
+            if ix.tests > MAX_PATTERN_TESTS:
+                raise Problem(f"the torch ops' patterns, each tested against the {len(an.rows):,} layers, "
+                              f"take more than {MAX_PATTERN_TESTS:,} tests", "name the layers by path, or "
+                              f"select them by kind ({KIND}NAME): those are looked up", selector=True)
+            hits = ix.patterns[selector] = [i for i, r in enumerate(an.rows)
+                                            if r.kind != "input" and fnmatchcase(r.name, selector)]
+        return list(hits)
+    i = ix.by_name.get(selector)
+    return [] if i is None else [i]
 
 
 def allowed(kind: str) -> tuple[str, ...]:
@@ -207,7 +253,7 @@ def ops_for(an: Analysis, torch: Mapping[str, str] | None = None) -> list[str]:
     (--torch-op), each later one winning."""
     from .profiles import TORCH_DEFAULT
     ops = [TORCH_DEFAULT.get(r.kind, "?") for r in an.rows]
-    index = {r.name: i for i, r in enumerate(an.rows)}
+    index = _index(an).by_name
     for mapping in (spec_ops(an), resolve(an, cli_entries(torch))):
         for path, op in mapping.items():
             ops[index[path]] = op

@@ -19,6 +19,7 @@ from .analysis import Analysis, Row, TrainingRow
 from .errors import KindError, SpecError
 from .formula import ZERO, Formula, q, scaled, total
 from .graph import Graph, Instance, Node, include_note
+from .kinds.base import MAX_INT, _short
 from .shape import Shape, fmt
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
@@ -63,6 +64,20 @@ def walk(graph: Graph, *, dtype: str = "float32") -> Analysis:
     return Analysis(graph=graph, rows=rows, dtype=dtype, bytes_per_value=DTYPE_BYTES[dtype])
 
 
+def checked_shape(out: Shape) -> Shape:
+    """A shape a layer computed, held to the bound every written size has (2^63 - 1): repeated
+    upsampling could otherwise make sizes of thousands of digits (KindError)."""
+    for d in out:
+        if d <= 0:  # pragma: no cover - window() raises first; kept as a guard
+            raise KindError(f"output size {fmt(out)} is not positive")
+        if d > MAX_INT:
+            raise KindError(f"its output has a dimension of {_short(d)}, more than the largest size "
+                            "archcalc accepts, 2^63 - 1",
+                            hint="no framework holds a tensor that large (sizes are 64-bit): "
+                                 "is an upsampling scale, a repeat count or an input size wrong?")
+    return out
+
+
 def _figures(graph: Graph, node: Node, ins: tuple[Shape, ...], n_sym: Formula | None,
              index: int) -> tuple[Any, ...]:
     """(output shape, trainable, non-trainable, params formula, MACs formula, other formulas,
@@ -70,10 +85,7 @@ def _figures(graph: Graph, node: Node, ins: tuple[Shape, ...], n_sym: Formula | 
     kind = node.kind
     shapes = list(ins)
     try:
-        out = kind.out_shape(shapes)
-        for d in out:
-            if d <= 0:  # pragma: no cover - window() raises first; kept as a guard
-                raise KindError(f"output size {fmt(out)} is not positive")
+        out = checked_shape(kind.out_shape(shapes))
         weights = kind.weights(shapes, out)
         macs = kind.macs(shapes, out)
         other = kind.other_ops(shapes, out)

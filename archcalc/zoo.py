@@ -78,8 +78,11 @@ def find(name: str) -> Path | None:
         return None
     for suffix in SUFFIXES:
         p = base / f"{name}{suffix}"
-        if p.is_file():
-            return p
+        try:
+            if p.is_file():
+                return p
+        except OSError:  # a name too long for the file system names no shipped spec
+            return None
     return None
 
 
@@ -152,12 +155,12 @@ def entry(name: str) -> Entry:
     `NAME@VARIANT` that variant's name and `expect:` (SpecError if the name is not in the zoo
     or its block is malformed)."""
     from .check import parse_expect
-    from .errors import SpecError, did_you_mean
+    from .errors import SpecError, did_you_mean, short
     from .source import parse, read_text
     base_name, _, variant = name.partition("@")
     path = find(base_name)
     if path is None:
-        raise SpecError(f"no model named '{name}' in the zoo", hint=did_you_mean(name, models(), "models"))
+        raise SpecError(f"no model named '{short(name)}' in the zoo", hint=did_you_mean(name, models(), "models"))
     shown, text = read_text(path)
     src = parse(text, shown)
     root_ = src.root
@@ -166,7 +169,7 @@ def entry(name: str) -> Entry:
     if variant:
         v = _variants(root_).get(variant)
         if v is None:
-            raise SpecError(f"{base_name} has no variant '{variant}'",
+            raise SpecError(f"{base_name} has no variant '{short(variant)}'",
                             hint=did_you_mean(variant, list(_variants(root_)), "variants"))
         model = v.get("name") if isinstance(v.get("name"), str) else f"{model} @{variant}"
         block = v

@@ -67,3 +67,44 @@ def flat(layers: int) -> str:
         ]
         prev = f"{p}r3"
     return "\n".join(out) + "\n"
+
+
+# --- the documents of issue 15's findings, at any size (benchmarks/bench_scale.py and
+# tests/test_findings.py: the same text as the findings' files, generated) ------------------------
+
+def unknown_arguments(args: int, passed: list[int]) -> str:
+    """Finding 02: a block of `args` arguments a0, a1, ... (and no layers), used by one layer
+    that passes the arguments z<i> for i in `passed`, which the block lacks; no `input:`. (The
+    file: 2,000 arguments, z3 and z16 ... z1999 passed.)"""
+    declared = ", ".join(f"a{i}: 1" for i in range(args))
+    bad = ", ".join(f"z{i}: 1" for i in passed)
+    return f"blocks:\n  wide:\n    args: {{{declared}}}\nlayers:\n- {{kind: wide, {bad}}}\n"
+
+
+def misspelt(layers: int) -> str:
+    """Finding 06: `layers` layers with two misspelt fields each (the file: 40,000)."""
+    return "input: 8x8x3\nlayers:\n" + "- {kind: conv, filtres: 1, kernal: 3}\n" * layers
+
+
+def unknown_kinds(blocks: int) -> str:
+    """Finding 30: `blocks` blocks, each with a layer of an unknown kind (the file: 3,000)."""
+    text = "".join(f"  blk{i}:\n    layers:\n      - {{kind: nosuchkind{i}}}\n" for i in range(blocks))
+    return f"input: 8x8x3\nblocks:\n{text}layers:\n  - {{kind: relu}}\n"
+
+
+def nested_blocks(depth: int) -> str:
+    """Finding 04: `depth` levels of blocks, each repeating the next 3 times: 3^depth layers
+    (the file: 9 levels, 19,683 layers)."""
+    text = "".join(f"  d{i}:\n    layers:\n    - {{kind: d{i + 1}, repeat: 3}}\n" for i in range(depth))
+    return f"input: 6x6x3\nlayers:\n- {{kind: d0}}\nblocks:\n{text}  d{depth}:\n    layers:\n    - {{kind: relu}}\n"
+
+
+def block_instances(n: int) -> str:
+    """Finding 31: `n` instances of a one-layer block (the file: 10,000)."""
+    return ("input: 4x4x1\nblocks:\n  tiny:\n    layers:\n      - {kind: relu, name: a}\nlayers:\n"
+            f"  - {{kind: tiny, name: t, repeat: {n}}}\n")
+
+
+def relus(n: int) -> str:
+    """Finding 32: a flat list of `n` one-line layers (the file: 139,810 of them, 2 MiB)."""
+    return "input: 8x8x3\nlayers:\n" + "- {kind: relu}\n" * n

@@ -116,6 +116,17 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true",
                      help="Rewrite tests/golden/* from the current output (review the diff!).")
+    parser.addoption("--fuzz-seconds", type=float, default=0,
+                     help="Run the fuzz tests (-m fuzz) on random inputs for this long in all, shared "
+                          "among them, instead of their bounded, derandomised budget (tests/fuzzing.py).")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """How many fuzz tests share --fuzz-seconds (tests/fuzzing.py: `fuzz`)."""
+    config.stash[FUZZ_TESTS] = sum(1 for item in items if item.get_closest_marker("fuzz"))
+
+
+FUZZ_TESTS = pytest.StashKey[int]()
 
 
 @pytest.fixture

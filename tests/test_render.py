@@ -97,13 +97,23 @@ def test_memory_totals() -> None:
 
 
 def test_astronomical_figures_render_exactly(write) -> None:  # type: ignore[no-untyped-def]
-    # 20 upsamples by 2**62 per side: H = W = 4·2**1240; beyond float range, still exact integers
-    path = write("input: 4x4x1\nlayers:\n  - {kind: upsample, scale: 4611686018427387904, repeat: 20}\n")
+    # H = W = 2**62 (each size within the bound, 2**63 - 1): MACs 2**124 · 3 · 1000, exact integers
+    path = write("input: 4611686018427387904x4611686018427387904x3\nlayers:\n"
+                 "  - {kind: conv, filters: 1000, kernel: 1, bias: false}\n")
     r = run("summarize", str(path))
     assert r.exit_code == 0, r.stderr
-    assert f"{4 * 2**1240:,}".replace(",", "")[:40] in r.stdout.replace(",", "")
+    assert f"{2**124 * 3 * 1000:,}" in r.stdout
     d = json.loads(run("summarize", str(path), "-f", "json").stdout)
-    assert d["output_shape"] == [4 * 2**1240, 4 * 2**1240, 1]
+    assert d["output_shape"] == [2**62, 2**62, 1000] and d["totals"]["macs"] == 2**124 * 3 * 1000
+
+
+def test_computed_dimensions_are_bounded_too(write) -> None:  # type: ignore[no-untyped-def]
+    # 20 upsamples by 2**62 per side made H = W = 4·2**1240, past the 4,300 digits str() prints
+    # (issue 15); every computed size now has the bound a written one has, at the layer passing it
+    path = write("input: 4x4x1\nlayers:\n  - {kind: upsample, scale: 4611686018427387904, repeat: 20}\n")
+    r = run("summarize", str(path))
+    assert r.exit_code == 1 and f"{path}:3:5: layer 'upsample1' (upsample) on input 4 x 4 x 1: its output has a " \
+        f"dimension of {4 * 2**62}, more than the largest size archcalc accepts, 2^63 - 1" in r.stderr
 
 
 def test_huge_fractional_variable_in_json(write) -> None:  # type: ignore[no-untyped-def]

@@ -60,6 +60,11 @@ def test_selectors() -> None:
     assert split_selector("x.yaml@r=2,w=make_divisible(3, 8)") == ("x.yaml", None, ["r=2", "w=make_divisible(3, 8)"])
     with pytest.raises(SpecError, match="names two variants"):
         split_selector("x.yaml@a,b")
+    with pytest.raises(SpecError, match=r"^nope\.yaml@@b3: no such file: nope\.yaml@ \(the part before the last '@'"):
+        split_selector("nope.yaml@@b3")
+    for arg in ("x.yaml@", "x.yaml@@", "x.yaml@ , "):  # found by the fuzzer: `@@` read as the file `x.yaml@`
+        with pytest.raises(SpecError, match=r"^x\.yaml@.*: nothing after the last '@'$"):
+            split_selector(arg)
 
 
 def test_paths_select_variants(write) -> None:  # type: ignore[no-untyped-def]

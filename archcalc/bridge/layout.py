@@ -28,35 +28,34 @@ _REORDERING = {"dense", "linear", "flatten", "add", "concat", "multiply"}
 def executor_weights(graph: Graph, *, seed: int = 0, weights: str | Path | None = None) -> list[dict[str, Any]]:
     """Every node's weights as `archcalc run --seed` (or `--weights`) gives them, float32.
 
-    Drawn in the executor's own order from its own generator (execute._plan and _init), so an
-    exported model computes what the executor computes."""
+    Drawn (or read, each file member's shape checked before its data) by the executor's own code
+    (execute._plan and _weights), so an exported model computes what the executor computes. The
+    parameters' size is known before any is allocated: an export holds about three copies of
+    them (these arrays, the ONNX initializers, the bytes written), refused when more than the
+    memory available now."""
     import numpy as np
 
-    from ..execute import _init, _plan, _Weights
+    from ..execute import ExecError, _fmt_bytes, _plan, _Weights, _weights, available_memory
     dt = np.dtype("float32")
-    plan = _plan(graph, dt, graph.batch)
-    rng = np.random.default_rng(seed)
-    given = _Weights(weights) if weights is not None else None
-    out: list[dict[str, Any]] = []
     try:
-        for node, ws in zip(graph.nodes, plan.weights, strict=True):
-            arrays = {}
-            for k, (s, _) in ws.items():
-                if given is not None:
-                    key = f"{node.path}/{k}"
-                    if key not in given.keys():
-                        raise ExportError(f"weights file: no array for {key}", hint="keys are layer/weight")
-                    a = given.get(key)
-                    if a.shape != s:
-                        raise ExportError(f"weights file: {key} has shape {a.shape}, the layer needs {s}")
-                    arrays[k] = np.ascontiguousarray(a, dtype=dt)
-                else:
-                    arrays[k] = _init(rng, k, s, dt)
-            out.append(arrays)
+        plan = _plan(graph, dt, graph.batch)
+    except ExecError as e:
+        raise ExportError(e.message, e.loc, e.hint) from None
+    need, have = 3 * plan.param_bytes, available_memory()
+    if need > have:
+        raise ExportError(f"exporting this holds about {_fmt_bytes(need)} (three copies of its "
+                          f"{_fmt_bytes(plan.param_bytes)} of parameters), more than the {_fmt_bytes(have)} "
+                          "available", hint="export a smaller setting of the spec (--set, --input)")
+    rng = np.random.default_rng(seed)
+    given = None
+    try:
+        given = _Weights(weights) if weights is not None else None
+        return _weights(graph.nodes, plan.weights, given, rng, dt)
+    except ExecError as e:
+        raise ExportError(e.message, e.loc, e.hint) from None
     finally:
         if given is not None:
             given.close()
-    return out
 
 
 def perms(graph: Graph, shapes: list[tuple[int, ...]]) -> list[Any]:

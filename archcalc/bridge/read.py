@@ -64,7 +64,8 @@ class Model:
 
 
 def _fail(path: str, what: str, hint: str | None = None) -> ImportError_:
-    return ImportError_(f"{path}: {what}", hint=hint)
+    from ..errors import short
+    return ImportError_(f"{short(path)}: {what}", hint=hint)  # a long path cut in its middle, the reason kept
 
 
 def read(path: str | Path, *, max_bytes: int = MAX_BYTES, max_nodes: int = MAX_NODES,
@@ -76,8 +77,10 @@ def read(path: str | Path, *, max_bytes: int = MAX_BYTES, max_nodes: int = MAX_N
     name = str(path)
     try:
         st = p.stat()
-    except OSError as e:
+    except OSError as e:  # missing, no permission, a name too long for the file system
         raise _fail(name, f"cannot read it: {e.strerror or e}") from None
+    except ValueError:  # a NUL in the name (a program's string: no shell passes one)
+        raise _fail(repr(name), "a file name holds no NUL character") from None
     if not p.is_file():
         raise _fail(name, "is not a file")
     if st.st_size > max_bytes:
@@ -88,8 +91,11 @@ def read(path: str | Path, *, max_bytes: int = MAX_BYTES, max_nodes: int = MAX_N
         raise _fail(name, "is empty")
     import time
     t0 = time.perf_counter()
-    with open(p, "rb") as f:
-        data = f.read(max_bytes + 1)
+    try:
+        with open(p, "rb") as f:
+            data = f.read(max_bytes + 1)
+    except OSError as e:  # a file it may not read
+        raise _fail(name, f"cannot read it: {e.strerror or e}") from None
     t1 = time.perf_counter()
     m = onnx.ModelProto()
     try:

@@ -60,6 +60,10 @@ class LazyGroup(click.Group):
         except BrokenPipeError:  # `archcalc summarize x | head`
             sys.stderr.close()
             ctx.exit(0)
+        except MemoryError:  # within every limit, but more than this machine has (--max-nodes raised far)
+            click.echo("error: the machine ran out of memory for this spec\n"
+                       "  hint: lower --max-nodes, or run it where more memory is free", err=True)
+            ctx.exit(1)
         except Exception as e:  # noqa: BLE001 - the last line of defence: never a bare traceback
             if os.environ.get("ARCHCALC_DEBUG"):
                 import traceback

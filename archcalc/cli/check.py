@@ -13,16 +13,18 @@ import click
 
 from ._completion import complete_spec
 from ._conventions import convention_options, parse_torch_ops
-from .common import parse_sets, parse_shape, spec_options, training_choice, training_options
+from .common import noting, parse_sets, parse_shape, settings_note, spec_options, training_choice, training_options
 
 SCHEMA_VERSION = 1
 
 
 def _line(r: Any) -> list[str]:
     from ..check import FAIL, INVALID, LIBRARY, PASS
-    name = f" ({r.name})" if r.name else ""
+    from ..errors import short
+    name = f" ({short(r.name)})" if r.name else ""
+    path = short(r.shown)
     if r.status == LIBRARY:
-        return [f"LIB   {r.path}: {r.name}, checked in the specs that include it"]
+        return [f"LIB   {path}: {short(r.name)}, checked in the specs that include it"]
     if r.status == PASS:
         ex = sum(1 for f in r.findings if f.kind == "expect")
         bu = len(r.findings) - ex
@@ -30,17 +32,17 @@ def _line(r: Any) -> list[str]:
                                      f"{bu} budget{'s' * (bu != 1)}" if bu else "") if x)
         used = list(dict.fromkeys(f.convention for f in r.findings if f.convention))
         under = f" (tool counts: {', '.join(used)})" if used else ""
-        return [f"PASS  {r.shown}{name}: {what} hold{under}"]
+        return [f"PASS  {path}{name}: {what} hold{under}"]
     if r.status == FAIL:
-        out = [f"FAIL  {r.shown}{name}: {len(r.failures)} of {len(r.findings)} checks differ"]
+        out = [f"FAIL  {path}{name}: {len(r.failures)} of {len(r.findings)} checks differ"]
         for f in r.failures:
             out.append(f"      {f.loc}: {f.describe()}")
             if f.convention:
                 out.append(f"        {_composition(f.convention, r.conventions[f.convention])}")
         return out
     if r.status == INVALID:
-        return [f"ERROR {r.shown}: invalid spec (see the error above)"]
-    return [f"SKIP  {r.shown}{name}: no `expect:` or `budget:` block"]
+        return [f"ERROR {path}: invalid spec (see the error above)"]
+    return [f"SKIP  {path}{name}: no `expect:` or `budget:` block"]
 
 
 def _composition(name: str, fig: dict[str, Any]) -> str:
@@ -88,6 +90,10 @@ def command(paths: tuple[str, ...], fmt: str, skip_non_specs: bool, convention: 
         "step": training_choice(train, optimizer, amp, checkpoint),
     }
     results = check_paths(paths, skip_non_specs=skip_non_specs, **kw)
+    note = settings_note(sets, input_, batch)
+    for r in results:  # an error found under --set, --input or --batch says so
+        if r.error is not None:
+            noting(r.error, note)
     analysed = [r for r in results if r.error is None]
     for layer, op in (torch or {}).items():  # a --torch-op that names no layer would change nothing, silently
         if analysed and not any(layer in r.torch_applied for r in analysed):

@@ -36,17 +36,22 @@ def build(args: tuple[str, ...], sets: tuple[str, ...] = (), input_: str | None 
     and overrides (SPEC[@VARIANT][,NAME=VALUE...])."""
     from .. import load
     from ..compare import Entry, compare, label
-    from ..spec import split_selector
-    from .common import analyze_cli, parse_sets
+    from ..errors import ArchcalcError, short
+    from ..graph import overrides_for
+    from .common import analyze_cli, at, noting, select, spec_path
     loaded: dict[str, Any] = {}
     entries = []
     for i, arg in enumerate(args):
-        path, variant, own = split_selector(arg)
+        path, variant, own = select(arg)
         if path not in loaded:
-            loaded[path] = load(path)
-        mine = parse_sets(tuple(own))
+            loaded[path] = load(spec_path(path))
+        where = f"[{label(i)}] {short(arg, 160)}" if own or variant else None
+        try:
+            mine = overrides_for(loaded[path], own, at(path))  # evaluated, for the titles
+        except ArchcalcError as e:
+            raise noting(e, where) from None
         an = analyze_cli(loaded[path], sets, input_, batch, dtype, max_nodes, overrides=mine, train=train,
-                         variant=variant)
+                         variant=variant, note=where)
         entries.append(Entry(label(i), an, mine))
     return compare(entries, convention=convention, torch=torch, training=training)
 

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from ._completion import complete_spec
-from .common import analyze_cli, depth_option, spec_options
+from .common import analyze_cli, depth_option, output_file, spec_options, write_output
 
 #: file suffix -> the format it holds (a .md file gets a fenced ```mermaid block)
 SUFFIXES = {".mmd": "mermaid", ".mermaid": "mermaid", ".md": "mermaid", ".markdown": "mermaid",
@@ -63,6 +63,8 @@ def command(spec: str, fmt: str | None, depth: int | None, max_edges: int, outpu
     binary = fmt in ("png", "pdf")
     if output == "-" and binary and sys.stdout.isatty():
         raise click.UsageError(f"{LABELS[fmt]} is binary: write it with -o FILE.{fmt}, or redirect standard output")
+    if output != "-":
+        output_file("-o", output)  # before the work: a missing folder is said at once
     if fmt in diagram.IMAGES:
         diagram.require_dot(fmt)  # said before any work
     an = analyze_cli(spec, **opts)
@@ -77,8 +79,5 @@ def command(spec: str, fmt: str | None, depth: int | None, max_edges: int, outpu
     if output == "-":
         click.echo(data, nl=False)  # bytes go to the binary stream
         return
-    if isinstance(data, bytes):
-        Path(output).write_bytes(data)
-    else:
-        Path(output).write_text(data, encoding="utf-8")
+    write_output("-o", output, data)
     click.echo(f"wrote {output}", err=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
@@ -24,12 +23,11 @@ def command(model: str | None, torch_ref: str | None, input_: str, out: str | No
             keep_unmapped: bool, max_bytes: int | None, max_nodes: int | None) -> None:
     """Import an ONNX model (or a PyTorch one) as an archcalc spec; the summary goes to stderr."""
     from ..bridge.importer import import_onnx
-    from ..errors import ArchcalcError
+    from .common import output_file, write_output
     if (model is None) == (torch_ref is None):
         raise click.UsageError("give an ONNX file, or --torch PKG.MODULE:CALLABLE (one of them)")
-    if out is not None and not Path(out).resolve().parent.is_dir():
-        raise ArchcalcError(f"-o {out}: the folder {Path(out).resolve().parent} does not exist",
-                            hint="create it, or give a path in an existing folder")
+    if out is not None:
+        output_file("-o", out)  # before any work: a missing folder, a folder, a name too long
     kw: dict[str, Any] = dict(keep_unmapped=keep_unmapped, flat=flat, max_bytes=max_bytes, max_nodes=max_nodes)
     if torch_ref is not None:
         from ..bridge.torch_in import import_torch
@@ -39,10 +37,7 @@ def command(model: str | None, torch_ref: str | None, input_: str, out: str | No
     if out is None:
         click.echo(text, nl=False)
     else:
-        try:
-            Path(out).write_text(text, encoding="utf-8")
-        except OSError as e:
-            raise ArchcalcError(f"-o {out}: cannot write: {e.strerror or e}") from None
+        write_output("-o", out, text)
     params = sum(lay.params for lay in imp.layers)
     if params == imp.initializer_floats:
         said = f"parameters {params:,} = the initializers' {imp.initializer_floats:,} float elements"

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from ._completion import complete_spec
-from .common import analyze_cli, depth_option, spec_options
+from .common import analyze_cli, depth_option, output_file, spec_options
 
 
 @click.command()
@@ -25,6 +25,7 @@ def command(spec: str, depth: int | None, output: str, all_layers: bool, **opts:
     """
     from .. import plot
     plot.require_matplotlib()  # before any work: the message names the extra to install
+    plot.check_format(output_file("-o", output))  # and a path it cannot write
     an = analyze_cli(spec, **opts)
     path = plot.plot_costs(an, output, depth, all_layers)
     click.echo(f"wrote {path}", err=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
@@ -45,9 +44,9 @@ def command(spec: str, out: str | None, shapes: str | None, **opts: Any) -> None
     """Run SPEC forward on NumPy (seeded random weights and input, unless given)."""
     from ..errors import ArchcalcError
     from ..shape import fmt_as, shape_style
-    if out is not None and not Path(out).resolve().parent.is_dir():  # say so before a long run, not after
-        raise ArchcalcError(f"-o {out}: the folder {Path(out).resolve().parent} does not exist",
-                            hint="create it, or give a path in an existing folder")
+    from .common import output_file
+    if out is not None:  # say so before a long run, not after
+        output_file("-o", out)
     graph, ex = execute_cli(spec, keep=out is not None, **opts)
     style = shape_style(shapes, graph.layout)
     name = graph.name + (" (a training pass)" if graph.training else "")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 
@@ -18,9 +16,12 @@ def command(output: str) -> None:
     then start a spec with:  # yaml-language-server: $schema=archcalc.schema.json
     """
     from ..schema import to_json
+    from .common import output_file, write_output
+    if output != "-":
+        output_file("-o", output)
     text = to_json()
     if output == "-":
         click.echo(text, nl=False)
     else:
-        Path(output).write_text(text, encoding="utf-8")
+        write_output("-o", output, text)
         click.echo(f"wrote {output}", err=True)

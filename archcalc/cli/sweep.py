@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import click
 
 from ..walk import DTYPE_BYTES
 from ._completion import complete_spec
-from .common import format_option, print_lines, train_option, training_choice, training_options
+from .common import format_option, print_lines, spec_path, train_option, training_choice, training_options
 
 
 def split_top(text: str) -> list[str]:
@@ -80,19 +82,26 @@ def command(spec: str, sets: tuple[str, ...], inputs: tuple[str, ...], batches: 
     from ..graph import Limits
     bs = None
     if batches:
-        try:
-            bs = [int(b) for b in split_top(batches) if b]
-        except ValueError:
-            raise SpecError(f"--batch takes whole numbers, received {batches!r}") from None
+        from ..kinds.base import MAX_INT
+        bs = []
+        for b in split_top(batches):
+            if b and (not re.fullmatch(r"[0-9]{1,19}", b) or not 1 <= int(b) <= MAX_INT):  # no sign, no 1e3, no ²
+                raise SpecError(f"--batch {batches[:60]}: {b[:30]!r} is not a whole number from 1 to 2^63 - 1",
+                                hint="e.g. --batch 1,8,32")
+            bs += [int(b)] if b else []
     if plot_path:
         from .. import plot
+        from .common import output_file
         plot.require_matplotlib()  # before the sweep: a missing extra is said at once
-    from .common import select
+        plot.check_format(output_file("--plot", plot_path))  # and a path it cannot write
+    from ..graph import overrides_for
+    from .common import at, select
     options = training_choice(train, optimizer, amp, checkpoint)
-    path, variant, fixed = select(spec)
-    s = sw.sweep(load(path), parse_axes(sets), inputs=parse_inputs(inputs) or None, batches=bs, dtype=dtype,
+    path, variant, own = select(spec)
+    loaded = load(spec_path(path))
+    s = sw.sweep(loaded, parse_axes(sets), inputs=parse_inputs(inputs) or None, batches=bs, dtype=dtype,
                  limits=Limits(max_nodes=max_nodes) if max_nodes else None, variant=variant, training=train,
-                 overrides=fixed, step=options)
+                 overrides=overrides_for(loaded, own, at(path)), step=options)
     if plot_path and len(s.axes) != 1:  # checked before any output is printed
         raise SpecError(f"--plot draws cost against one swept variable; this sweep has {len(s.axes)} axes",
                         hint="sweep one variable (or --input, or --batch) to plot it")

@@ -27,10 +27,10 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from .base import FORWARDS, Forward, GeometryError, Tally, WeightShapes, forward
+from .base import FORWARDS, Forward, GeometryError, Tally, WeightShapes, forward, same_shape
 
 for _m in pkgutil.iter_modules(__path__):
     if _m.name != "base":
         importlib.import_module(f"{__name__}.{_m.name}")
 
-__all__ = ["FORWARDS", "Forward", "GeometryError", "Tally", "WeightShapes", "forward"]
+__all__ = ["FORWARDS", "Forward", "GeometryError", "Tally", "WeightShapes", "forward", "same_shape"]

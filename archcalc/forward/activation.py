@@ -8,20 +8,20 @@ from typing import Any
 
 import numpy as np
 
-from .base import Tally, WeightShapes, _no_scratch, forward
+from .base import Tally, WeightShapes, _no_scratch, _rows_merge, forward, same_shape
 
 
-@forward("relu", scratch=_no_scratch, inplace=True)
+@forward("relu", scratch=_no_scratch, inplace=True, shape=same_shape)
 def relu(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], own: bool) -> np.ndarray:
     return np.maximum(xs[0], 0, out=xs[0] if own else None)
 
 
-@forward("relu6", scratch=_no_scratch, inplace=True)
+@forward("relu6", scratch=_no_scratch, inplace=True, shape=same_shape)
 def relu6(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], own: bool) -> np.ndarray:
     return np.clip(xs[0], 0, 6, out=xs[0] if own else None)
 
 
-@forward("sigmoid", scratch=_no_scratch, inplace=True)
+@forward("sigmoid", scratch=_no_scratch, inplace=True, shape=same_shape)
 def sigmoid(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], own: bool) -> np.ndarray:
     y = np.negative(xs[0], out=xs[0] if own else None)  # 1 / (1 + exp(-x)), in one buffer
     with np.errstate(over="ignore"):  # exp(-x) is inf for x << 0, and 1 / (1 + inf) is the 0 wanted
@@ -30,12 +30,12 @@ def sigmoid(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]
     return np.reciprocal(y, out=y)
 
 
-@forward("tanh", scratch=_no_scratch, inplace=True)
+@forward("tanh", scratch=_no_scratch, inplace=True, shape=same_shape)
 def tanh(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], own: bool) -> np.ndarray:
     return np.tanh(xs[0], out=xs[0] if own else None)
 
 
-@forward("hardswish", inplace=True)
+@forward("hardswish", inplace=True, shape=same_shape)
 def hardswish(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], own: bool) -> np.ndarray:
     x = xs[0]
     gate = x + x.dtype.type(3)  # x · clip(x + 3, 0, 6) / 6; the one product per value is counted
@@ -44,7 +44,7 @@ def hardswish(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarra
     return t.scale(x, gate, out=x if own else gate)
 
 
-@forward("softmax")
+@forward("softmax", shape=same_shape)
 def softmax(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
     """Over the last axis (a vector's values, each token's channels)."""
     x = xs[0]
@@ -57,13 +57,18 @@ CHUNK = 1 << 15
 
 
 def _blocks(x: np.ndarray, own: bool) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
-    """The output (x itself when it may be written over) and (input, output) blocks of whole rows
-    of the last axis, about CHUNK values each (a per-channel slope broadcasts over a block's rows)."""
-    y = x if own and x.flags.c_contiguous else np.empty(x.shape, x.dtype)
+    """The output (x itself when it may be written over, as the plan counts it, strided or not)
+    and (input, output) blocks of whole rows of the last axis, at most CHUNK values each where a
+    row fits (a per-channel slope broadcasts over a block's rows)."""
+    y = x if own else np.empty(x.shape, x.dtype)
     c = x.shape[-1]
-    xv, yv = x.reshape(-1, c), y.reshape(-1, c)  # yv is a view: y is C-contiguous
     rows = max(1, CHUNK // max(c, 1))
-    return y, [(xv[i:i + rows], yv[i:i + rows]) for i in range(0, xv.shape[0], rows)]
+    planes = [(x, y)] if _rows_merge(x) else [(x[i], y[i]) for i in np.ndindex(x.shape[:-2])]
+    out = []
+    for xp, yp in planes:  # the leading axes of a strided view (a crop) do not merge: plane by plane
+        xv, yv = xp.reshape(-1, c), yp.reshape(-1, c)  # views: their leading axes merge
+        out += [(xv[i:i + rows], yv[i:i + rows]) for i in range(0, xv.shape[0], rows)]
+    return y, out
 
 
 def _block_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], itemsize: int) -> int:
@@ -72,7 +77,7 @@ def _block_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], 
     return 10 * min(max(1, CHUNK // max(c, 1)) * c, math.prod(out)) * itemsize
 
 
-@forward("silu", scratch=_block_scratch, inplace=True)
+@forward("silu", scratch=_block_scratch, inplace=True, shape=same_shape)
 def silu(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], own: bool) -> np.ndarray:
     """x·sigmoid(x) = x / (1 + exp(-x)): exp overflows to inf for x << 0, giving -0. Four passes
     over each block, in cache: the division stands for the product by the gate (one counted)."""
@@ -193,7 +198,7 @@ def _gelu_tanh(t: Tally, x: np.ndarray, out: np.ndarray) -> None:
     t.scale(x, g, out=out)
 
 
-@forward("gelu", scratch=_block_scratch, inplace=True)
+@forward("gelu", scratch=_block_scratch, inplace=True, shape=same_shape)
 def gelu(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], own: bool) -> np.ndarray:
     """The exact form through our erfc, or torch's tanh form; each has one counted product per
     value (x times its gate)."""
@@ -210,7 +215,7 @@ def gelu(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], o
     return y
 
 
-@forward("hardsigmoid", scratch=_no_scratch, inplace=True)
+@forward("hardsigmoid", scratch=_no_scratch, inplace=True, shape=same_shape)
 def hardsigmoid(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], own: bool) -> np.ndarray:
     x = xs[0]
     y = np.add(x, x.dtype.type(3), out=x if own else None)  # relu6(x + 3)/6, as torch
@@ -236,7 +241,7 @@ def _slope(t: Tally, x: np.ndarray, slope: Any, own: bool) -> np.ndarray:
     return y
 
 
-@forward("leakyrelu", scratch=_block_scratch, inplace=True)
+@forward("leakyrelu", scratch=_block_scratch, inplace=True, shape=same_shape)
 def leakyrelu(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], own: bool) -> np.ndarray:
     return _slope(t, xs[0], xs[0].dtype.type(float(kind.slope)), own)
 
@@ -245,6 +250,6 @@ def _prelu_weights(kind: Any, shapes: list[tuple[int, ...]]) -> WeightShapes:
     return {"slope": ((shapes[0][-1] if kind.per_channel else 1,), True)}
 
 
-@forward("prelu", weights=_prelu_weights, scratch=_block_scratch, inplace=True)
+@forward("prelu", weights=_prelu_weights, scratch=_block_scratch, inplace=True, shape=same_shape)
 def prelu(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], own: bool) -> np.ndarray:
     return _slope(t, xs[0], ws["slope"], own)  # (C,) or (1,): along the last axis

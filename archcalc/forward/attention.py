@@ -11,6 +11,7 @@ torchvision's relative_position_bias_table.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -41,7 +42,8 @@ def _heads(t: Tally, x: np.ndarray, ws: dict[str, np.ndarray], h: int, d: int) -
 def _out(t: Tally, o: np.ndarray, ws: dict[str, np.ndarray]) -> np.ndarray:
     """(B, h, T, d) -> (B, T, h·d), projected when the layer has a projection."""
     b, h, n, d = o.shape
-    y = o.transpose(0, 2, 1, 3).reshape(b, n, h * d)
+    # a copy, C-contiguous (where heads or tokens are one, the reshape alone would be a strided view)
+    y = np.ascontiguousarray(o.transpose(0, 2, 1, 3).reshape(b, n, h * d))
     if "proj_kernel" in ws:
         y = t.matmul(y, ws["proj_kernel"])
         if "proj_bias" in ws:
@@ -70,7 +72,23 @@ def _attention_weights(kind: Any, shapes: list[tuple[int, ...]]) -> WeightShapes
     return ws
 
 
-@forward("attention", weights=_attention_weights, column_major=("qkv_kernel", "proj_kernel"))
+def _attention_shape(kind: Any, ins: list[tuple[int, ...]]) -> tuple[int, ...]:
+    _attention_weights(kind, ins)
+    n, length, c = ins[0]
+    return (n, length, c if kind.proj else kind.heads * _head_dim(c, kind.heads, kind.head_dim))
+
+
+def _attention_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], itemsize: int) -> int:
+    """Everything held beside the output at once, at most: a copy of a strided input (for the
+    projection's matmul), the Q, K, V projections (B·T·3hd) and the scaled Q, two arrays of scores
+    (B·h·T², the scores and their softmax), the weighted values and their (B, T, h·d) copy."""
+    n, length, c = ins[0]
+    hd = kind.heads * _head_dim(c, kind.heads, kind.head_dim)
+    return (n * length * (c + 6 * hd) + 2 * n * kind.heads * length * length) * itemsize
+
+
+@forward("attention", weights=_attention_weights, shape=_attention_shape, scratch=_attention_scratch,
+         column_major=("qkv_kernel", "proj_kernel"))
 def attention(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
     x = xs[0]
     h = kind.heads
@@ -116,7 +134,28 @@ def shift_mask(hp: int, wp: int, wh: int, ww: int, sh: int, sw: int) -> np.ndarr
     return np.where(win[:, None, :] != win[:, :, None], -100.0, 0.0)
 
 
-@forward("windowattention", weights=_window_weights, column_major=("qkv_kernel", "proj_kernel"))
+def _window_shape(kind: Any, ins: list[tuple[int, ...]]) -> tuple[int, ...]:
+    _window_weights(kind, ins)
+    return ins[0]
+
+
+def _window_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], itemsize: int) -> int:
+    """At most, beside the output: of the padded map's size P = B·H_p·W_p·C, the padded, rolled and
+    partitioned copies, Q, K, V and the scaled Q (4P), the weighted values, their copy, the
+    projection and the unpartitioned and rolled maps (5P); two arrays of scores (B·n_w·h·T²); the
+    bias (h·T², gathered and converted) and the mask of wrapped regions (n_w·T², float64 and the
+    run's type); float64 region maps (3·H_p·W_p) and int64 index tables (6·T²)."""
+    n, h, w, c = ins[0]
+    wh, ww = kind.window
+    hp, wp = -(-h // wh) * wh, -(-w // ww) * ww
+    t, windows = wh * ww, (hp // wh) * (wp // ww)
+    p = n * hp * wp * c
+    return ((12 * p + 2 * n * windows * kind.heads * t * t + 2 * kind.heads * t * t + windows * t * t) * itemsize
+            + 8 * (windows * t * t + 3 * hp * wp + 6 * t * t))
+
+
+@forward("windowattention", weights=_window_weights, shape=_window_shape, scratch=_window_scratch,
+         column_major=("qkv_kernel", "proj_kernel"))
 def windowattention(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
     """torchvision's shifted_window_attention: pad to window multiples, roll by -shift (not along an axis
     one window covers), attend within each window with the relative position bias (and the mask of
@@ -125,7 +164,7 @@ def windowattention(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.
     n, hh, ww_, c = x.shape
     (wh, ww), heads = kind.window, kind.heads
     d = _head_dim(c, heads)
-    if n == 0:  # the dry run: the shape only (a huge window's index tables would not fit in memory)
+    if n == 0:  # an empty batch: the shape only (a huge window's index tables would not fit in memory)
         return np.empty(x.shape, x.dtype)
     pb, pr = (wh - hh % wh) % wh, (ww - ww_ % ww) % ww
     if pb or pr:
@@ -156,11 +195,25 @@ def _matmul_operands(kind: Any, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarra
     return (a.swapaxes(1, 2) if kind.transpose_a else a), (b.swapaxes(1, 2) if kind.transpose_b else b)
 
 
-@forward("matmul")
+def _matmul_shape(kind: Any, ins: list[tuple[int, ...]]) -> tuple[int, ...]:
+    if len(ins) != 2 or len(ins[0]) != 3 or len(ins[1]) != 3:
+        raise GeometryError(f"matmul needs two N x L x C inputs, received {ins}")
+    (n, l1, c1), (_, l2, c2) = ins
+    (m, k1), (k2, p) = ((c1, l1) if kind.transpose_a else (l1, c1)), ((c2, l2) if kind.transpose_b else (l2, c2))
+    if k1 != k2:
+        raise GeometryError(f"matmul of {ins[0]} by {ins[1]}")
+    return (n, m, p)
+
+
+def _operand_copies(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], itemsize: int) -> int:
+    """NumPy's matmul may copy a strided (transposed) operand: both, at most."""
+    return sum(math.prod(s) for s in ins) * itemsize
+
+
+@forward("matmul", shape=_matmul_shape, scratch=_operand_copies)
 def matmul(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
+    _matmul_shape(kind, [x.shape for x in xs])
     a, b = _matmul_operands(kind, xs[0], xs[1])
-    if a.shape[2] != b.shape[1]:
-        raise GeometryError(f"matmul of {a.shape} by {b.shape}")
     y = t.bmm(a, b)
     if kind.scale != 1:
         t.scale(y, y.dtype.type(float(kind.scale)), out=y)

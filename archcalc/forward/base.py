@@ -94,26 +94,66 @@ def _copy_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], i
     return max(math.prod(s) for s in (*ins, out)) * itemsize
 
 
+def _rows_merge(x: np.ndarray) -> bool:
+    """Whether x's axes but the last merge into one without a copy (a C-contiguous array, a
+    channel slice of one; not a crop), so that x.reshape(-1, C) is a view of it."""
+    for i in range(x.ndim - 2):
+        if x.shape[i + 1] > 1 and x.strides[i] != x.strides[i + 1] * x.shape[i + 1]:
+            return False
+    return True
+
+
+def same_shape(kind: Any, ins: list[tuple[int, ...]]) -> tuple[int, ...]:
+    """The output shape of an element-wise forward: its first input's."""
+    return ins[0]
+
+
 @dataclass(frozen=True)
 class Forward:
-    """One kind's forward: `fn(t, kind, xs, ws[, own])`, its weight shapes, and its scratch bytes.
+    """One kind's forward: `fn(t, kind, xs, ws[, own])`, and what the executor plans before it
+    allocates anything: its output shape, weight shapes and scratch bytes, each worked out by
+    arithmetic from the input shapes (batch first, as the arrays' shapes), never by running it.
 
     `inplace` forwards take `own`: True when nothing else will read `xs[0]`, so they may write
-    their output over it (the executor decides, from liveness; see execute.py). `column_major`
-    names 2-D weights the executor stores transposed in memory (same shape and values, Fortran
-    order): BLAS then reads a (C, C') kernel as torch keeps nn.Linear's, (C', C) row by row, which
-    multiplies a sequence of tokens 4 to 9% faster here (ViT-B/16's projections, OpenBLAS 0.3.31).
+    their output over it (the executor decides, from liveness; see execute.py), and then return
+    it; `inplace` may be a function of (kind, input shapes) saying whether the forward writes
+    over its first input when it may (a product whose first input is the smaller cannot). A
+    `view` forward returns its input or a view of it (dropout, a channel slice), so it holds no
+    new buffer; a `strided` view may not be C-contiguous (a slice, a crop). A `reshapes` forward
+    (flatten, tokens) returns a view of a C-contiguous input, and of a strided one a copy or a
+    strided view (as NumPy's reshape can). Every other forward returns a new C-contiguous array
+    (NumPy's element-wise results are: every array here keeps its axes in C order). The plan
+    follows which values share a buffer and which are C-contiguous by these declarations, and
+    the run checks them.
+
+    `shape` raises GeometryError for an input the forward cannot take, as running it would. A
+    forward that declares none (`shape=None`) is planned the old way, by running it on an empty
+    batch, which may allocate or loop by the input's size: every forward should declare one
+    (`test_every_forward_plans_by_arithmetic` lists those that do not).
+
+    `column_major` names 2-D weights the executor stores transposed in memory (same shape and
+    values, Fortran order): BLAS then reads a (C, C') kernel as torch keeps nn.Linear's, (C', C)
+    row by row, which multiplies a sequence of tokens 4 to 9% faster here (ViT-B/16's
+    projections, OpenBLAS 0.3.31).
     """
 
     fn: Callable[..., np.ndarray]
     weights: Callable[[Any, list[tuple[int, ...]]], WeightShapes]
     scratch: Callable[[Any, list[tuple[int, ...]], tuple[int, ...], int], int] = _copy_scratch
-    inplace: bool = False
+    inplace: bool | Callable[[Any, list[tuple[int, ...]]], bool] = False
+    shape: Callable[[Any, list[tuple[int, ...]]], tuple[int, ...]] | None = None
+    view: bool = False
+    strided: bool = False
+    reshapes: bool = False
     column_major: frozenset[str] = frozenset()
+
+    def writes_over(self, kind: Any, ins: list[tuple[int, ...]]) -> bool:
+        """Whether the forward writes its output over its first input when `own` says it may."""
+        return self.inplace(kind, ins) if callable(self.inplace) else self.inplace
 
     def run(self, t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray],
             own: bool = False) -> np.ndarray:
-        return self.fn(t, kind, xs, ws, own) if self.inplace else self.fn(t, kind, xs, ws)
+        return self.fn(t, kind, xs, ws, own) if self.inplace is not False else self.fn(t, kind, xs, ws)
 
 
 FORWARDS: dict[str, Forward] = {}
@@ -124,11 +164,14 @@ def _no_weights(kind: Any, shapes: list[tuple[int, ...]]) -> WeightShapes:
 
 
 def forward(*names: str, weights: Callable[..., WeightShapes] = _no_weights,
-            scratch: Callable[..., int] = _copy_scratch, inplace: bool = False,
-            column_major: tuple[str, ...] = ()) -> Callable[..., Any]:
+            scratch: Callable[..., int] = _copy_scratch, inplace: bool | Callable[..., bool] = False,
+            shape: Callable[..., tuple[int, ...]] | None = None, view: bool = False,
+            strided: bool = False, reshapes: bool = False, column_major: tuple[str, ...] = ()) -> Callable[..., Any]:
+    """Register `fn` as the forward of the kinds `names` (see `Forward` for the rest)."""
     def deco(fn: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
         for n in names:
-            FORWARDS[n] = Forward(fn, weights, scratch, inplace, frozenset(column_major))
+            FORWARDS[n] = Forward(fn, weights, scratch, inplace, shape, view or strided, strided, reshapes,
+                                  frozenset(column_major))
         return fn
     return deco
 
@@ -157,13 +200,14 @@ def _pads(padding: Any, h: int, w: int, k: tuple[int, int], s: tuple[int, int],
 
 
 def _positions(n: int, lo: int, hi: int, f: int, s: int, d: int = 1, ceil: bool = False) -> int:
-    """How many window starts fit: start k·s, window d·(f-1)+1 wide, inside n + lo + hi."""
+    """How many window starts fit: start k·s, window d·(f-1)+1 wide, inside n + lo + hi.
+
+    The largest k with k·s + eff <= span, by division: counting them one at a time took 86 s for
+    an input of 10^9 rows before the executor said anything (issue 15)."""
     span, eff = n + lo + hi, d * (f - 1) + 1
     if eff > span:
         raise GeometryError(f"a window of {eff} does not fit in {n} + {lo + hi} padding")
-    count = 0
-    while count * s + eff <= span:
-        count += 1
+    count = (span - eff) // s + 1
     if ceil:  # PyTorch's ceil_mode: one more (partial) window if any is left over, then the last
         if (count - 1) * s + eff < span:  # window is dropped (once) if it starts in the trailing padding
             count += 1
@@ -192,3 +236,35 @@ def _prepare(x: np.ndarray, padding: Any, k: tuple[int, int], s: tuple[int, int]
     if t or b + eb or l or r + er:
         x = np.pad(x, ((0, 0), (t, b + eb), (l, r + er), (0, 0)), constant_values=fill)
     return x, ho, wo, (t, b, l, r, eb, er)
+
+
+def _need(shape: tuple[int, ...], ndim: int, what: str) -> None:
+    """An input of the rank a forward slides over (N x H x W x C: 4; N x n: 2), else GeometryError."""
+    if len(shape) != ndim:
+        want = "N x H x W x C" if ndim == 4 else "a flat N x n"
+        raise GeometryError(f"{what} needs {want}, received {shape}")
+
+
+def _taps(k: int, s: int, lo: int, n: int, out: int) -> list[int]:
+    """The taps 0 <= i < k of a window (stride s, `lo` padding before) that read an input row at
+    some output position: window r reads padded row r·s + i, an input row when it lies in
+    [lo, lo + n). Taps reading padding only change no maximum and add no sum, so pools skip them:
+    a 65,536 x 65,536 `same` window over 28 x 28 needs 55 x 55 taps, not 4.3 x 10^9 (issue 15).
+    The list is at most min(k, n + (out - 1)·s) long, and worked out without visiting the rest."""
+    if s >= n:  # disjoint runs of n taps, one per output position that can reach the input
+        first = max(0, (lo - k) // s + 1)        # r with lo - r·s < k
+        last = min(out - 1, (lo + n - 1) // s)   # r with lo - r·s + n > 0
+        taps: list[int] = []
+        for r in range(last, first - 1, -1):     # in increasing order of taps
+            a = lo - r * s
+            taps += range(max(a, 0), min(a + n, k))
+        return taps
+    return list(range(max(lo - (out - 1) * s, 0), min(lo + n, k)))
+
+
+def _reach(i: int, s: int, lo: int, n: int, out: int) -> tuple[int, int, int]:
+    """For tap i: the output positions [r0, r1) whose window reads an input row with it, and the
+    first input row read (r0·s + i - lo); the rows read then step by s."""
+    r0 = max(0, -((i - lo) // s))          # ceil((lo - i) / s)
+    r1 = min(out, (lo + n - 1 - i) // s + 1)
+    return r0, r1, r0 * s + i - lo

@@ -8,7 +8,19 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
-from .base import GeometryError, Tally, WeightShapes, _pads, _positions, forward
+from .base import GeometryError, Tally, WeightShapes, _pads, _positions, _rows_merge, forward
+
+
+def _conv_shape(kind: Any, ins: list[tuple[int, ...]]) -> tuple[int, ...]:
+    _conv_weights(kind, ins)  # the checks of channels against groups
+    ho, wo = _geometry(ins[0], kind.padding, kind.kernel, kind.stride, kind.dilation)[:2]
+    return (ins[0][0], ho, wo, kind.filters)
+
+
+def _depthwise_shape(kind: Any, ins: list[tuple[int, ...]]) -> tuple[int, ...]:
+    _depthwise_weights(kind, ins)
+    ho, wo = _geometry(ins[0], kind.padding, kind.kernel, kind.stride, kind.dilation)[:2]
+    return (ins[0][0], ho, wo, ins[0][3] * kind.multiplier)
 
 
 def _conv_weights(kind: Any, shapes: list[tuple[int, ...]]) -> WeightShapes:
@@ -100,6 +112,8 @@ def _is_depthwise(kind: Any, c: int) -> bool:
 
 
 def _conv_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], itemsize: int) -> int:
+    """The band's slab and im2col block (and a group's product); for a gathered 1x1 conv the copy
+    of the pixels it reads; none for a direct one; depthwise's for groups = C."""
     if _is_depthwise(kind, ins[0][3]):
         return _dw_scratch(kind, ins, out, itemsize)
     band, ho, wo, _, _, cols, slab_rows, path = _conv_band(kind, ins[0], itemsize)
@@ -110,7 +124,7 @@ def _conv_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], i
             ) * itemsize
 
 
-@forward("conv", weights=_conv_weights, scratch=_conv_scratch)
+@forward("conv", weights=_conv_weights, scratch=_conv_scratch, shape=_conv_shape)
 def conv(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
     """im2col in bands of output rows: per band, the padded input rows it reads (a small slab),
     then its windows copied from a sliding-window view into one block and multiplied by the
@@ -134,12 +148,18 @@ def conv(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -
     if path != "bands":
         if path == "gather":
             x = np.ascontiguousarray(x[:, :(ho - 1) * sh + 1:sh, :(wo - 1) * sw + 1:sw])
-        y = t.matmul(x.reshape(-1, c), kern.reshape(c, f)).reshape(n, ho, wo, f)
+        if _rows_merge(x):  # (N·H·W, C), a view (of a channel slice too: BLAS takes its row stride)
+            y = t.matmul(x.reshape(-1, c), kern.reshape(c, f)).reshape(n, ho, wo, f)
+        else:  # a crop's view, whose rows do not merge: row by row, nothing copied
+            y = np.empty((n, ho, wo, f), dtype=x.dtype)
+            for b in range(n):
+                for i in range(ho):
+                    t.matmul(x[b, i], kern.reshape(c, f), out=y[b, i])
         if bias is not None:
             y += bias
         return y
     y = np.empty((n, ho, wo, f), dtype=x.dtype)
-    if n == 0:  # the dry run: no band buffers
+    if n == 0:  # an empty batch: no band buffers
         return y
     k2 = kern.reshape(kh * kw * cg, f)
     slab = _slab(slab_rows, cols, c, left, x.shape[2], x.dtype)
@@ -227,7 +247,7 @@ def _dw_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], ite
     return (slab_rows * cols + (kh * kw * wo if rows else 0)) * ins[0][3] * mult * itemsize
 
 
-@forward("depthwise", weights=_depthwise_weights, scratch=_dw_scratch)
+@forward("depthwise", weights=_depthwise_weights, scratch=_dw_scratch, shape=_depthwise_shape)
 def depthwise(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
     return _depthwise(t, kind, xs[0], ws["kernel"], ws.get("bias"))
 
@@ -248,7 +268,7 @@ def _depthwise(t: Tally, kind: Any, x: np.ndarray, kern: np.ndarray, bias: np.nd
     cm = c * mult
     rows, band, ho, wo, top, left, slab_rows, cols = _dw_plan(kind, x.shape, x.itemsize)
     y = np.empty((n, ho, wo, cm), dtype=x.dtype)
-    if n == 0:  # the dry run: no buffers
+    if n == 0:  # an empty batch: no buffers
         return y
     slab = _slab(slab_rows, cols, cm, left, x.shape[2], x.dtype)
     # taps[i, j] = kern[i, j] repeated along the output row (kh·kw·wo·cm values)
@@ -314,16 +334,25 @@ def _transposed_weights(kind: Any, shapes: list[tuple[int, ...]]) -> WeightShape
     return ws
 
 
+def _transposed_shape(kind: Any, ins: list[tuple[int, ...]]) -> tuple[int, ...]:
+    _transposed_weights(kind, ins)
+    n, h, w, _ = ins[0]
+    ho, wo = _transposed_geometry(kind, h, w)[2]
+    return (n, ho, wo, kind.filters)
+
+
 def _transposed_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], itemsize: int) -> int:
     """The full (uncropped) output, made larger by the zeros past it, one tap's product, and the
-    buffers of NumPy's loop adding it into the strided rows and columns (8192 values each, its default)."""
-    n, h, w, _ = ins[0]
+    buffers of NumPy's loop adding it into the strided rows and columns (8192 values each, its default);
+    for a strided input (a crop), its copy as rows, and with groups a group's columns copied for BLAS."""
+    n, h, w, c = ins[0]
     (fh, fw), (top, left), (ho, wo) = _transposed_geometry(kind, h, w)
     return (n * max(fh, top + ho) * max(fw, left + wo) * kind.filters
-            + n * h * w * (kind.filters // kind.groups) + 2 * 8192) * itemsize
+            + n * h * w * (kind.filters // kind.groups) + 2 * 8192
+            + n * h * w * c + (n * h * w * c // kind.groups if kind.groups > 1 else 0)) * itemsize
 
 
-@forward("convtranspose", weights=_transposed_weights, scratch=_transposed_scratch)
+@forward("convtranspose", weights=_transposed_weights, scratch=_transposed_scratch, shape=_transposed_shape)
 def convtranspose(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
     """Scatter, tap by tap: for tap (i, j) one matmul of every input value by that tap's weights
     (per group), added into the output rows i·d, i·d + s, ... and columns j·d, j·d + s, ...; then

@@ -18,8 +18,13 @@ def _linear_weights(kind: Any, shapes: list[tuple[int, ...]]) -> WeightShapes:
     return ws
 
 
-@forward("dense", weights=_linear_weights)
-@forward("linear", weights=_linear_weights, column_major=("kernel",))
+def _linear_shape(kind: Any, ins: list[tuple[int, ...]]) -> tuple[int, ...]:
+    _linear_weights(kind, ins)  # the check of a dense layer's flat input
+    return (*ins[0][:-1], kind.units)
+
+
+@forward("dense", weights=_linear_weights, shape=_linear_shape)
+@forward("linear", weights=_linear_weights, shape=_linear_shape, column_major=("kernel",))
 def linear(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
     """x (..., C) @ kernel (C, C'): every position or token through the same matrix (nn.Linear)."""
     y = t.matmul(xs[0], ws["kernel"])

@@ -9,6 +9,11 @@ import numpy as np
 from .base import GeometryError, Tally, forward
 
 
-@forward("unmapped")
-def unmapped(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
+def _refuse(kind: Any, ins: list[tuple[int, ...]]) -> tuple[int, ...]:
+    """No output: the plan refuses the run before anything is allocated."""
     raise GeometryError("an `unmapped` layer (an imported operator archcalc has no kind for) cannot be run")
+
+
+@forward("unmapped", shape=_refuse)
+def unmapped(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray]) -> np.ndarray:
+    return _refuse(kind, [x.shape for x in xs])

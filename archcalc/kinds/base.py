@@ -14,7 +14,7 @@ from collections.abc import Callable
 from fractions import Fraction
 from typing import Any, ClassVar
 
-from ..calc import CalcError, compile_expr, to_number
+from ..calc import CalcError, approx, compile_expr, to_number
 from ..errors import KindError, close_matches, describe, typo_of
 from ..formula import ZERO, Formula, prod, q
 from ..record import Frozen
@@ -119,7 +119,8 @@ def _int(f: Field, raw: Any, env: Any, what: str | None = None) -> int:
         raise FieldError(f"expected an integer, received {describe(raw)}{which}",
                          f"{_YAML_BOOL}: write a whole number such as 3")
     if v is None or isinstance(v, (str, list, dict)):
-        raise FieldError(f"expected an integer, received {describe(raw)}",
+        which = f", which is {describe(v)}" if v is not raw else ""  # a variable holding a word
+        raise FieldError(f"expected an integer, received {describe(raw)}{which}",
                          "write a whole number such as 3" + (", or [h, w]" if f.type == "pair" else ""))
     if isinstance(raw, float):
         if not math.isfinite(raw):
@@ -128,7 +129,7 @@ def _int(f: Field, raw: Any, env: Any, what: str | None = None) -> int:
                          f"write {int(raw)}" if raw == int(raw) else "use round(), floor() or ceil()")
     if isinstance(v, Fraction):
         if v.denominator != 1:
-            raise FieldError(f"expected an integer, but {raw!r} is {v} (= {float(v):.6g})",
+            raise FieldError(f"expected an integer, but {raw!r} is {_short_fraction(v)} (= {approx(v)})",
                              f"wrap it: round({raw}), floor({raw}) or ceil({raw})")
         v = int(v)
     if not isinstance(v, int):
@@ -146,6 +147,11 @@ def _int(f: Field, raw: Any, env: Any, what: str | None = None) -> int:
 def _short(v: int) -> str:
     s = str(v)
     return s if len(s) <= 24 else f"{s[:8]}...{s[-4:]} ({len(s)} digits)"
+
+
+def _short_fraction(v: Fraction) -> str:
+    """`2/3`, or for an exact value of hundreds of digits `1/3 of 45097...4096 (331 digits)`."""
+    return str(v) if len(str(v)) <= 40 else f"{_short(v.numerator)}/{_short(v.denominator)}"
 
 
 def _pair(f: Field, raw: Any, env: Any) -> tuple[int, int]:
@@ -195,7 +201,7 @@ def _real(f: Field, raw: Any, env: Any) -> Fraction:
     v = Fraction(v)
     if v < f.min or (f.max is not None and v > f.max):
         hi = f", at most {f.max}" if f.max is not None else ""
-        raise FieldError(f"must be at least {f.min}{hi}, received {float(v):g}")
+        raise FieldError(f"must be at least {f.min}{hi}, received {approx(v)}")
     return v
 
 
@@ -396,12 +402,15 @@ def unknown_kind(name: str, blocks: tuple[str, ...] = ()) -> KindError:
     A name people use for a definite function (archcalc.vocab) gets archcalc's kind for that
     same function, or is said to be unsupported; spelling decides only for other names, and
     only a typo (one edit, two in names of eight letters or more: `covn`, `batchnrom`) gets a
-    did-you-mean. Otherwise every kind (and block) is listed, whole.
+    did-you-mean. Otherwise every kind is listed, whole, and the spec's first blocks
+    (errors.MAX_LISTED of them, then how many).
     """
+    from ..errors import MAX_LISTED
     from ..vocab import meaning, normalise
     names = sorted(k for k, c in REGISTRY.items() if not c.internal)
+    more = f", ... ({len(blocks):,} in all)" if len(blocks) > MAX_LISTED else ""  # 3,000 blocks: 12 of them
     listing = (f"the kinds are {', '.join(names)}"
-               + (f"; the blocks of this spec: {', '.join(blocks)}" if blocks else "")
+               + (f"; the blocks of this spec: {', '.join(blocks[:MAX_LISTED])}{more}" if blocks else "")
                + " (`archcalc kinds NAME` describes one)")
     low = normalise(name)
     if low in names or low in blocks:
