@@ -164,17 +164,18 @@ def test_witness1_round_trip(tmp_path: Path, path: Path, variant: str | None) ->
 
 # --- witnesses 2 and 3: a second runtime, and PyTorch -----------------------------------------
 
-def _executor_vs(graph: archcalc.Graph, run: Any) -> float:
+def _executor_vs(graph: archcalc.Graph, run: Any, dtype: str = "float32") -> float:
     """The largest relative error of `run(arrays, x)` (its outputs in the graph's order, NCHW) against
-    the executor's outputs on the same weights and input."""
+    the executor's outputs on the same weights and input, both in `dtype` (the weights and the input
+    drawn in float32 either way)."""
     import numpy as np
 
     from archcalc.bridge.layout import executor_weights
     from archcalc.execute import execute
     arrays = executor_weights(graph)
-    x = np.random.default_rng(7).standard_normal((graph.batch, *graph.input_shape), dtype=np.float32)
+    x = np.random.default_rng(7).standard_normal((graph.batch, *graph.input_shape), dtype=np.float32).astype(dtype)
     mapping = {f"{n.path}/{k}": a for n, ws in zip(graph.nodes, arrays, strict=True) for k, a in ws.items()}
-    outs = execute(graph, weights=mapping, input=x).outputs
+    outs = execute(graph, weights=mapping, input=x, dtype=dtype).outputs
     got = run(arrays, x.transpose(0, 3, 1, 2).copy() if x.ndim == 4 else x)
     got = list(got) if isinstance(got, (list, tuple)) else [got]
     want = [outs[graph.nodes[i].path] for i in dict.fromkeys(graph.outputs)]
@@ -185,6 +186,31 @@ def _executor_vs(graph: archcalc.Graph, run: Any) -> float:
         assert g.shape == y.shape
         err = max(err, float(np.abs(g - y).max() / np.abs(y).max()))
     return err
+
+
+#: Below this, float32 resolves a network's output: the executor's float32 and float64 runs agree.
+RESOLVED = 1e-5
+
+
+def _float32_spread(graph: archcalc.Graph) -> float:
+    """How far the executor's own float32 output is from its float64 output, on the witnesses' weights
+    and input. Deep networks with the seeded weights (BatchNorm statistics that do not normalise)
+    can be chaotic: EfficientNet-B3, B6 and B7 magnify rounding until the executor's float32 and
+    float64 classifiers differ by 0.37 (B3, relative to the largest logit; torch's float32 output
+    differs from the executor's by 0.25). There no two float32 runtimes can agree to 1e-4: witness 2
+    holds them to the spread float32 itself makes, and witness 3 runs both in float64, where they
+    agree to 1.8e-9 (B3), within 1e-7."""
+    import numpy as np
+
+    from archcalc.execute import execute
+
+    def ours(arrays: Any, x: Any) -> Any:
+        mapping = {f"{n.path}/{k}": a for n, ws in zip(graph.nodes, arrays, strict=True) for k, a in ws.items()}
+        xs = x.transpose(0, 2, 3, 1) if x.ndim == 4 else x
+        outs = execute(graph, weights=mapping, input=np.ascontiguousarray(xs, dtype=np.float32)).outputs
+        return [o.transpose(0, 3, 1, 2) if o.ndim == 4 else o for o in
+                (outs[graph.nodes[i].path] for i in dict.fromkeys(graph.outputs))]
+    return _executor_vs(graph, ours, dtype="float64")
 
 
 @pytest.mark.parametrize(("path", "variant"), ZOO)
@@ -201,7 +227,10 @@ def test_witness2_onnxruntime_agrees_with_the_executor(path: Path, variant: str 
         sess = ort.InferenceSession(export_onnx(g, arrays=arrays).SerializeToString(), opts,
                                     providers=["CPUExecutionProvider"])
         return sess.run(None, {"input": x})
-    assert _executor_vs(g, run) <= 1e-4
+    err = _executor_vs(g, run)
+    if err > 1e-4:  # only where float32 cannot resolve the output (_float32_spread)
+        spread = _float32_spread(g)
+        assert spread > RESOLVED and err <= 2 * spread, (err, spread)
 
 
 def _load_module(src: str, tmp_path: Path) -> Any:
@@ -229,7 +258,11 @@ def test_witness3_torch_module(tmp_path: Path, path: Path, variant: str | None) 
         with torch.no_grad():
             y = model(torch.from_numpy(x))
         return [t.numpy() for t in y] if isinstance(y, tuple) else y.numpy()
-    assert _executor_vs(g, run) <= 1e-4
+    err = _executor_vs(g, run)
+    if err > 1e-4:  # only where float32 cannot resolve the output (_float32_spread): then in float64
+        assert _float32_spread(g) > RESOLVED, err
+        model.double()
+        assert _executor_vs(g, run, dtype="float64") <= 1e-7
 
 
 @pytest.mark.parametrize("name", ["resnet18", "tests/data/modern_a", "tests/data/kinds_b_all"])
