@@ -256,3 +256,16 @@ def test_shuffle(c, g) -> None:
     y, _ = run(make("shuffle", groups=g), [x])
     for j in range(c):  # ShuffleNet: output channel j is input channel (j mod g)·(C/g) + j div g
         assert np.array_equal(y[..., j], x[..., (j % g) * (c // g) + j // g])
+
+
+def test_joins_are_c_contiguous() -> None:
+    """np.concatenate lays its result out as its inputs are: two class tokens broadcast over a batch
+    of 2, before one token of one channel, came out strided (hypothesis found it under NumPy 1.24, and
+    2.4 does the same), where the plan counted no copy before a reshape."""
+    tok = np.arange(2, dtype=np.float32).reshape(2, 1)
+    y, _ = run(make("classtoken", count=2), [np.ones((2, 1, 1), np.float32)], {"token": tok})
+    assert y.shape == (2, 3, 1) and y.flags.c_contiguous
+    assert y[:, :2, 0].tolist() == [[0, 1], [0, 1]] and y[:, 2, 0].tolist() == [1, 1]
+    xs = [np.ones((2, 1, 1), np.float32), np.broadcast_to(np.zeros((1, 1), np.float32), (2, 2, 1))]
+    y, _ = run(make("concat", axis="tokens"), xs)
+    assert y.shape == (2, 3, 1) and y.flags.c_contiguous and y[:, :, 0].tolist() == [[1, 0, 0], [1, 0, 0]]

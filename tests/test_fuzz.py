@@ -172,11 +172,18 @@ def test_networks_draw_every_kind() -> None:
     from hypothesis import Phase, given, settings
     seen: set[str] = set()
     for kind in KINDS:
-        @settings(max_examples=4, derandomize=True, database=None, deadline=None, phases=[Phase.generate])
-        @given(networks(target=kind))
-        def collect(doc: dict[str, Any]) -> None:
-            seen.update(item["kind"] for item in doc["layers"])
-        collect()
+        # 4 networks a kind, or 40 where those missed it: hypothesis 6.100 (the lower bound) draws
+        # other values than today's, and its first 4 networks for attention, matmul, tokenmap and
+        # tokenselect held none of them (about one network in two does, measured over 25)
+        for examples in (4, 40):
+            @settings(max_examples=examples, derandomize=True, database=None, deadline=None,
+                      phases=[Phase.generate])
+            @given(networks(target=kind))
+            def collect(doc: dict[str, Any]) -> None:
+                seen.update(item["kind"] for item in doc["layers"])
+            collect()
+            if kind in seen:
+                break
     assert set(KINDS) - seen == set(), f"kinds no generated network holds: {sorted(set(KINDS) - seen)}"
 
 

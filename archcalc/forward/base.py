@@ -176,6 +176,19 @@ def forward(*names: str, weights: Callable[..., WeightShapes] = _no_weights,
     return deco
 
 
+def joined(xs: list[np.ndarray], axis: int, stack: bool = False) -> np.ndarray:
+    """np.concatenate (np.stack) into a new C-contiguous array. Left to itself NumPy lays the result
+    out as its inputs are laid out, and inputs with axes of size 1 or broadcast ones (a class token
+    over the batch) can give a strided result that the plan did not count a copy of."""
+    shape = list(xs[0].shape)
+    if stack:
+        shape.insert(axis % (len(shape) + 1), len(xs))
+    else:
+        shape[axis] = sum(x.shape[axis] for x in xs)
+    out = np.empty(shape, np.result_type(*xs))
+    return (np.stack if stack else np.concatenate)(xs, axis=axis, out=out)
+
+
 def _no_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], itemsize: int) -> int:
     return 0
 

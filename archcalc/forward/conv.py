@@ -241,10 +241,13 @@ def _dw_plan(kind: Any, shape: tuple[int, ...], itemsize: int) -> tuple[bool, in
 
 
 def _dw_scratch(kind: Any, ins: list[tuple[int, ...]], out: tuple[int, ...], itemsize: int) -> int:
-    """The slab, and for the row form the weights repeated along a row."""
+    """The slab, and for the row form the weights repeated along a row; and the buffers of NumPy's
+    iterator, which einsum fills for strided operands (NumPy 1.24 does for these windows: its two
+    operands and its output, np.getbufsize() values each, measured by tracemalloc; 2.x does not)."""
     rows, _, _, wo, _, _, slab_rows, cols = _dw_plan(kind, ins[0], itemsize)
     _, (kh, kw), _, _, mult = _dw_params(kind, ins[0][3])
-    return (slab_rows * cols + (kh * kw * wo if rows else 0)) * ins[0][3] * mult * itemsize
+    return (slab_rows * cols + (kh * kw * wo if rows else 0)) * ins[0][3] * mult * itemsize \
+        + 3 * np.getbufsize() * itemsize
 
 
 @forward("depthwise", weights=_depthwise_weights, scratch=_dw_scratch, shape=_depthwise_shape)

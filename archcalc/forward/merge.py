@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import GeometryError, Tally, _no_scratch, forward
+from .base import GeometryError, Tally, _no_scratch, forward, joined
 
 
 def _add_shape(kind: Any, ins: list[tuple[int, ...]]) -> tuple[int, ...]:
@@ -41,8 +41,8 @@ def concat(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray])
     if kind.axis == "tokens":  # (N, L, C) one after another: torch.cat(xs, dim=1)
         if any(x.ndim != 3 for x in xs):
             raise GeometryError(f"concat along tokens of {[x.shape for x in xs]}: not N x L x C")
-        return np.concatenate(xs, axis=1)
-    return np.concatenate(xs, axis=-1)
+        return joined(xs, axis=1)
+    return joined(xs, axis=-1)
 
 
 def _aligned(ins: list[tuple[int, ...]]) -> list[tuple[int, ...]]:

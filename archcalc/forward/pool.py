@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import Tally, _need, _pads, _positions, _reach, _taps, forward
+from .base import Tally, _need, _pads, _positions, _reach, _taps, forward, joined
 
 
 def _pool_geometry(kind: Any) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -153,8 +153,8 @@ def _adaptive(x: np.ndarray, size: tuple[int, int], reduce: Any) -> np.ndarray:
     oh, ow = size
     if h % oh == 0 and w % ow == 0:
         return reduce(x.reshape(n, oh, h // oh, ow, w // ow, c), axis=(2, 4))
-    rows = np.stack([reduce(x[:, a:b], axis=1) for a, b in _adaptive_windows(h, oh)], axis=1)
-    return np.stack([reduce(rows[:, :, a:b], axis=2) for a, b in _adaptive_windows(w, ow)], axis=2)
+    rows = joined([reduce(x[:, a:b], axis=1) for a, b in _adaptive_windows(h, oh)], axis=1, stack=True)
+    return joined([reduce(rows[:, :, a:b], axis=2) for a, b in _adaptive_windows(w, ow)], axis=2, stack=True)
 
 
 def _adaptive_shape(kind: Any, ins: list[tuple[int, ...]]) -> tuple[int, ...]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import GeometryError, Tally, WeightShapes, _need, _no_scratch, forward, same_shape
+from .base import GeometryError, Tally, WeightShapes, _need, _no_scratch, forward, joined, same_shape
 
 
 def _tokens_shape(kind: Any, ins: list[tuple[int, ...]]) -> tuple[int, ...]:
@@ -66,7 +66,7 @@ def classtoken(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarr
     """torch.cat([class_token.expand(N, -1, -1), x], dim=1)."""
     x = xs[0]
     tok = np.broadcast_to(ws["token"].astype(x.dtype), (x.shape[0], *ws["token"].shape))
-    return np.concatenate([tok, x], axis=1)
+    return joined([tok, x], axis=1)
 
 
 def _embedding_weights(kind: Any, shapes: list[tuple[int, ...]]) -> WeightShapes:
@@ -107,4 +107,4 @@ def patchmerge(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarr
     _, h, w, _ = x.shape
     if h % 2 or w % 2:
         x = np.pad(x, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)))
-    return np.concatenate([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]], axis=-1)
+    return joined([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]], axis=-1)
