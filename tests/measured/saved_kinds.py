@@ -18,12 +18,17 @@ from __future__ import annotations
 import json
 import math
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/: torchvision's code, copied once
+from torchref.shufflenetv2 import channel_shuffle  # noqa: E402
+from torchref.swin import _get_relative_position_bias, _patch_merging_pad, shifted_window_attention  # noqa: E402
 
 torch.set_num_threads(1)
 OUT = Path(__file__).resolve().parent.parent / "data" / "saved_kinds.json"
@@ -203,19 +208,6 @@ class Chunk(nn.Module):  # ShuffleNetV2's split: x1, x2 = x.chunk(2, dim=1); a 1
         return self.b(self.a(x).chunk(2, dim=1)[1])
 
 
-def channel_shuffle(x: torch.Tensor, groups: int = 2) -> torch.Tensor:  # torchvision's shufflenetv2
-    n, c, h, w = x.size()
-    x = x.view(n, groups, c // groups, h, w)
-    x = torch.transpose(x, 1, 2).contiguous()
-    return x.view(n, c, h, w)
-
-
-def patch_merging_pad(x: torch.Tensor) -> torch.Tensor:  # torchvision's swin_transformer
-    h, w, _ = x.shape[-3:]
-    x = F.pad(x, (0, 0, 0, w % 2, 0, h % 2))
-    return torch.cat([x[..., 0::2, 0::2, :], x[..., 1::2, 0::2, :], x[..., 0::2, 1::2, :], x[..., 1::2, 1::2, :]], -1)
-
-
 class NHWC(nn.Module):
     """A 1x1 conv, its output as N x H x W x C (as Swin's Permute([0, 2, 3, 1]) does), then `then`."""
 
@@ -242,65 +234,6 @@ class Attn(nn.Module):  # torchvision's EncoderBlock: self_attention(x, x, x, ne
         return self.mha(x, x, x, need_weights=self.need_weights)[0]
 
 
-def _relative_position_bias(table: torch.Tensor, index: torch.Tensor, window: list[int]) -> torch.Tensor:
-    n = window[0] * window[1]
-    bias = table[index]
-    return bias.view(n, n, -1).permute(2, 0, 1).contiguous().unsqueeze(0)
-
-
-def shifted_window_attention(x: torch.Tensor, qkv: nn.Linear, proj: nn.Linear, bias: torch.Tensor,
-                             window: list[int], heads: int, shift: list[int]) -> torch.Tensor:
-    """torchvision 0.29's shifted_window_attention (models/swin_transformer.py) with its defaults: no
-    dropout, no logit scale; copied because torchvision cannot be installed beside torch 2.13."""
-    b, h, w, c = x.shape
-    pad_r = (window[1] - w % window[1]) % window[1]
-    pad_b = (window[0] - h % window[0]) % window[0]
-    x = F.pad(x, (0, 0, 0, pad_r, 0, pad_b))
-    _, ph, pw, _ = x.shape
-    shift = shift.copy()
-    if window[0] >= ph:
-        shift[0] = 0
-    if window[1] >= pw:
-        shift[1] = 0
-    if sum(shift) > 0:
-        x = torch.roll(x, shifts=(-shift[0], -shift[1]), dims=(1, 2))
-    nw = (ph // window[0]) * (pw // window[1])
-    x = x.view(b, ph // window[0], window[0], pw // window[1], window[1], c)
-    x = x.permute(0, 1, 3, 2, 4, 5).reshape(b * nw, window[0] * window[1], c)
-    q_k_v = F.linear(x, qkv.weight, qkv.bias)
-    q_k_v = q_k_v.reshape(x.size(0), x.size(1), 3, heads, c // heads).permute(2, 0, 3, 1, 4)
-    q, k, v = q_k_v[0], q_k_v[1], q_k_v[2]
-    q = q * (c // heads) ** -0.5
-    attn = q.matmul(k.transpose(-2, -1))
-    attn = attn + bias
-    if sum(shift) > 0:
-        mask = x.new_zeros((ph, pw))
-        hs = ((0, -window[0]), (-window[0], -shift[0]), (-shift[0], None))
-        ws = ((0, -window[1]), (-window[1], -shift[1]), (-shift[1], None))
-        count = 0
-        for hh in hs:
-            for ww in ws:
-                mask[hh[0]:hh[1], ww[0]:ww[1]] = count
-                count += 1
-        mask = mask.view(ph // window[0], window[0], pw // window[1], window[1])
-        mask = mask.permute(0, 2, 1, 3).reshape(nw, window[0] * window[1])
-        mask = mask.unsqueeze(1) - mask.unsqueeze(2)
-        mask = mask.masked_fill(mask != 0, -100.0).masked_fill(mask == 0, 0.0)
-        attn = attn.view(x.size(0) // nw, nw, heads, x.size(1), x.size(1))
-        attn = attn + mask.unsqueeze(1).unsqueeze(0)
-        attn = attn.view(-1, heads, x.size(1), x.size(1))
-    attn = F.softmax(attn, dim=-1)
-    attn = F.dropout(attn, p=0.0, training=True)
-    x = attn.matmul(v).transpose(1, 2).reshape(x.size(0), x.size(1), c)
-    x = F.linear(x, proj.weight, proj.bias)
-    x = F.dropout(x, p=0.0, training=True)
-    x = x.view(b, ph // window[0], pw // window[1], window[0], window[1], c)
-    x = x.permute(0, 1, 3, 2, 4, 5).reshape(b, ph, pw, c)
-    if sum(shift) > 0:
-        x = torch.roll(x, shifts=(shift[0], shift[1]), dims=(1, 2))
-    return x[:, :h, :w, :].contiguous()
-
-
 class WindowAttention(nn.Module):
     """torchvision's ShiftedWindowAttention as Swin calls it: on a LayerNorm's output (N x H x W x C, contiguous),
     here after a 1x1 conv."""
@@ -320,8 +253,9 @@ class WindowAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.norm(self.conv(x).permute(0, 2, 3, 1))
-        bias = _relative_position_bias(self.table, self.index, self.window)
-        return shifted_window_attention(x, self.qkv, self.proj, bias, self.window, self.heads, self.shift)
+        bias = _get_relative_position_bias(self.table, self.index, self.window)
+        return shifted_window_attention(x, self.qkv.weight, self.proj.weight, bias, self.window, self.heads, self.shift,
+                                        qkv_bias=self.qkv.bias, proj_bias=self.proj.bias)
 
 
 class MatMul(nn.Module):
@@ -427,9 +361,9 @@ CASES: dict[str, tuple[tuple[int, ...], Any]] = {
     "posembed": (TOK, lambda: toks(PosEmbed())),
     "tokenselect": (TOK, lambda: toks(Select())),
     "slice": (MAP, lambda: Chunk()),
-    "shuffle": (MAP, lambda: Seq(stem(), channel_shuffle, nn.ReLU())),
-    "patchmerge": (MAP, lambda: NHWC(patch_merging_pad)),
-    "patchmerge_odd": ((4, 5, 7), lambda: NHWC(patch_merging_pad)),
+    "shuffle": (MAP, lambda: Seq(stem(), partial(channel_shuffle, groups=2), nn.ReLU())),
+    "patchmerge": (MAP, lambda: NHWC(_patch_merging_pad)),
+    "patchmerge_odd": ((4, 5, 7), lambda: NHWC(_patch_merging_pad)),
     "attention": (TOK, lambda: toks(Attn())),
     "attention_first": (TOK, lambda: toks(Attn(first=True))),
     "attention_weights": (TOK, lambda: toks(Attn(need_weights=True))),
