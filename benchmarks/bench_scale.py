@@ -75,16 +75,12 @@ class Shape:
 
 
 def _vars(n: int) -> str:
-    vars_ = ", ".join(f"v{i}: {i}" for i in range(n))
-    return (f"input: 8x8x3\nvars: {{{vars_}}}\nblocks:\n  b:\n    layers:\n      - {{kind: relu, repeat: 2}}\n"
-            f"layers:\n  - {{kind: b, repeat: {n // 2}}}\n")
+    return gen_specs.variables(n, "{kind: relu, repeat: 2}", n // 2)
 
 
 def _shape_reads(n: int) -> str:
     """n variables and n instances of a block whose layer reads its input's shape (in.c)."""
-    vars_ = ", ".join(f"v{i}: {i}" for i in range(n))
-    return (f"input: 8x8x3\nvars: {{{vars_}}}\nblocks:\n  b:\n    layers:\n"
-            f"      - {{kind: conv, filters: in.c, kernel: 1}}\nlayers:\n  - {{kind: b, repeat: {n}}}\n")
+    return gen_specs.variables(n, "{kind: conv, filters: in.c, kernel: 1}", n)
 
 
 def _torch_ops(n: int) -> str:

@@ -108,3 +108,12 @@ def block_instances(n: int) -> str:
 def relus(n: int) -> str:
     """Finding 32: a flat list of `n` one-line layers (the file: 139,810 of them, 2 MiB)."""
     return "input: 8x8x3\nlayers:\n" + "- {kind: relu}\n" * n
+
+
+def variables(n: int, layer: str, instances: int) -> str:
+    """`n` variables and `instances` instances of a one-layer block (`layer`, a flow mapping): a
+    block instance, and each copy a repeat makes, once copied every variable (issue 15's class of
+    finding 31: n x n)."""
+    vars_ = ", ".join(f"v{i}: {i}" for i in range(n))
+    return (f"input: 8x8x3\nvars: {{{vars_}}}\nblocks:\n  b:\n    layers:\n      - {layer}\n"
+            f"layers:\n  - {{kind: b, repeat: {instances}}}\n")

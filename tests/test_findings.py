@@ -511,10 +511,7 @@ def test_variables_are_not_copied_per_instance() -> None:
     """Same class: a block instance copied every global variable, and so did each copy of a
     repeated layer (to add `index`): n variables and n copies cost n x n."""
     def analyse(n: int) -> None:
-        vars_ = ", ".join(f"v{i}: {i}" for i in range(n))
-        text = (f"input: 8x8x3\nvars: {{{vars_}}}\nblocks:\n  b:\n    layers:\n"
-                f"      - {{kind: relu, repeat: 2}}\nlayers:\n  - {{kind: b, repeat: {n}}}\n")
-        archcalc.analyze(archcalc.load(text=text))
+        archcalc.analyze(archcalc.load(text=gen_specs.variables(n, "{kind: relu, repeat: 2}", n)))
     assert cpu_growth(analyse, 1000) < 20
 
 
@@ -970,8 +967,5 @@ def test_shape_reading_scopes_do_not_copy_variables() -> None:
     """test_variables_are_not_copied_per_instance's class in main's `in.*` (a block reading its
     input's shape): each instance copied every variable to add in.h, in.w, in.c."""
     def analyse(n: int) -> None:
-        vars_ = ", ".join(f"v{i}: {i}" for i in range(n))
-        text = (f"input: 8x8x3\nvars: {{{vars_}}}\nblocks:\n  b:\n    layers:\n"
-                f"      - {{kind: conv, filters: in.c, kernel: 1}}\nlayers:\n  - {{kind: b, repeat: {n}}}\n")
-        archcalc.analyze(archcalc.load(text=text))
+        archcalc.analyze(archcalc.load(text=gen_specs.variables(n, "{kind: conv, filters: in.c, kernel: 1}", n)))
     assert cpu_growth(analyse, 500) < 20
