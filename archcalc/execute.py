@@ -559,10 +559,7 @@ def execute(graph: Graph, *, seed: int = 0, weights: str | Path | Mapping[str, A
         m0, o0 = t.macs, t.other_mults
         t0 = time.perf_counter()
         try:
-            # values follow IEEE arithmetic (random weights may overflow an exp, an LRN of k = 0
-            # may divide 0 by 0): inf and NaN are results, not warnings printed with our source
-            with np.errstate(all="ignore"):
-                y = FORWARDS[node.kind.name].run(t, node.kind, xs, allw[j], own)
+            y = FORWARDS[node.kind.name].run(t, node.kind, xs, allw[j], own)  # float warnings: see run
         except (GeometryError, ValueError) as e:  # pragma: no cover - the plan raises first
             raise _fail(node, e) from None
         except MemoryError:  # the estimate fitted the limit, the machine had less than it said

@@ -24,8 +24,7 @@ def relu6(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], 
 @forward("sigmoid", scratch=_no_scratch, inplace=True, shape=same_shape)
 def sigmoid(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], own: bool) -> np.ndarray:
     y = np.negative(xs[0], out=xs[0] if own else None)  # 1 / (1 + exp(-x)), in one buffer
-    with np.errstate(over="ignore"):  # exp(-x) is inf for x << 0, and 1 / (1 + inf) is the 0 wanted
-        np.exp(y, out=y)
+    np.exp(y, out=y)  # inf for x << 0 (Forward.run lets it be), and 1 / (1 + inf) is the 0 wanted
     y += 1
     return np.reciprocal(y, out=y)
 
@@ -83,13 +82,12 @@ def silu(t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray], o
     over each block, in cache: the division stands for the product by the gate (one counted)."""
     y, blocks = _blocks(xs[0], own)
     g = np.empty(blocks[0][0].size if blocks else 0, y.dtype)
-    with np.errstate(over="ignore"):
-        for v, o in blocks:
-            gb = g[:v.size].reshape(v.shape)
-            np.negative(v, out=gb)
-            np.exp(gb, out=gb)
-            gb += 1
-            t.divide(v, gb, out=o)
+    for v, o in blocks:
+        gb = g[:v.size].reshape(v.shape)
+        np.negative(v, out=gb)
+        np.exp(gb, out=gb)  # inf for x << 0: Forward.run lets it be
+        gb += 1
+        t.divide(v, gb, out=o)
     return y
 
 

@@ -153,7 +153,11 @@ class Forward:
 
     def run(self, t: Tally, kind: Any, xs: list[np.ndarray], ws: dict[str, np.ndarray],
             own: bool = False) -> np.ndarray:
-        return self.fn(t, kind, xs, ws, own) if self.inplace is not False else self.fn(t, kind, xs, ws)
+        """Values follow IEEE arithmetic (random weights may overflow an exp, as a sigmoid's exp(-x)
+        for x << 0, whose 1 / (1 + inf) is the 0 wanted; an LRN of k = 0 may divide 0 by 0): inf
+        and NaN are results, not warnings printed with our source, for every caller."""
+        with np.errstate(all="ignore"):
+            return self.fn(t, kind, xs, ws, own) if self.inplace is not False else self.fn(t, kind, xs, ws)
 
 
 FORWARDS: dict[str, Forward] = {}
