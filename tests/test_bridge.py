@@ -41,12 +41,13 @@ SAMPLE = {"resnet50": "resnet50.yaml", "densenet121": "densenet.yaml@densenet121
           "inception_v3": "inception_v3.yaml", "convnext_tiny": "convnext.yaml@convnext_tiny",
           "swin_t": "swin_t.yaml", "vit_b_16": "vit.yaml@vit_b_16"}
 
-
-def _marks(slow: bool, sample: bool) -> list[Any]:
-    return [pytest.mark.slow] * slow + [pytest.mark.sample] * (slow and sample)
 #: every kind in small networks: issue 14's (parts A and B), the rest (bridge_rest.yaml), and the options
 #: that change what is written (bridge_options.yaml)
 DATA = [ROOT / "tests" / "data" / f"{n}.yaml" for n in ("modern_a", "kinds_b_all", "bridge_rest", "bridge_options")]
+
+
+def _marks(slow: bool, sample: bool) -> list[Any]:
+    return [pytest.mark.slow] * slow + [pytest.mark.sample] * (slow and sample)
 
 
 def _size(path: Path, variant: str | None) -> tuple[int, int]:
@@ -164,28 +165,43 @@ def test_witness1_round_trip(tmp_path: Path, path: Path, variant: str | None) ->
 
 # --- witnesses 2 and 3: a second runtime, and PyTorch -----------------------------------------
 
+def _witness_inputs(graph: archcalc.Graph) -> tuple[list[dict[str, Any]], Any]:
+    """The executor's seeded weights (float32) and a seeded input, N x H x W x C float32."""
+    import numpy as np
+
+    from archcalc.bridge.layout import executor_weights
+    x = np.random.default_rng(7).standard_normal((graph.batch, *graph.input_shape), dtype=np.float32)
+    return executor_weights(graph), x
+
+
+def _executor_outputs(graph: archcalc.Graph, arrays: list[dict[str, Any]], x: Any) -> list[Any]:
+    """The executor's outputs, in the graph's order, on these weights, in x's dtype."""
+    from archcalc.execute import execute
+    mapping = {f"{n.path}/{k}": a for n, ws in zip(graph.nodes, arrays, strict=True) for k, a in ws.items()}
+    outs = execute(graph, weights=mapping, input=x, dtype=str(x.dtype)).outputs
+    return [outs[graph.nodes[i].path] for i in dict.fromkeys(graph.outputs)]
+
+
+def _relative_error(got: list[Any], want: list[Any]) -> float:
+    import numpy as np
+    assert len(got) == len(want)
+    err = 0.0
+    for g, y in zip(got, want, strict=True):
+        assert g.shape == y.shape
+        err = max(err, float(np.abs(g - y).max() / np.abs(y).max()))
+    return err
+
+
 def _executor_vs(graph: archcalc.Graph, run: Any, dtype: str = "float32") -> float:
     """The largest relative error of `run(arrays, x)` (its outputs in the graph's order, NCHW) against
     the executor's outputs on the same weights and input, both in `dtype` (the weights and the input
     drawn in float32 either way)."""
-    import numpy as np
-
-    from archcalc.bridge.layout import executor_weights
-    from archcalc.execute import execute
-    arrays = executor_weights(graph)
-    x = np.random.default_rng(7).standard_normal((graph.batch, *graph.input_shape), dtype=np.float32).astype(dtype)
-    mapping = {f"{n.path}/{k}": a for n, ws in zip(graph.nodes, arrays, strict=True) for k, a in ws.items()}
-    outs = execute(graph, weights=mapping, input=x, dtype=dtype).outputs
+    arrays, x = _witness_inputs(graph)
+    x = x.astype(dtype)
+    want = _executor_outputs(graph, arrays, x)
     got = run(arrays, x.transpose(0, 3, 1, 2).copy() if x.ndim == 4 else x)
     got = list(got) if isinstance(got, (list, tuple)) else [got]
-    want = [outs[graph.nodes[i].path] for i in dict.fromkeys(graph.outputs)]
-    assert len(got) == len(want)
-    err = 0.0
-    for g, y in zip(got, want, strict=True):
-        g = g.transpose(0, 2, 3, 1) if g.ndim == 4 else g
-        assert g.shape == y.shape
-        err = max(err, float(np.abs(g - y).max() / np.abs(y).max()))
-    return err
+    return _relative_error([g.transpose(0, 2, 3, 1) if g.ndim == 4 else g for g in got], want)
 
 
 #: Below this, float32 resolves a network's output: the executor's float32 and float64 runs agree.
@@ -200,17 +216,8 @@ def _float32_spread(graph: archcalc.Graph) -> float:
     differs from the executor's by 0.25). There no two float32 runtimes can agree to 1e-4: witness 2
     holds them to the spread float32 itself makes, and witness 3 runs both in float64, where they
     agree to 1.8e-9 (B3), within 1e-7."""
-    import numpy as np
-
-    from archcalc.execute import execute
-
-    def ours(arrays: Any, x: Any) -> Any:
-        mapping = {f"{n.path}/{k}": a for n, ws in zip(graph.nodes, arrays, strict=True) for k, a in ws.items()}
-        xs = x.transpose(0, 2, 3, 1) if x.ndim == 4 else x
-        outs = execute(graph, weights=mapping, input=np.ascontiguousarray(xs, dtype=np.float32)).outputs
-        return [o.transpose(0, 3, 1, 2) if o.ndim == 4 else o for o in
-                (outs[graph.nodes[i].path] for i in dict.fromkeys(graph.outputs))]
-    return _executor_vs(graph, ours, dtype="float64")
+    arrays, x = _witness_inputs(graph)
+    return _relative_error(_executor_outputs(graph, arrays, x), _executor_outputs(graph, arrays, x.astype("float64")))
 
 
 @pytest.mark.parametrize(("path", "variant"), ZOO)
